@@ -1,0 +1,44 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layers, each depending only on those below it:
+//   C shims (SQLite, LZ4, BLAS, SIMD kernels)
+//   → QuiverKernels (distances, BLAS scoring, top-k)
+//   → QuiverStorage (SQLite row store, VECTOR and COMPRESSED columns)
+//   → QuiverQuery (SQL tokenizer, rewriting, exact nearest-neighbour execution)
+//   → QuiverEngine (the database facade)
+//   → QuiverFormats (NumPy files, result rendering) and the `quiver` executable.
+let package = Package(
+    name: "Quiver",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "quiver", targets: ["quiver"]),
+        .library(name: "QuiverEngine", targets: ["QuiverEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLZ4", path: "Sources/CLZ4", pkgConfig: "liblz4",
+                       providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS",
+                       providers: [.apt(["libblas-dev", "libopenblas0-pthread"])]),
+        .target(name: "CQuiverSIMD", path: "Sources/CQuiverSIMD",
+                cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "QuiverKernels", dependencies: ["CBLAS", "CQuiverSIMD"], path: "Sources/Kernels"),
+        .target(name: "QuiverStorage", dependencies: ["CSQLite", "CLZ4", "QuiverKernels"], path: "Sources/Storage"),
+        .target(name: "QuiverQuery", dependencies: ["QuiverStorage", "QuiverKernels"], path: "Sources/Query"),
+        .target(name: "QuiverEngine", dependencies: ["QuiverQuery", "QuiverStorage", "QuiverKernels"],
+                path: "Sources/Engine"),
+        .target(name: "QuiverFormats", dependencies: ["QuiverStorage"], path: "Sources/Formats"),
+        .executableTarget(name: "quiver",
+                          dependencies: ["QuiverEngine", "QuiverFormats",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Sources/quiver"),
+        .testTarget(name: "QuiverTests",
+                    dependencies: ["QuiverEngine", "QuiverFormats", "QuiverKernels", "QuiverQuery", "QuiverStorage"],
+                    path: "Tests/QuiverTests"),
+    ]
+)

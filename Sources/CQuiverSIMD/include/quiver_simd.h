@@ -1,0 +1,20 @@
+#ifndef QUIVER_SIMD_H
+#define QUIVER_SIMD_H
+
+#include <stddef.h>
+
+/// Distance kernels for single pairs of float32 vectors (the traversal hot path).
+/// Each is compiled for AVX-512, AVX2+FMA and baseline x86-64 and picked at load time,
+/// so one binary runs everywhere and uses the widest unit present. For a given CPU the
+/// summation order is fixed, so equal inputs always give bit-identical results.
+float quiver_dot_f32(const float *a, const float *b, size_t n);
+float quiver_l2sq_f32(const float *a, const float *b, size_t n);
+
+/// Double-precision accumulation, used to re-rank the final candidates of an exact search.
+double quiver_dot_f64acc(const float *a, const float *b, size_t n);
+double quiver_l2sq_f64acc(const float *a, const float *b, size_t n);
+
+/// Converts IEEE half floats to single floats (NumPy float16 files).
+void quiver_f16_to_f32(const unsigned short *src, float *dst, size_t n);
+
+#endif

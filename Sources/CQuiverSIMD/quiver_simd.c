@@ -1,0 +1,101 @@
+#include "quiver_simd.h"
+#include <string.h>
+
+// Explicit vector types rather than auto-vectorisation: the compiler may not reorder a
+// float reduction on its own, and we want four independent accumulators to hide FMA latency.
+typedef float v16f __attribute__((ext_vector_type(16)));
+typedef float v16f_unaligned __attribute__((ext_vector_type(16), aligned(4)));
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define QUIVER_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+#else
+#define QUIVER_CLONES
+#endif
+
+// Macros, not functions: passing 512-bit vectors across a call would tie the ABI to AVX-512.
+#define load16(p) (*(const v16f_unaligned *)(p))
+#define HSUM16(v, out) do { float t_ = 0; for (int j_ = 0; j_ < 16; j_++) t_ += (v)[j_]; (out) = t_; } while (0)
+
+QUIVER_CLONES
+float quiver_dot_f32(const float *a, const float *b, size_t n) {
+    v16f s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        s0 += load16(a + i) * load16(b + i);
+        s1 += load16(a + i + 16) * load16(b + i + 16);
+        s2 += load16(a + i + 32) * load16(b + i + 32);
+        s3 += load16(a + i + 48) * load16(b + i + 48);
+    }
+    for (; i + 16 <= n; i += 16) s0 += load16(a + i) * load16(b + i);
+    float s;
+    HSUM16((s0 + s1) + (s2 + s3), s);
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+QUIVER_CLONES
+float quiver_l2sq_f32(const float *a, const float *b, size_t n) {
+    v16f s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        v16f d0 = load16(a + i) - load16(b + i);
+        v16f d1 = load16(a + i + 16) - load16(b + i + 16);
+        v16f d2 = load16(a + i + 32) - load16(b + i + 32);
+        v16f d3 = load16(a + i + 48) - load16(b + i + 48);
+        s0 += d0 * d0; s1 += d1 * d1; s2 += d2 * d2; s3 += d3 * d3;
+    }
+    for (; i + 16 <= n; i += 16) {
+        v16f d = load16(a + i) - load16(b + i);
+        s0 += d * d;
+    }
+    float s;
+    HSUM16((s0 + s1) + (s2 + s3), s);
+    for (; i < n; i++) {
+        float d = a[i] - b[i];
+        s += d * d;
+    }
+    return s;
+}
+
+double quiver_dot_f64acc(const float *a, const float *b, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)a[i] * (double)b[i];
+    return s;
+}
+
+double quiver_l2sq_f64acc(const float *a, const float *b, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)a[i] - (double)b[i];
+        s += d * d;
+    }
+    return s;
+}
+
+static float half_to_float(unsigned short h) {
+    unsigned int sign = (unsigned int)(h & 0x8000) << 16;
+    unsigned int exp = (h >> 10) & 0x1f;
+    unsigned int mant = h & 0x3ff;
+    unsigned int bits;
+    if (exp == 0) {
+        if (mant == 0) {
+            bits = sign;
+        } else { // subnormal: normalise
+            exp = 127 - 15 + 1;
+            while ((mant & 0x400) == 0) { mant <<= 1; exp--; }
+            mant &= 0x3ff;
+            bits = sign | (exp << 23) | (mant << 13);
+        }
+    } else if (exp == 31) {
+        bits = sign | 0x7f800000u | (mant << 13);
+    } else {
+        bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+    }
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+void quiver_f16_to_f32(const unsigned short *src, float *dst, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = half_to_float(src[i]);
+}

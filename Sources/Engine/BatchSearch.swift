@@ -1,0 +1,77 @@
+import Dispatch
+import Foundation
+import QuiverKernels
+import QuiverQuery
+import QuiverStorage
+
+/// Many nearest-neighbour queries against one table under one filter: the interface that
+/// `quiver search` and the benchmarks use to measure recall and throughput.
+public struct BatchSearch {
+    public var table: String
+    public var column: String
+    public var filter: String?
+    public var metric: DistanceMetric?
+    public var k: Int
+    public var threads: Int = 1
+
+    public init(table: String, column: String, k: Int, filter: String? = nil, metric: DistanceMetric? = nil, threads: Int = 1) {
+        self.table = table
+        self.column = column
+        self.k = k
+        self.filter = filter
+        self.metric = metric
+        self.threads = threads
+    }
+
+    public struct Outcome: Sendable {
+        /// Row-major `queries × k` primary keys, best first, -1 where fewer than k rows match.
+        public var keys: [Int64]
+        /// Seconds per query.
+        public var latencies: [Double]
+        /// Seconds for all queries, wall clock.
+        public var elapsed: Double
+        public var metric: DistanceMetric
+
+        public var queriesPerSecond: Double { elapsed > 0 ? Double(latencies.count) / elapsed : 0 }
+        /// The latency below which `p` percent of the queries finished (nearest rank).
+        public func latencyPercentile(_ p: Double) -> Double {
+            guard !latencies.isEmpty else { return 0 }
+            let sorted = latencies.sorted()
+            let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
+            return sorted[max(0, min(sorted.count - 1, rank - 1))]
+        }
+    }
+
+    /// `queries` is row-major, `queryCount × dimension`.
+    public func run(on database: Database, queries: [Float], queryCount: Int) throws -> Outcome {
+        let set = try database.executor.loadVectors(table: table, column: column, filter: filter)
+        guard queryCount == 0 || queries.count == queryCount * set.dimension else {
+            throw SQLiteError(message: "the queries have \(queryCount == 0 ? 0 : queries.count / queryCount) dimensions but \(table).\(column) is VECTOR(\(set.dimension))")
+        }
+        guard k >= 1 else { throw SQLiteError(message: "k must be at least 1") }
+        let metric = self.metric ?? .cosine
+        let k = self.k, dimension = set.dimension
+        nonisolated(unsafe) var keys = [Int64](repeating: -1, count: queryCount * k)
+        nonisolated(unsafe) var latencies = [Double](repeating: 0, count: queryCount)
+        let workers = max(1, min(threads, queryCount))
+        let start = DispatchTime.now().uptimeNanoseconds
+        keys.withUnsafeMutableBufferPointer { keyBuffer in
+            latencies.withUnsafeMutableBufferPointer { latencyBuffer in
+                nonisolated(unsafe) let keyOut = keyBuffer, latencyOut = latencyBuffer
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    var q = worker
+                    while q < queryCount {
+                        let began = DispatchTime.now().uptimeNanoseconds
+                        let query = Array(queries[(q * dimension)..<((q + 1) * dimension)])
+                        let hits = set.nearest(to: query, k: k, metric: metric)
+                        for (rank, hit) in hits.enumerated() { keyOut[q * k + rank] = hit.id }
+                        latencyOut[q] = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
+                        q += workers
+                    }
+                }
+            }
+        }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return Outcome(keys: keys, latencies: latencies, elapsed: elapsed, metric: metric)
+    }
+}

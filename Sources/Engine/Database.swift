@@ -1,0 +1,87 @@
+import QuiverKernels
+import QuiverQuery
+import QuiverStorage
+
+/// An open Quiver database: the embedded mode's entry point.
+///
+/// Not Sendable: one `Database` serves one thread at a time. Open one per thread (or per
+/// request handler) on the same directory; SQLite's WAL mode lets readers run beside the writer.
+public final class Database {
+    public let directory: DatabaseDirectory
+    let executor: QueryExecutor
+    var connection: Connection { executor.connection }
+
+    public init(path: String, create: Bool = true, readOnly: Bool = false) throws {
+        directory = try DatabaseDirectory(path: path, create: create && !readOnly)
+        executor = try QueryExecutor(connection: RowStore.open(path: directory.rowsPath, readOnly: readOnly))
+        if !readOnly {
+            try connection.execute("BEGIN IMMEDIATE")
+            do {
+                try executor.schemaDidChange()   // triggers for tables created by other tools
+                try connection.execute("COMMIT")
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    public var catalog: Catalog { executor.catalog }
+
+    /// What the last statement did (strategy, rows scanned).
+    public var lastReport: QueryExecutor.Report { executor.lastReport }
+
+    /// An error in statement `index` (1-based) of a script.
+    public struct StatementError: Error, CustomStringConvertible {
+        public var underlying: SQLiteError
+        public var statementIndex: Int
+        public var statementCount: Int
+        public var description: String {
+            statementCount > 1 ? "statement \(statementIndex): \(underlying.message)" : underlying.message
+        }
+    }
+
+    /// Runs a script of one or more statements and returns the rows of each statement that
+    /// returns rows (SELECT, VALUES, PRAGMA, RETURNING …), in order.
+    ///
+    /// All statements run in one transaction, all or nothing, unless the script manages its own
+    /// (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE) or holds a statement that cannot run in one
+    /// (VACUUM); then each statement stands alone as the script says.
+    public func execute(_ sql: String, _ bindings: SQLBindings = .none) throws -> [ResultSet] {
+        let statements = StatementSplitter.split(sql)
+        try executor.refreshCatalogIfStale()
+        let managesOwnTransaction = statements.contains { Self.controlsTransaction($0) }
+        let wrap = !managesOwnTransaction && !connection.isInTransaction
+        if wrap {
+            try connection.execute(statements.allSatisfy(Self.isRead) ? "BEGIN" : "BEGIN IMMEDIATE")
+        }
+        var results: [ResultSet] = []
+        for (index, statement) in statements.enumerated() {
+            do {
+                let result = try executor.run(statement, bindings)
+                if !result.columns.isEmpty { results.append(result) }
+            } catch let error as SQLiteError {
+                if wrap, connection.isInTransaction { try? connection.execute("ROLLBACK") }
+                throw StatementError(underlying: error, statementIndex: index + 1, statementCount: statements.count)
+            } catch {
+                if wrap, connection.isInTransaction { try? connection.execute("ROLLBACK") }
+                throw error
+            }
+        }
+        if wrap, connection.isInTransaction { try connection.execute("COMMIT") }
+        return results
+    }
+
+    /// Cancels the running statement from another thread.
+    public func interrupt() { connection.interrupt() }
+
+    static func controlsTransaction(_ statement: SQLStatement) -> Bool {
+        ["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "VACUUM"].contains(statement.leadingKeyword)
+    }
+
+    static func isRead(_ statement: SQLStatement) -> Bool {
+        let words = statement.leadingKeywords(1)
+        return words == ["SELECT"] || words == ["VALUES"]
+            || (words == ["WITH"] && !statement.significant.contains { ["INSERT", "UPDATE", "DELETE", "REPLACE"].contains($0.text.uppercased()) })
+    }
+}

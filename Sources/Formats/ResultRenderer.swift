@@ -1,0 +1,25 @@
+import QuiverStorage
+
+/// Turns the result sets of one or more statements into text in a chosen format.
+public enum ResultRenderer {
+    /// Result sets without columns (from statements such as INSERT) are skipped in every
+    /// format, so a script's output holds only what its queries returned.
+    /// `maxCellWidth` (display columns) applies to `table` only; the others never truncate.
+    /// Non-empty output ends with a newline.
+    public static func render(_ results: [ResultSet], as format: OutputFormat, maxCellWidth: Int = 60) -> String {
+        let shown = results.filter { !$0.columns.isEmpty }
+        return switch format {
+        case .table: TableRenderer(maxCellWidth: maxCellWidth).render(shown)
+        case .json: JSONRenderer.renderArray(shown)
+        case .jsonl: JSONRenderer.renderLines(shown)
+        case .csv: CSVRenderer.render(shown)
+        }
+    }
+}
+
+extension ResultSet {
+    /// The value in `column` of `row`, NULL where a short row lacks it.
+    func value(_ row: [SQLValue], _ column: Int) -> SQLValue {
+        column < row.count ? row[column] : .null
+    }
+}

@@ -1,0 +1,120 @@
+import QuiverKernels
+import QuiverStorage
+
+/// Runs single statements of Quiver SQL on one connection: rewrites them, picks the
+/// nearest-neighbour plan when the statement has that shape, keeps the catalog and the
+/// maintenance triggers in step with DDL, and decodes results.
+public final class QueryExecutor {
+    public let connection: Connection
+    public private(set) var catalog: Catalog
+
+    /// What the last statement did, for EXPLAIN-style reporting and tests.
+    public struct Report: Sendable, Equatable {
+        public enum Strategy: String, Sendable { case sqlite, exactScan = "exact scan" }
+        public var strategy: Strategy = .sqlite
+        public var rowsScanned = 0
+        public var candidates = 0
+    }
+    public private(set) var lastReport = Report()
+
+    public init(connection: Connection) throws {
+        self.connection = connection
+        self.catalog = try Catalog.load(from: connection)
+    }
+
+    /// Reloads the catalog when another connection changed the schema.
+    public func refreshCatalogIfStale() throws {
+        let version = try connection.scalar("PRAGMA schema_version")?.integerValue ?? 0
+        if version != catalog.schemaVersion { catalog = try Catalog.load(from: connection) }
+    }
+
+    /// Reloads the catalog and brings the maintenance triggers in line with it. Call inside
+    /// the transaction that changed the schema, so a failure undoes the change too.
+    public func schemaDidChange() throws {
+        catalog = try Catalog.load(from: connection)
+        try MaintenanceTriggers.synchronize(connection, catalog: catalog)
+        catalog = try Catalog.load(from: connection)
+    }
+
+    public func run(_ statement: SQLStatement, _ bindings: SQLBindings = .none) throws -> ResultSet {
+        lastReport = Report()
+        let rewritten: SQLStatement
+        do {
+            rewritten = try Rewriter(compressedColumns: catalog.compressedColumnNames).rewrite(statement)
+        } catch let error as Rewriter.SyntaxError {
+            throw SQLiteError(message: error.message, sql: statement.text, offset: error.offset)
+        }
+        let words = statement.leadingKeywords(5)
+        let changesSchema = ["CREATE", "ALTER", "DROP"].contains(words.first ?? "")
+        if words.starts(with: ["ALTER", "TABLE"]), words.contains("DROP"), let table = alteredTable(statement) {
+            try MaintenanceTriggers.dropAll(on: table, connection)
+        }
+        let result: ResultSet
+        if let plan = NearestNeighbourPlan.make(for: rewritten, catalog: catalog),
+           let planned = try runNearest(plan, bindings) {
+            result = planned
+        } else {
+            result = try runPlain(rewritten, bindings)
+        }
+        if changesSchema { try schemaDidChange() }
+        return result
+    }
+
+    private func runPlain(_ statement: SQLStatement, _ bindings: SQLBindings) throws -> ResultSet {
+        let prepared: Statement
+        do {
+            prepared = try connection.prepare(statement.text)
+        } catch var error as SQLiteError {
+            error.offset = error.offset.map { originalOffset(of: $0, in: statement) }
+            throw error
+        }
+        try prepared.bind(bindings)
+        return try ResultReader.readAll(prepared, catalog: catalog)
+    }
+
+    /// Runs a nearest-neighbour plan; nil when the query turns out not to fit it at run time
+    /// (a NULL query vector, a non-integer LIMIT), in which case plain SQLite answers.
+    private func runNearest(_ plan: NearestNeighbourPlan, _ bindings: SQLBindings) throws -> ResultSet? {
+        let queryValue: SQLValue?
+        do {
+            queryValue = try connection.scalar(plan.queryVectorSQL, bindings)
+        } catch let error as SQLiteError where error.message.hasPrefix("no such column") {
+            return nil   // the query vector depends on the row
+        }
+        guard case .blob(let bytes)? = queryValue,
+              let limit = try connection.scalar(plan.limitSQL, bindings)?.integerValue, limit >= 0 else { return nil }
+        var offset: Int64 = 0
+        if let offsetSQL = plan.offsetSQL {
+            guard let value = try connection.scalar(offsetSQL, bindings)?.integerValue else { return nil }
+            offset = max(0, value)
+        }
+        let query = bytes.withUnsafeBytes { raw in (0..<(raw.count / 4)).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) } }
+        let place = "\(plan.table.name).\(plan.column.name)"
+        guard query.count == plan.dimension else {
+            throw SQLiteError(message: "the query vector has \(query.count) dimensions but \(place) is VECTOR(\(plan.dimension))")
+        }
+        let k = Int(min(limit + offset, Int64(Int32.max)))
+        let outcome = try ExactNearestScan.run(connection: connection, sql: plan.candidateSQL, bindings: bindings,
+                                               query: query, metric: plan.metric, k: k, place: place)
+        lastReport = Report(strategy: .exactScan, rowsScanned: outcome.rowsScanned, candidates: outcome.rows.count)
+        let final = try connection.prepare(plan.finalStatement(outcome.rows.map(\.id)))
+        try final.bind(bindings)
+        return try ResultReader.readAll(final, catalog: catalog)
+    }
+
+    private func alteredTable(_ statement: SQLStatement) -> String? {
+        let significant = statement.significant
+        return significant.count > 2 ? significant[2].identifierName : nil
+    }
+
+    /// Maps a byte offset in rewritten SQL back to the statement as the user wrote it.
+    private func originalOffset(of offset: Int, in statement: SQLStatement) -> Int {
+        var position = 0
+        for token in statement.tokens {
+            let length = token.text.utf8.count
+            if offset < position + length { return token.offset + min(offset - position, length - 1) }
+            position += length
+        }
+        return statement.tokens.last.map { $0.offset + $0.text.utf8.count } ?? offset
+    }
+}

@@ -1,0 +1,98 @@
+/// A column as Quiver sees it.
+public struct ColumnInfo: Sendable, Equatable {
+    public var name: String
+    public var declaredType: String
+    public var kind: ColumnKind
+    public var notNull: Bool
+    /// 1-based position in the primary key, 0 when not part of it.
+    public var primaryKeyPosition: Int
+}
+
+/// A table as Quiver sees it.
+public struct TableInfo: Sendable, Equatable {
+    public var name: String
+    public var columns: [ColumnInfo]
+    public var withoutRowID: Bool
+
+    public func column(named name: String) -> ColumnInfo? {
+        columns.first { $0.name.caseInsensitiveEquals(name) }
+    }
+
+    /// The single primary-key column, when the key has exactly one column.
+    public var primaryKeyColumn: ColumnInfo? {
+        let key = columns.filter { $0.primaryKeyPosition > 0 }
+        return key.count == 1 ? key[0] : nil
+    }
+
+    /// What orders rows for tie-breaking and names a row in messages: the key column, else rowid.
+    public var rowKeyExpression: String {
+        primaryKeyColumn.map { quoteIdentifier($0.name) } ?? "rowid"
+    }
+
+    public var vectorColumns: [ColumnInfo] { columns.filter { $0.kind.vectorDimension != nil } }
+    public var compressedColumns: [ColumnInfo] { columns.filter { $0.kind == .compressedText } }
+    public var hasQuiverColumns: Bool { columns.contains { $0.kind != .plain } }
+}
+
+/// The tables of a database and the Quiver column kinds in them, read from SQLite's own schema.
+public struct Catalog: Sendable {
+    public private(set) var tables: [TableInfo]
+    /// SQLite's schema cookie when this catalog was read; a different value means reload.
+    public private(set) var schemaVersion: Int64
+
+    public static let empty = Catalog(tables: [], schemaVersion: -1)
+
+    public func table(named name: String) -> TableInfo? {
+        tables.first { $0.name.caseInsensitiveEquals(name) }
+    }
+
+    /// Names of all `TEXT COMPRESSED` columns, lowercased, across tables.
+    public var compressedColumnNames: Set<String> {
+        Set(tables.flatMap { $0.compressedColumns.map { $0.name.lowercased() } })
+    }
+
+    /// Reads the schema. Throws when a declared type is a malformed VECTOR type, or when a vector
+    /// or compressed column sits in a table Quiver cannot maintain.
+    public static func load(from connection: Connection) throws -> Catalog {
+        let version = try connection.scalar("PRAGMA schema_version")?.integerValue ?? 0
+        let names = try connection.query(
+            "SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+        var tables: [TableInfo] = []
+        for row in names {
+            guard case .text(let name) = row[0] else { continue }
+            let sql = row[1].textValue ?? ""
+            if sql.uppercased().hasPrefix("CREATE VIRTUAL") { continue }
+            var columns: [ColumnInfo] = []
+            for info in try connection.query("SELECT name, type, \"notnull\", pk, hidden FROM pragma_table_xinfo(?)", SQLBindings([.text(name)])) {
+                let columnName = info[0].textValue ?? ""
+                let declared = info[1].textValue ?? ""
+                let kind: ColumnKind
+                do {
+                    kind = try ColumnKind(declaredType: declared)
+                } catch {
+                    throw SQLiteError(message: "\(name).\(columnName): \(error.description)")
+                }
+                columns.append(ColumnInfo(name: columnName, declaredType: declared, kind: kind,
+                                          notNull: info[2].integerValue == 1,
+                                          primaryKeyPosition: Int(info[3].integerValue ?? 0)))
+            }
+            let table = TableInfo(name: name, columns: columns, withoutRowID: isWithoutRowID(sql))
+            if table.hasQuiverColumns && table.withoutRowID {
+                throw SQLiteError(message: "table \(name): VECTOR and TEXT COMPRESSED columns need a rowid table; remove WITHOUT ROWID")
+            }
+            tables.append(table)
+        }
+        return Catalog(tables: tables, schemaVersion: version)
+    }
+
+    private static func isWithoutRowID(_ sql: String) -> Bool {
+        let words = sql.uppercased().split(whereSeparator: { !$0.isLetter })
+        return words.count >= 2 && words.suffix(3).contains("WITHOUT") && words.last == "ROWID"
+    }
+}
+
+extension String {
+    func caseInsensitiveEquals(_ other: String) -> Bool {
+        count == other.count && lowercased() == other.lowercased()
+    }
+}

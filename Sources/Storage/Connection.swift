@@ -1,0 +1,101 @@
+import CSQLite
+import Foundation
+
+/// One SQLite connection. Owns the handle and closes it on deinit.
+///
+/// Not Sendable: a connection is used by one thread (or one actor) at a time, as SQLite's
+/// "multi-thread" mode requires.
+public final class Connection {
+    let handle: OpaquePointer
+    public let path: String
+
+    /// Boxes that keep registered function bodies alive for as long as the connection.
+    var retainedFunctions: [AnyObject] = []
+
+    public struct Options: Sendable {
+        public var readOnly = false
+        /// How long to wait for another writer before reporting "database is locked".
+        public var busyTimeoutMilliseconds: Int32 = 10_000
+        public init() {}
+    }
+
+    public init(path: String, options: Options = Options()) throws {
+        var db: OpaquePointer?
+        let flags = (options.readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+            | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            if let db { sqlite3_close_v2(db) }
+            throw SQLiteError(code: rc, message: "cannot open \(path): \(message)")
+        }
+        self.handle = db
+        self.path = path
+        sqlite3_busy_timeout(db, options.busyTimeoutMilliseconds)
+        sqlite3_extended_result_codes(db, 1)
+        // Extensions are never loadable, from SQL or otherwise.
+        sqlite3_enable_load_extension(db, 0)
+    }
+
+    deinit {
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs SQL that returns no rows (any number of statements), with no parameters.
+    public func execute(_ sql: String) throws {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &errorMessage)
+        if rc != SQLITE_OK {
+            let message = errorMessage.map { String(cString: $0) } ?? lastErrorMessage
+            sqlite3_free(errorMessage)
+            throw SQLiteError(code: rc, message: message, sql: sql)
+        }
+    }
+
+    public func prepare(_ sql: String) throws -> Statement {
+        try Statement(connection: self, sql: sql)
+    }
+
+    /// Prepares, binds and runs one statement, returning all its rows.
+    public func query(_ sql: String, _ bindings: SQLBindings = .none) throws -> [[SQLValue]] {
+        let statement = try prepare(sql)
+        try statement.bind(bindings)
+        var rows: [[SQLValue]] = []
+        while try statement.step() {
+            rows.append(statement.row())
+        }
+        return rows
+    }
+
+    /// The first column of the first row, or nil when there is no row.
+    public func scalar(_ sql: String, _ bindings: SQLBindings = .none) throws -> SQLValue? {
+        let statement = try prepare(sql)
+        try statement.bind(bindings)
+        return try statement.step() ? statement.value(at: 0) : nil
+    }
+
+    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+    public var changes: Int { Int(sqlite3_changes64(handle)) }
+    public var totalChanges: Int { Int(sqlite3_total_changes64(handle)) }
+
+    /// Asks the running statement to stop at its next opportunity; safe from another thread.
+    public func interrupt() { sqlite3_interrupt(handle) }
+
+    var lastErrorMessage: String { String(cString: sqlite3_errmsg(handle)) }
+
+    func error(code: Int32, sql: String?) -> SQLiteError {
+        let offset = sqlite3_error_offset(handle)
+        return SQLiteError(code: code, message: lastErrorMessage, sql: sql, offset: offset >= 0 ? Int(offset) : nil)
+    }
+}
+
+/// Quotes an identifier for SQL: `docs` → `"docs"`, `a"b` → `"a""b"`.
+public func quoteIdentifier(_ name: String) -> String {
+    "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+}
+
+/// Quotes a string literal for SQL: `it's` → `'it''s'`.
+public func quoteLiteral(_ text: String) -> String {
+    "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+}

@@ -1,0 +1,73 @@
+/// Keeps Quiver's maintenance triggers in step with the schema.
+///
+/// Values reach VECTOR and TEXT COMPRESSED columns through any SQL (INSERT, UPSERT, UPDATE,
+/// INSERT … SELECT), so conversion cannot live in a statement rewriter. Instead each such column
+/// gets AFTER INSERT / AFTER UPDATE OF triggers that:
+/// - vectors: validate the value (dimension, finite elements) and store it as a float32 blob; a
+///   bad value raises an error naming table, column and row, and the statement is rolled back;
+/// - compressed text: replace a text value by its LZ4 form.
+/// A value that is already canonical (a valid blob) fails the WHEN clause, so bulk writers that
+/// bind blobs pay for one check and no second write.
+///
+/// Trigger names start with `quiver:`; `synchronize` drops those that no longer match the
+/// schema (a dropped column, a renamed table) and creates the missing ones, so it is idempotent.
+public enum MaintenanceTriggers {
+    public static let prefix = "quiver:"
+
+    /// The triggers the catalog calls for, by name.
+    public static func desired(for catalog: Catalog) -> [String: String] {
+        var result: [String: String] = [:]
+        for table in catalog.tables {
+            let t = quoteIdentifier(table.name)
+            let rowName = table.primaryKeyColumn.map { "NEW." + quoteIdentifier($0.name) } ?? "NEW.rowid"
+            for column in table.columns {
+                let c = quoteIdentifier(column.name)
+                switch column.kind {
+                case .plain:
+                    continue
+                case .vector(let dimension):
+                    let store = "UPDATE \(t) SET \(c) = quiver_vector_store(NEW.\(c), \(dimension), "
+                        + "\(quoteLiteral(table.name)), \(quoteLiteral(column.name)), \(rowName)) WHERE rowid = NEW.rowid;"
+                    let when = "WHEN NOT quiver_vector_ok(NEW.\(c), \(dimension))"
+                    for (event, on) in [("insert", "INSERT"), ("update", "UPDATE OF \(c)")] {
+                        let name = "\(prefix)vector_\(event):\(table.name).\(column.name)"
+                        result[name] = "CREATE TRIGGER \(quoteIdentifier(name)) AFTER \(on) ON \(t) \(when) BEGIN \(store) END"
+                    }
+                case .compressedText:
+                    let store = "UPDATE \(t) SET \(c) = quiver_compress(NEW.\(c)) WHERE rowid = NEW.rowid;"
+                    let when = "WHEN typeof(NEW.\(c)) = 'text' AND length(CAST(NEW.\(c) AS BLOB)) >= \(TextCompression.minimumLength)"
+                    for (event, on) in [("insert", "INSERT"), ("update", "UPDATE OF \(c)")] {
+                        let name = "\(prefix)compress_\(event):\(table.name).\(column.name)"
+                        result[name] = "CREATE TRIGGER \(quoteIdentifier(name)) AFTER \(on) ON \(t) \(when) BEGIN \(store) END"
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// Drops stale and creates missing triggers. Run inside the transaction that changed the schema.
+    public static func synchronize(_ connection: Connection, catalog: Catalog) throws {
+        let wanted = desired(for: catalog)
+        var existing: [String: String] = [:]
+        for row in try connection.query("SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' AND substr(name, 1, \(prefix.count)) = ?",
+                                        SQLBindings([.text(prefix)])) {
+            if case .text(let name) = row[0] { existing[name] = row[1].textValue ?? "" }
+        }
+        for (name, sql) in existing where wanted[name] != sql {
+            try connection.execute("DROP TRIGGER IF EXISTS \(quoteIdentifier(name))")
+        }
+        for (name, sql) in wanted.sorted(by: { $0.key < $1.key }) where existing[name] != sql {
+            try connection.execute(sql)
+        }
+    }
+
+    /// Drops the triggers of one table, e.g. before `ALTER TABLE … DROP COLUMN`, which SQLite
+    /// refuses while a trigger mentions the column. `synchronize` recreates what is still needed.
+    public static func dropAll(on table: String, _ connection: Connection) throws {
+        for row in try connection.query("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND substr(name, 1, \(prefix.count)) = ? AND tbl_name = ? COLLATE NOCASE",
+                                        SQLBindings([.text(prefix), .text(table)])) {
+            if case .text(let name) = row[0] { try connection.execute("DROP TRIGGER IF EXISTS \(quoteIdentifier(name))") }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+/// How vectors are written and read: stored as little-endian float32 blobs of 4 × dim bytes,
+/// accepted as such blobs or as text literals `'[0.1, 0.2, …]'` (a JSON array of numbers).
+public enum VectorCodec {
+    /// What is wrong with a vector value, phrased to follow "invalid vector …: ".
+    public struct Problem: Error, CustomStringConvertible, Equatable {
+        public var message: String
+        public init(_ message: String) { self.message = message }
+        public var description: String { message }
+    }
+
+    public static let maximumDimension = 16_000
+
+    /// Parses `[1, 2.5, -3e-2]`. Elements must be finite and fit in float32.
+    public static func parse(_ text: String) throws(Problem) -> [Float] {
+        var utf8 = Array(text.utf8)
+        utf8.append(0)
+        var values: [Float] = []
+        var i = 0
+        func skipSpace() { while utf8[i] == 0x20 || utf8[i] == 0x09 || utf8[i] == 0x0A || utf8[i] == 0x0D { i += 1 } }
+        skipSpace()
+        guard utf8[i] == UInt8(ascii: "[") else {
+            throw Problem("expected a vector literal like '[1, 2, 3]' but found \(preview(text))")
+        }
+        i += 1
+        skipSpace()
+        if utf8[i] == UInt8(ascii: "]") {
+            throw Problem("a vector needs at least one element")
+        }
+        while true {
+            skipSpace()
+            let start = i
+            while isNumberByte(utf8[i]) { i += 1 }
+            let token = String(decoding: utf8[start..<i], as: UTF8.self)
+            let element = values.count + 1
+            guard !token.isEmpty, let value = Float(token), isJSONNumber(token) else {
+                var end = i
+                while utf8[end] != 0, utf8[end] != UInt8(ascii: ","), utf8[end] != UInt8(ascii: "]") { end += 1 }
+                let bad = String(decoding: utf8[start..<end], as: UTF8.self).trimmingSpaces()
+                if bad.lowercased().contains("nan") { throw Problem("element \(element) is NaN") }
+                if bad.lowercased().contains("inf") { throw Problem("element \(element) is infinite") }
+                throw Problem("element \(element) is not a number: \(preview(bad.isEmpty ? "(nothing)" : bad))")
+            }
+            guard value.isFinite else { throw Problem("element \(element) (\(token)) is out of float32 range") }
+            values.append(value)
+            skipSpace()
+            if utf8[i] == UInt8(ascii: ",") { i += 1; continue }
+            if utf8[i] == UInt8(ascii: "]") { i += 1; break }
+            throw Problem(utf8[i] == 0 ? "missing ']' at the end of the vector"
+                                       : "expected ',' or ']' after element \(element)")
+        }
+        skipSpace()
+        guard utf8[i] == 0 else { throw Problem("unexpected text after ']'") }
+        guard values.count <= maximumDimension else {
+            throw Problem("\(values.count) elements exceed the maximum of \(maximumDimension)")
+        }
+        return values
+    }
+
+    /// Reads a stored or bound blob of float32 values, checking length and finiteness.
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(Problem) -> [Float] {
+        guard bytes.count % 4 == 0, bytes.count > 0 else {
+            throw Problem("a blob of \(bytes.count) bytes is not a float32 vector (length must be a positive multiple of 4)")
+        }
+        let count = bytes.count / 4
+        var values = [Float](repeating: 0, count: count)
+        values.withUnsafeMutableBytes { $0.copyMemory(from: bytes) }
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw Problem("element \(bad + 1) is \(values[bad].isNaN ? "NaN" : "infinite")")
+        }
+        return values
+    }
+
+    /// True when `bytes` is already a valid stored vector of `dimension` elements.
+    public static func isCanonical(_ bytes: UnsafeRawBufferPointer, dimension: Int) -> Bool {
+        guard bytes.count == dimension * 4 else { return false }
+        for i in 0..<dimension where !bytes.loadUnaligned(fromByteOffset: i * 4, as: Float.self).isFinite {
+            return false
+        }
+        return true
+    }
+
+    /// `[0.1, 0.2]`, each element printed so that it parses back to the same float32.
+    public static func format(_ values: [Float]) -> String {
+        "[" + values.map { formatElement($0) }.joined(separator: ",") + "]"
+    }
+
+    static func formatElement(_ value: Float) -> String {
+        let text = "\(value)"
+        return text.hasSuffix(".0") ? String(text.dropLast(2)) : text
+    }
+
+    private static func isNumberByte(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || b == UInt8(ascii: "-") || b == UInt8(ascii: "+") || b == UInt8(ascii: ".")
+            || b == UInt8(ascii: "e") || b == UInt8(ascii: "E")
+    }
+
+    /// Float() also accepts hex floats and "nan"; vector literals accept decimal numbers only.
+    private static func isJSONNumber(_ token: String) -> Bool {
+        token.utf8.contains { $0 >= 0x30 && $0 <= 0x39 }
+    }
+
+    private static func preview(_ text: String) -> String {
+        let short = text.count > 40 ? String(text.prefix(40)) + "…" : text
+        return "'\(short)'"
+    }
+}
+
+extension String {
+    /// Without leading and trailing whitespace (Foundation-free).
+    public func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while s.first?.isWhitespace == true { s = s.dropFirst() }
+        while s.last?.isWhitespace == true { s = s.dropLast() }
+        return String(s)
+    }
+}

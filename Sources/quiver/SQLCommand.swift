@@ -1,0 +1,33 @@
+import ArgumentParser
+import Foundation
+import QuiverEngine
+import QuiverFormats
+
+struct SQLCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sql",
+        abstract: "Run one or more SQL statements (all or nothing) and print what each SELECT returns.",
+        discussion: """
+        SQLite's dialect plus pgvector's: VECTOR(n) columns, the distance operators <-> (L2), \
+        <=> (cosine) and <#> (negative inner product), and TEXT COMPRESSED columns.
+        Reads the statements from standard input when none are given.
+        """)
+
+    @OptionGroup var database: DatabaseOption
+
+    @Option(name: .long, help: "Output format: table, json, jsonl or csv.")
+    var format: OutputFormat = .table
+
+    @Argument(help: "SQL statements, separated by semicolons.")
+    var statements: String?
+
+    func run() throws {
+        let sql = statements ?? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        let db = try Database(path: database.path)
+        let results = try db.execute(sql)
+        let output = ResultRenderer.render(results, as: format)
+        if !output.isEmpty { print(output, terminator: output.hasSuffix("\n") ? "" : "\n") }
+    }
+}
+
+extension OutputFormat: ExpressibleByArgument {}
