@@ -71,31 +71,3 @@ double quiver_l2sq_f64acc(const float *a, const float *b, size_t n) {
     }
     return s;
 }
-
-static float half_to_float(unsigned short h) {
-    unsigned int sign = (unsigned int)(h & 0x8000) << 16;
-    unsigned int exp = (h >> 10) & 0x1f;
-    unsigned int mant = h & 0x3ff;
-    unsigned int bits;
-    if (exp == 0) {
-        if (mant == 0) {
-            bits = sign;
-        } else { // subnormal: normalise
-            exp = 127 - 15 + 1;
-            while ((mant & 0x400) == 0) { mant <<= 1; exp--; }
-            mant &= 0x3ff;
-            bits = sign | (exp << 23) | (mant << 13);
-        }
-    } else if (exp == 31) {
-        bits = sign | 0x7f800000u | (mant << 13);
-    } else {
-        bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-    }
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
-void quiver_f16_to_f32(const unsigned short *src, float *dst, size_t n) {
-    for (size_t i = 0; i < n; i++) dst[i] = half_to_float(src[i]);
-}

@@ -14,7 +14,9 @@ public final class Database {
     public init(path: String, create: Bool = true, readOnly: Bool = false) throws {
         directory = try DatabaseDirectory(path: path, create: create && !readOnly)
         executor = try QueryExecutor(connection: RowStore.open(path: directory.rowsPath, readOnly: readOnly))
-        if !readOnly {
+        // Tables created by other tools (or an older quiver) get their triggers here; the usual
+        // case, nothing to do, takes no write lock, so opening never waits for a writer.
+        if !readOnly, try !MaintenanceTriggers.isSynchronized(connection, catalog: executor.catalog) {
             try connection.execute("BEGIN IMMEDIATE")
             do {
                 try executor.schemaDidChange()   // triggers for tables created by other tools
@@ -36,8 +38,10 @@ public final class Database {
         public var underlying: SQLiteError
         public var statementIndex: Int
         public var statementCount: Int
+        /// What is counted: "statement", or "binding set" for executeMany.
+        public var unit = "statement"
         public var description: String {
-            statementCount > 1 ? "statement \(statementIndex): \(underlying.message)" : underlying.message
+            statementCount > 1 ? "\(unit) \(statementIndex): \(underlying.message)" : underlying.message
         }
     }
 
@@ -70,6 +74,35 @@ public final class Database {
         }
         if wrap, connection.isInTransaction { try connection.execute("COMMIT") }
         return results
+    }
+
+    /// Runs one statement once per set of bindings, prepared once, in one transaction (unless
+    /// the caller holds one already): the fast path for loading rows. All or nothing.
+    @discardableResult
+    public func executeMany(_ sql: String, _ bindingSets: [SQLBindings]) throws -> Int {
+        let statements = StatementSplitter.split(sql)
+        guard statements.count == 1, let statement = statements.first else {
+            throw SQLiteError(message: "executeMany takes exactly one statement; got \(statements.count)")
+        }
+        try executor.refreshCatalogIfStale()
+        let prepared = try executor.prepareWrite(statement)
+        let wrap = !connection.isInTransaction
+        if wrap { try connection.execute("BEGIN IMMEDIATE") }
+        var changes = 0
+        for (index, bindings) in bindingSets.enumerated() {
+            do {
+                prepared.reset()
+                try prepared.bind(bindings)
+                while try prepared.step() {}
+                changes += connection.changes
+            } catch let error as SQLiteError {
+                if wrap, connection.isInTransaction { try? connection.execute("ROLLBACK") }
+                throw StatementError(underlying: error, statementIndex: index + 1, statementCount: bindingSets.count,
+                                     unit: "binding set")
+            }
+        }
+        if wrap { try connection.execute("COMMIT") }
+        return changes
     }
 
     /// Cancels the running statement from another thread.

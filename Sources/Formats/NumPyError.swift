@@ -1,3 +1,5 @@
+import Foundation
+
 /// Why a `.npy` file could not be read or written; the message names the file so a user
 /// loading several files at once knows which one is at fault.
 public struct NumPyError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -44,4 +46,9 @@ public struct NumPyError: Error, Sendable, Equatable, CustomStringConvertible {
         }
         return "\(path): \(detail)"
     }
+}
+
+extension NumPyError: LocalizedError {
+    /// So `localizedDescription` (used by Foundation-based callers) shows the same message.
+    public var errorDescription: String? { description }
 }

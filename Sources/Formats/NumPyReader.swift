@@ -32,8 +32,7 @@ public enum NumPy {
             // Mapped so a large file is paged in while it is converted rather than copied first.
             file = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {
-            let reason = FileManager.default.fileExists(atPath: path) ? error.localizedDescription : "no such file"
-            throw NumPyError(path: path, problem: .cannotOpen(reason))
+            throw NumPyError(path: path, problem: .cannotOpen(openFailure(path: path, error: error)))
         }
         let result = file.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Result<NumPyMatrix<Element>, NumPyError.Problem> in
             do throws(NumPyError.Problem) {
@@ -55,6 +54,16 @@ public enum NumPy {
         case .success(let matrix): return matrix
         case .failure(let problem): throw NumPyError(path: path, problem: problem)
         }
+    }
+
+    /// Foundation's messages for these cases are vague ("error 256"), so name the usual causes.
+    private static func openFailure(path: String, error: any Error) -> String {
+        var isDirectory: ObjCBool = false
+        let manager = FileManager.default
+        if !manager.fileExists(atPath: path, isDirectory: &isDirectory) { return "no such file" }
+        if isDirectory.boolValue { return "is a directory" }
+        if !manager.isReadableFile(atPath: path) { return "permission denied" }
+        return error.localizedDescription
     }
 
     /// Elements stored at the width of the result: on little-endian machines one bulk copy.

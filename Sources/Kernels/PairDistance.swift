@@ -41,11 +41,3 @@ public enum PairDistance {
         }
     }
 }
-
-/// Half-precision conversion for NumPy float16 files.
-public enum HalfFloat {
-    public static func convert(_ source: UnsafePointer<UInt16>, into destination: UnsafeMutablePointer<Float>,
-                               count: Int) {
-        quiver_f16_to_f32(source, destination, count)
-    }
-}

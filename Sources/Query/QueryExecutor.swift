@@ -60,6 +60,16 @@ public final class QueryExecutor {
         return result
     }
 
+    /// Prepares a statement that returns no rows (INSERT, UPDATE, DELETE) for repeated execution.
+    public func prepareWrite(_ statement: SQLStatement) throws -> Statement {
+        let rewritten = try Rewriter(compressedColumns: catalog.compressedColumnNames).rewrite(statement)
+        let prepared = try connection.prepare(rewritten.text)
+        guard prepared.columnCount == 0 else {
+            throw SQLiteError(message: "executeMany runs statements that return no rows", sql: statement.text)
+        }
+        return prepared
+    }
+
     private func runPlain(_ statement: SQLStatement, _ bindings: SQLBindings) throws -> ResultSet {
         let prepared: Statement
         do {

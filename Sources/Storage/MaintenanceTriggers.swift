@@ -19,7 +19,8 @@ public enum MaintenanceTriggers {
         var result: [String: String] = [:]
         for table in catalog.tables {
             let t = quoteIdentifier(table.name)
-            let rowName = table.primaryKeyColumn.map { "NEW." + quoteIdentifier($0.name) } ?? "NEW.rowid"
+            let keyName = table.primaryKeyColumn?.name ?? "rowid"
+            let rowKey = "\(quoteLiteral(keyName)), NEW.\(table.primaryKeyColumn.map { quoteIdentifier($0.name) } ?? "rowid")"
             for column in table.columns {
                 let c = quoteIdentifier(column.name)
                 switch column.kind {
@@ -27,7 +28,7 @@ public enum MaintenanceTriggers {
                     continue
                 case .vector(let dimension):
                     let store = "UPDATE \(t) SET \(c) = quiver_vector_store(NEW.\(c), \(dimension), "
-                        + "\(quoteLiteral(table.name)), \(quoteLiteral(column.name)), \(rowName)) WHERE rowid = NEW.rowid;"
+                        + "\(quoteLiteral(table.name)), \(quoteLiteral(column.name)), \(rowKey)) WHERE rowid = NEW.rowid;"
                     let when = "WHEN NOT quiver_vector_ok(NEW.\(c), \(dimension))"
                     for (event, on) in [("insert", "INSERT"), ("update", "UPDATE OF \(c)")] {
                         let name = "\(prefix)vector_\(event):\(table.name).\(column.name)"
@@ -46,14 +47,24 @@ public enum MaintenanceTriggers {
         return result
     }
 
-    /// Drops stale and creates missing triggers. Run inside the transaction that changed the schema.
-    public static func synchronize(_ connection: Connection, catalog: Catalog) throws {
-        let wanted = desired(for: catalog)
+    static func existing(_ connection: Connection) throws -> [String: String] {
         var existing: [String: String] = [:]
         for row in try connection.query("SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' AND substr(name, 1, \(prefix.count)) = ?",
                                         SQLBindings([.text(prefix)])) {
             if case .text(let name) = row[0] { existing[name] = row[1].textValue ?? "" }
         }
+        return existing
+    }
+
+    /// True when the triggers already match the catalog (checked without a write lock).
+    public static func isSynchronized(_ connection: Connection, catalog: Catalog) throws -> Bool {
+        try existing(connection) == desired(for: catalog)
+    }
+
+    /// Drops stale and creates missing triggers. Run inside the transaction that changed the schema.
+    public static func synchronize(_ connection: Connection, catalog: Catalog) throws {
+        let wanted = desired(for: catalog)
+        let existing = try existing(connection)
         for (name, sql) in existing where wanted[name] != sql {
             try connection.execute("DROP TRIGGER IF EXISTS \(quoteIdentifier(name))")
         }

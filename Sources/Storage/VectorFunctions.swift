@@ -38,9 +38,9 @@ enum VectorFunctions {
             guard args.isBlob(0) else { return .integer(0) }
             return .integer(VectorCodec.isCanonical(args.bytes(0), dimension: Int(args.int64(1))) ? 1 : 0)
         }
-        try connection.createFunction("quiver_vector_store", argumentCount: 5) { args in
+        try connection.createFunction("quiver_vector_store", argumentCount: 6) { args in
             let dimension = Int(args.int64(1))
-            let place = "\(args.text(2)).\(args.text(3)) in row \(describeRow(args.value(4)))"
+            let place = "\(args.text(2)).\(args.text(3)) in row \(args.text(4))=\(describeRow(args.value(5)))"
             do {
                 let values = try parseVector(args, 0)
                 guard values.count == dimension else {

@@ -70,17 +70,13 @@ struct DemoCommand: ParsableCommand {
                 CREATE TABLE questions (id INTEGER PRIMARY KEY, text TEXT, embedding VECTOR(384));
                 CREATE INDEX passages_doc ON passages (doc);
                 """)
-            for (i, row) in passages.enumerated() {
-                _ = try db.execute("INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?)", SQLBindings([
-                    value(row["id"]), value(row["doc"]), value(row["section"]), value(row["lang"]),
-                    value(row["position"]), value(row["text"]), .vector(Array(passageVectors[row: i])),
-                ]))
-            }
-            for (i, row) in questions.enumerated() {
-                _ = try db.execute("INSERT INTO questions VALUES (?, ?, ?)", SQLBindings([
-                    value(row["id"]), value(row["text"]), .vector(Array(questionVectors[row: i])),
-                ]))
-            }
+            try db.executeMany("INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?)", passages.enumerated().map { i, row in
+                SQLBindings([value(row["id"]), value(row["doc"]), value(row["section"]), value(row["lang"]),
+                             value(row["position"]), value(row["text"]), .vector(Array(passageVectors[row: i]))])
+            })
+            try db.executeMany("INSERT INTO questions VALUES (?, ?, ?)", questions.enumerated().map { i, row in
+                SQLBindings([value(row["id"]), value(row["text"]), .vector(Array(questionVectors[row: i]))])
+            })
             _ = try db.execute("COMMIT")
         } catch {
             _ = try? db.execute("ROLLBACK")

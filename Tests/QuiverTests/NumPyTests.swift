@@ -220,6 +220,9 @@ import Testing
         #expect(throws: NumPyError(path: missing, problem: .cannotOpen("no such file"))) {
             try NumPy.readFloatMatrix(path: missing)
         }
+        #expect(throws: NumPyError(path: dir.path, problem: .cannotOpen("is a directory"))) {
+            try NumPy.readFloatMatrix(path: dir.path)
+        }
     }
 
     @Test func truncatedFileReportsExpectedAndFoundBytes() throws {

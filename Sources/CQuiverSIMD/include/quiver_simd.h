@@ -14,7 +14,4 @@ float quiver_l2sq_f32(const float *a, const float *b, size_t n);
 double quiver_dot_f64acc(const float *a, const float *b, size_t n);
 double quiver_l2sq_f64acc(const float *a, const float *b, size_t n);
 
-/// Converts IEEE half floats to single floats (NumPy float16 files).
-void quiver_f16_to_f32(const unsigned short *src, float *dst, size_t n);
-
 #endif
