@@ -29,13 +29,11 @@ public enum VectorCodec {
         while true {
             skipSpace()
             let start = i
-            while isNumberByte(utf8[i]) { i += 1 }
+            while utf8[i] != 0, !isDelimiter(utf8[i]) { i += 1 }
             let token = String(decoding: utf8[start..<i], as: UTF8.self)
             let element = values.count + 1
-            guard !token.isEmpty, let value = Float(token), isJSONNumber(token) else {
-                var end = i
-                while utf8[end] != 0, utf8[end] != UInt8(ascii: ","), utf8[end] != UInt8(ascii: "]") { end += 1 }
-                let bad = String(decoding: utf8[start..<end], as: UTF8.self).trimmingSpaces()
+            guard isJSONNumber(token), let value = Float(token) else {
+                let bad = token
                 if bad.lowercased().contains("nan") { throw Problem("element \(element) is NaN") }
                 if bad.lowercased().contains("inf") { throw Problem("element \(element) is infinite") }
                 throw Problem("element \(element) is not a number: \(preview(bad.isEmpty ? "(nothing)" : bad))")
@@ -89,14 +87,16 @@ public enum VectorCodec {
         return text.hasSuffix(".0") ? String(text.dropLast(2)) : text
     }
 
-    private static func isNumberByte(_ b: UInt8) -> Bool {
-        (b >= 0x30 && b <= 0x39) || b == UInt8(ascii: "-") || b == UInt8(ascii: "+") || b == UInt8(ascii: ".")
-            || b == UInt8(ascii: "e") || b == UInt8(ascii: "E")
+    private static func isDelimiter(_ b: UInt8) -> Bool {
+        b == UInt8(ascii: ",") || b == UInt8(ascii: "]") || b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D
     }
 
-    /// Float() also accepts hex floats and "nan"; vector literals accept decimal numbers only.
+    /// Float() also accepts hex floats, "nan" and "inf"; vector literals take decimal numbers only.
     private static func isJSONNumber(_ token: String) -> Bool {
-        token.utf8.contains { $0 >= 0x30 && $0 <= 0x39 }
+        token.utf8.contains { $0 >= 0x30 && $0 <= 0x39 } && token.utf8.allSatisfy {
+            ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: ".")
+                || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E")
+        }
     }
 
     private static func preview(_ text: String) -> String {
