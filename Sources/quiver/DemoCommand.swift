@@ -27,7 +27,7 @@ struct DemoCommand: ParsableCommand {
             FROM passages
             """)
         print("Database \(database.path): table passages (body TEXT COMPRESSED, embedding VECTOR(384))")
-        print(ResultRenderer.render(stats, as: .table))
+        show(stats)
 
         let questions = try db.execute("SELECT id, text FROM questions ORDER BY id LIMIT 3")
         for row in questions.first?.rows ?? [] {
@@ -40,16 +40,20 @@ struct DemoCommand: ParsableCommand {
                 ORDER BY embedding <=> (SELECT embedding FROM questions WHERE id = ?)
                 LIMIT 3
                 """
-            print(ResultRenderer.render(try db.execute(sql, SQLBindings([.integer(id), .integer(id)])), as: .table))
+            show(try db.execute(sql, SQLBindings([.integer(id), .integer(id)])))
         }
 
         print("\nThe same search, filtered with SQL (only the tutorial pages):")
-        print(ResultRenderer.render(try db.execute("""
+        show(try db.execute("""
             SELECT id, doc, round(embedding <=> (SELECT embedding FROM questions WHERE id = 1), 4) AS distance
             FROM passages WHERE doc LIKE 'tutorial/%'
             ORDER BY embedding <=> (SELECT embedding FROM questions WHERE id = 1) LIMIT 3
-            """), as: .table))
+            """))
         print("\nTry: quiver sql --db \(database.path) \"SELECT doc, count(*) FROM passages GROUP BY doc ORDER BY 2 DESC LIMIT 5\"")
+    }
+
+    private func show(_ results: [ResultSet]) {
+        print(ResultRenderer.render(results, as: .table), terminator: "")
     }
 
     private func load(into db: Database) throws {

@@ -26,7 +26,8 @@ struct SQLCommand: ParsableCommand {
         let db = try Database(path: database.path)
         let results = try db.execute(sql)
         let output = ResultRenderer.render(results, as: format)
-        if !output.isEmpty { print(output, terminator: output.hasSuffix("\n") ? "" : "\n") }
+        // Rendered output ends with its own line break (CRLF for CSV).
+        if !output.isEmpty { print(output, terminator: "") }
     }
 }
 
