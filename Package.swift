@@ -4,6 +4,7 @@ import PackageDescription
 // Layers, each depending only on those below it:
 //   C shims (SQLite, LZ4, BLAS, SIMD kernels)
 //   → QuiverKernels (distances, BLAS scoring, top-k)
+//   → QuiverIndex (HNSW graph in a memory-mapped file)
 //   → QuiverStorage (SQLite row store, VECTOR and COMPRESSED columns)
 //   → QuiverQuery (SQL tokenizer, rewriting, exact nearest-neighbour execution)
 //   → QuiverEngine (the database facade)
@@ -28,8 +29,9 @@ let package = Package(
         .target(name: "CQuiverSIMD", path: "Sources/CQuiverSIMD",
                 cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "QuiverKernels", dependencies: ["CBLAS", "CQuiverSIMD"], path: "Sources/Kernels"),
+        .target(name: "QuiverIndex", dependencies: ["QuiverKernels", "CQuiverSIMD"], path: "Sources/Index"),
         .target(name: "QuiverStorage", dependencies: ["CSQLite", "CLZ4", "QuiverKernels"], path: "Sources/Storage"),
-        .target(name: "QuiverQuery", dependencies: ["QuiverStorage", "QuiverKernels"], path: "Sources/Query"),
+        .target(name: "QuiverQuery", dependencies: ["QuiverStorage", "QuiverIndex", "QuiverKernels"], path: "Sources/Query"),
         .target(name: "QuiverEngine", dependencies: ["QuiverQuery", "QuiverStorage", "QuiverKernels"],
                 path: "Sources/Engine"),
         .target(name: "QuiverFormats", dependencies: ["QuiverStorage"], path: "Sources/Formats"),
@@ -38,7 +40,7 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/quiver"),
         .testTarget(name: "QuiverTests",
-                    dependencies: ["QuiverEngine", "QuiverFormats", "QuiverKernels", "QuiverQuery", "QuiverStorage"],
+                    dependencies: ["QuiverEngine", "QuiverFormats", "QuiverIndex", "QuiverKernels", "QuiverQuery", "QuiverStorage"],
                     path: "Tests/QuiverTests"),
     ]
 )

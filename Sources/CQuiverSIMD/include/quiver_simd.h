@@ -14,4 +14,8 @@ float quiver_l2sq_f32(const float *a, const float *b, size_t n);
 double quiver_dot_f64acc(const float *a, const float *b, size_t n);
 double quiver_l2sq_f64acc(const float *a, const float *b, size_t n);
 
+
+/// Hints the CPU to start loading the cache line at `p` (the next node of a graph walk).
+static inline void quiver_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+
 #endif

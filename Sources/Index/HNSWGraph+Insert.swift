@@ -1,0 +1,296 @@
+import CQuiverSIMD
+import Foundation
+
+/// Changes to the graph: insert (or reuse a deleted slot), update in place, delete.
+/// Safe to run from several threads at once (bulk build): link lists are read and written
+/// under striped locks, allocation and the entry point under `allocationLock`.
+extension HNSWGraph {
+    struct Full: Error, CustomStringConvertible {
+        var description: String { "the index cannot hold more than \(UInt32.max - 1) nodes" }
+    }
+
+    /// Inserts or replaces the vector for `label`. `vector` is as the row stores it.
+    @discardableResult
+    func upsert(label: Int64, vector source: UnsafePointer<Float>, scratch: SearchScratch) throws -> UInt32 {
+        if let existing = labels.node(for: label) {
+            prepare(source, into: vector(existing))
+            try reconnect(existing, scratch: scratch)
+            return existing
+        }
+        allocationLock.lock()
+        if let slot = freeSlots.popLast() {
+            // Reuse a deleted node's record: same level, new label and vector, links repaired.
+            liveCount += 1
+            labels.set(label, slot)
+            allocationLock.unlock()
+            record(slot).storeBytes(of: label, toByteOffset: layout.labelOffset, as: Int64.self)
+            prepare(source, into: vector(slot))
+            record(slot).storeBytes(of: 0, toByteOffset: layout.flagsOffset, as: UInt32.self)
+            try reconnect(slot, scratch: scratch)
+            return slot
+        }
+        allocationLock.unlock()
+        let node = try allocate(label: label)
+        prepare(source, into: vector(node))
+        try link(node, scratch: scratch)
+        return node
+    }
+
+    /// Marks the node of `label` deleted: it still routes searches but is never a result, and
+    /// its slot goes to the next insert.
+    func delete(label: Int64) {
+        guard let node = labels.node(for: label) else { return }
+        allocationLock.lock()
+        defer { allocationLock.unlock() }
+        guard !isDeleted(node) else { return }
+        record(node).storeBytes(of: flags(node) | NodeFlags.deleted, toByteOffset: layout.flagsOffset, as: UInt32.self)
+        labels.remove(label)
+        freeSlots.append(node)
+        liveCount -= 1
+    }
+
+    /// Makes room for `additional` more nodes before a parallel build, so no thread grows a region.
+    func reserve(additional: Int) throws {
+        try nodes.ensure((nodeCount + additional) * layout.stride)
+        // Expected upper levels per node: 1/(M-1); leave generous slack.
+        let words = (additional / max(layout.m - 1, 1) + 64) * 2 * layout.upperBlockWords
+        try upper.ensure((upperWords + words) * 4)
+    }
+
+    // MARK: allocation
+
+    private func randomLevel() -> Int {
+        allocationLock.lock()
+        let u = Double.random(in: Double.ulpOfOne..<1, using: &random)
+        allocationLock.unlock()
+        return min(Int(-log(u) * parameters.levelMultiplier), 32)
+    }
+
+    private func allocate(label: Int64) throws -> UInt32 {
+        let level = randomLevel()
+        allocationLock.lock()
+        defer { allocationLock.unlock() }
+        guard nodeCount < Int(UInt32.max - 1) else { throw Full() }
+        let node = UInt32(nodeCount)
+        try nodes.ensure((nodeCount + 1) * layout.stride)
+        let r = record(node)
+        r.initializeMemory(as: UInt8.self, repeating: 0, count: layout.stride)
+        r.storeBytes(of: label, toByteOffset: layout.labelOffset, as: Int64.self)
+        r.storeBytes(of: UInt32(level), toByteOffset: layout.levelOffset, as: UInt32.self)
+        if level > 0 {
+            let words = level * layout.upperBlockWords
+            try upper.ensure((upperWords + words) * 4)
+            (upper.base.assumingMemoryBound(to: UInt32.self) + upperWords).initialize(repeating: 0, count: words)
+            r.storeBytes(of: UInt32(upperWords), toByteOffset: layout.upperOffset, as: UInt32.self)
+            upperWords += words
+        }
+        nodeCount += 1
+        liveCount += 1
+        labels.set(label, node)
+        return node
+    }
+
+    // MARK: linking
+
+    /// Links a new node into every level it has (hnswlib's addPoint).
+    private func link(_ node: UInt32, scratch: SearchScratch) throws {
+        let nodeLevel = level(node)
+        let raisesTop = nodeLevel > currentTop().level
+        if raisesTop { topLevelLock.lock() }
+        defer { if raisesTop { topLevelLock.unlock() } }
+        let (entry, top) = currentTop()
+        guard entry != Self.noNode else {
+            setTop(node, nodeLevel)
+            return
+        }
+        let query = UnsafePointer(vector(node))
+        var current = entry
+        var currentDistance = distance(query, current)
+        if top > nodeLevel {
+            for level in stride(from: top, to: nodeLevel, by: -1) {
+                (current, currentDistance) = lockedGreedyStep(query, from: current, distance: currentDistance, level: level)
+            }
+        }
+        for level in stride(from: min(nodeLevel, top), through: 0, by: -1) {
+            let candidates = searchForInsert(query, entry: current, entryDistance: currentDistance, level: level,
+                                             scratch: scratch, excluding: node)
+            guard !candidates.isEmpty else { continue }
+            current = connect(node, to: candidates, level: level)
+            currentDistance = distance(query, current)
+        }
+        if nodeLevel > top { setTop(node, nodeLevel) }
+    }
+
+    /// Re-links a node whose vector changed, or a reused slot (hnswlib's updatePoint): first the
+    /// old neighbours pick new neighbours among their 2-hop neighbourhood, then the node is
+    /// searched for and connected again as if new.
+    private func reconnect(_ node: UInt32, scratch: SearchScratch) throws {
+        let nodeLevel = level(node)
+        for level in 0...nodeLevel {
+            let neighbours = copyLinks(node, level)
+            var pool = Set(neighbours)
+            for n in neighbours { pool.formUnion(copyLinks(n, level)) }
+            pool.remove(node)
+            for n in neighbours where n != node {
+                let candidates = pool.filter { $0 != n }.map { Candidate(distance: distance(vector(n), $0), node: $0) }
+                    .sorted { $0.distance < $1.distance }
+                let chosen = selectNeighbours(Array(candidates.prefix(parameters.efConstruction)), max: maxLinks(level))
+                writeLinks(n, level, chosen.map(\.node))
+            }
+        }
+        let (entry, top) = currentTop()
+        guard entry != Self.noNode, entry != node || top > 0 else { return }
+        let query = UnsafePointer(vector(node))
+        var current = entry
+        var currentDistance = distance(query, current)
+        if top > nodeLevel {
+            for level in stride(from: top, to: nodeLevel, by: -1) {
+                (current, currentDistance) = lockedGreedyStep(query, from: current, distance: currentDistance, level: level)
+            }
+        }
+        for level in stride(from: min(nodeLevel, top), through: 0, by: -1) {
+            let candidates = searchForInsert(query, entry: current, entryDistance: currentDistance, level: level,
+                                             scratch: scratch, excluding: node)
+            guard !candidates.isEmpty else { continue }
+            current = connect(node, to: candidates, level: level)
+            currentDistance = distance(query, current)
+        }
+    }
+
+    private func currentTop() -> (entry: UInt32, level: Int) {
+        allocationLock.lock()
+        defer { allocationLock.unlock() }
+        return (entryPoint, topLevel)
+    }
+
+    private func setTop(_ node: UInt32, _ level: Int) {
+        allocationLock.lock()
+        defer { allocationLock.unlock() }
+        if entryPoint == Self.noNode || level > topLevel {
+            entryPoint = node
+            topLevel = level
+        }
+    }
+
+    @inline(__always)
+    func distance(_ query: UnsafePointer<Float>, _ node: UInt32) -> Float {
+        switch parameters.metric {
+        case .l2: quiver_l2sq_f32(query, vector(node), dimension)
+        case .cosine, .innerProduct: -quiver_dot_f32(query, vector(node), dimension)
+        }
+    }
+
+    private func distance(_ a: UnsafeMutablePointer<Float>, _ node: UInt32) -> Float {
+        distance(UnsafePointer(a), node)
+    }
+
+    func copyLinks(_ node: UInt32, _ level: Int) -> [UInt32] {
+        linkLocks.withLock(node) {
+            let list = links(node, level)
+            let count = Int(min(list[0], UInt32(maxLinks(level))))
+            return (0..<count).compactMap { i in list[1 + i] < UInt32(nodeCount) ? list[1 + i] : nil }
+        }
+    }
+
+    private func writeLinks(_ node: UInt32, _ level: Int, _ ids: [UInt32]) {
+        linkLocks.withLock(node) {
+            let list = links(node, level)
+            let count = min(ids.count, maxLinks(level))
+            for i in 0..<count { list[1 + i] = ids[i] }
+            list[0] = UInt32(count)
+        }
+    }
+
+    private func lockedGreedyStep(_ query: UnsafePointer<Float>, from start: UInt32, distance startDistance: Float,
+                                  level: Int) -> (UInt32, Float) {
+        var current = start, best = startDistance
+        var changed = true
+        while changed {
+            changed = false
+            for candidate in copyLinks(current, level) {
+                let d = distance(query, candidate)
+                if d < best { best = d; current = candidate; changed = true }
+            }
+        }
+        return (current, best)
+    }
+
+    /// ef_construction nearest nodes on `level`, nearest first, reading links under their locks.
+    private func searchForInsert(_ query: UnsafePointer<Float>, entry: UInt32, entryDistance: Float, level: Int,
+                                 scratch: SearchScratch, excluding node: UInt32) -> [Candidate] {
+        let ef = parameters.efConstruction
+        let visited = scratch.visited
+        visited.reset(capacity: nodeCount)
+        scratch.frontier.removeAll()
+        scratch.results.removeAll()
+        _ = visited.insert(entry)
+        _ = visited.insert(node)
+        scratch.frontier.push(Candidate(distance: entryDistance, node: entry))
+        if entry != node { scratch.results.push(Candidate(distance: entryDistance, node: entry)) }
+        var bound = scratch.results.isEmpty ? Float.infinity : entryDistance
+        var neighbours = scratch.neighbours
+        while !scratch.frontier.isEmpty {
+            let nearest = scratch.frontier.top
+            if nearest.distance > bound, scratch.results.count >= ef { break }
+            scratch.frontier.pop()
+            neighbours.removeAll(keepingCapacity: true)
+            linkLocks.withLock(nearest.node) {
+                let list = links(nearest.node, level)
+                let count = Int(min(list[0], UInt32(maxLinks(level))))
+                for i in 0..<count { neighbours.append(list[1 + i]) }
+            }
+            for candidate in neighbours where Int(candidate) < nodeCount && visited.insert(candidate) {
+                let d = distance(query, candidate)
+                guard scratch.results.count < ef || d < bound else { continue }
+                scratch.frontier.push(Candidate(distance: d, node: candidate))
+                scratch.results.push(Candidate(distance: d, node: candidate))
+                if scratch.results.count > ef { scratch.results.pop() }
+                bound = scratch.results.top.distance
+            }
+        }
+        scratch.neighbours = neighbours
+        return scratch.results.drainAscending()
+    }
+
+    /// hnswlib's heuristic: keep a candidate only if it is closer to the base than to every
+    /// neighbour already kept, which spreads links in different directions.
+    func selectNeighbours(_ candidates: [Candidate], max: Int) -> [Candidate] {
+        guard candidates.count > max else { return candidates }
+        var kept: [Candidate] = []
+        kept.reserveCapacity(max)
+        for candidate in candidates {
+            if kept.count >= max { break }
+            let v = UnsafePointer(vector(candidate.node))
+            if kept.allSatisfy({ distance(v, $0.node) >= candidate.distance }) { kept.append(candidate) }
+        }
+        return kept
+    }
+
+    /// Sets the node's links on `level` and adds the node to each chosen neighbour's list,
+    /// shrinking a full list with the same heuristic. Returns the nearest chosen neighbour.
+    private func connect(_ node: UInt32, to candidates: [Candidate], level: Int) -> UInt32 {
+        let chosen = selectNeighbours(candidates, max: layout.m)
+        writeLinks(node, level, chosen.map(\.node))
+        let limit = maxLinks(level)
+        for neighbour in chosen.map(\.node) {
+            linkLocks.withLock(neighbour) {
+                let list = links(neighbour, level)
+                let count = Int(min(list[0], UInt32(limit)))
+                for i in 0..<count where list[1 + i] == node { return }
+                if count < limit {
+                    list[1 + count] = node
+                    list[0] = UInt32(count + 1)
+                    return
+                }
+                let base = UnsafePointer(vector(neighbour))
+                var pool = (0..<count).map { Candidate(distance: distance(base, list[1 + $0]), node: list[1 + $0]) }
+                pool.append(Candidate(distance: distance(base, node), node: node))
+                pool.sort { $0.distance < $1.distance }
+                let kept = selectNeighbours(pool, max: limit)
+                for (i, c) in kept.enumerated() { list[1 + i] = c.node }
+                list[0] = UInt32(kept.count)
+            }
+        }
+        return chosen.first?.node ?? candidates[0].node
+    }
+}

@@ -1,0 +1,206 @@
+import CQuiverSIMD
+import Foundation
+import QuiverKernels
+
+/// The HNSW graph over node records in mapped memory: storage accessors and search.
+/// Changes are in HNSWGraph+Insert.swift; files in IndexFile.swift.
+///
+/// Thread safety: any number of concurrent searches, or inserts running in parallel with each
+/// other (bulk build), never both at once — `HNSWIndex` guarantees that with a read-write lock.
+final class HNSWGraph: @unchecked Sendable {
+    let parameters: HNSWParameters
+    let layout: NodeLayout
+    let nodes: MappedRegion
+    let upper: MappedRegion
+    let labels: LabelMap
+
+    // Shared state, changed under `allocationLock`.
+    var nodeCount: Int
+    var liveCount: Int
+    var entryPoint: UInt32
+    var topLevel: Int
+    var upperWords: Int
+    var freeSlots: [UInt32]
+    let allocationLock = NSLock()
+    /// Held for a whole insert that raises the top level (hnswlib does the same).
+    let topLevelLock = NSLock()
+    let linkLocks = StripedLocks()
+    var random: SeededGenerator
+
+    static let noNode = UInt32.max
+    /// A link list with no entries, for nodes that lack a level.
+    let emptyLinks: UnsafeMutablePointer<UInt32> = {
+        let p = UnsafeMutablePointer<UInt32>.allocate(capacity: 2)
+        p.initialize(repeating: 0, count: 2)
+        return p
+    }()
+
+    init(parameters: HNSWParameters, nodes: MappedRegion, upper: MappedRegion, labels: LabelMap, nodeCount: Int,
+         liveCount: Int, entryPoint: UInt32, topLevel: Int, upperWords: Int, freeSlots: [UInt32], seed: UInt64) {
+        self.parameters = parameters
+        self.layout = NodeLayout(dimension: parameters.dimension, m: parameters.m)
+        self.nodes = nodes
+        self.upper = upper
+        self.labels = labels
+        self.nodeCount = nodeCount
+        self.liveCount = liveCount
+        self.entryPoint = entryPoint
+        self.topLevel = topLevel
+        self.upperWords = upperWords
+        self.freeSlots = freeSlots
+        self.random = SeededGenerator(seed: seed)
+    }
+
+    deinit { emptyLinks.deallocate() }
+
+    var dimension: Int { layout.dimension }
+
+    // MARK: node records
+
+    @inline(__always) func record(_ n: UInt32) -> UnsafeMutableRawPointer { nodes.base + Int(n) * layout.stride }
+    @inline(__always) func vector(_ n: UInt32) -> UnsafeMutablePointer<Float> {
+        (record(n) + layout.vectorOffset).assumingMemoryBound(to: Float.self)
+    }
+    @inline(__always) func label(_ n: UInt32) -> Int64 { record(n).load(fromByteOffset: layout.labelOffset, as: Int64.self) }
+    @inline(__always) func flags(_ n: UInt32) -> UInt32 { record(n).load(fromByteOffset: layout.flagsOffset, as: UInt32.self) }
+    @inline(__always) func isDeleted(_ n: UInt32) -> Bool { flags(n) & NodeFlags.deleted != 0 }
+    @inline(__always) func level(_ n: UInt32) -> Int { Int(record(n).load(fromByteOffset: layout.levelOffset, as: UInt32.self)) }
+
+    /// The link list of `n` at `level`: word 0 is the count, then up to M0 (level 0) or M ids.
+    /// A node without that level (or with a damaged record) gets an empty list, never a stray pointer.
+    @inline(__always) func links(_ n: UInt32, _ level: Int) -> UnsafeMutablePointer<UInt32> {
+        if level == 0 { return record(n).assumingMemoryBound(to: UInt32.self) }
+        let offset = Int(record(n).load(fromByteOffset: layout.upperOffset, as: UInt32.self)) + (level - 1) * layout.upperBlockWords
+        guard level <= self.level(n), offset + layout.upperBlockWords <= upperWords else {
+            return UnsafeMutablePointer(mutating: emptyLinks)
+        }
+        return upper.base.assumingMemoryBound(to: UInt32.self) + offset
+    }
+
+    @inline(__always) func maxLinks(_ level: Int) -> Int { level == 0 ? layout.m0 : layout.m }
+
+    // MARK: search
+
+    /// The `k` nearest accepted nodes to `query` (prepared: normalised for cosine), nearest first,
+    /// as walk distances. `accept` decides which nodes may be results; every node still routes.
+    func search(_ query: UnsafePointer<Float>, k: Int, ef: Int, scratch: SearchScratch,
+                accept: ((UInt32) -> Bool)? = nil) -> [Candidate] {
+        switch parameters.metric {
+        case .l2: search(SquaredL2Kernel.self, query, k: k, ef: ef, scratch: scratch, accept: accept)
+        case .cosine, .innerProduct: search(NegativeDotKernel.self, query, k: k, ef: ef, scratch: scratch, accept: accept)
+        }
+    }
+
+    private func search<K: DistanceKernel>(_ kernel: K.Type, _ query: UnsafePointer<Float>, k: Int, ef: Int,
+                                           scratch: SearchScratch, accept: ((UInt32) -> Bool)?) -> [Candidate] {
+        guard entryPoint != Self.noNode, k > 0 else { return [] }
+        var current = entryPoint
+        var currentDistance = K.distance(query, vector(current), dimension)
+        scratch.distanceCount += 1
+        if topLevel > 0 {
+            for level in stride(from: topLevel, to: 0, by: -1) {
+                (current, currentDistance) = greedyStep(kernel, query, from: current, distance: currentDistance,
+                                                        level: level, scratch: scratch)
+            }
+        }
+        let found: [Candidate]
+        if let accept {
+            found = searchLevel0(kernel, query, entry: current, entryDistance: currentDistance,
+                                 ef: max(ef, k), scratch: scratch, accept: accept)
+        } else {
+            found = searchLevel0(kernel, query, entry: current, entryDistance: currentDistance,
+                                 ef: max(ef, k), scratch: scratch) { [self] in !isDeleted($0) }
+        }
+        return Array(found.prefix(k))
+    }
+
+    /// Greedy descent on one upper level: move to any closer neighbour until none is closer.
+    @inline(__always)
+    private func greedyStep<K: DistanceKernel>(_ kernel: K.Type, _ query: UnsafePointer<Float>, from start: UInt32,
+                                               distance: Float, level: Int, scratch: SearchScratch) -> (UInt32, Float) {
+        var current = start, best = distance
+        var changed = true
+        while changed {
+            changed = false
+            let list = links(current, level)
+            let count = Int(min(list[0], UInt32(layout.m)))
+            for i in 1...max(count, 1) where i <= count {
+                let candidate = list[i]
+                guard Int(candidate) < nodeCount else { continue }
+                let d = K.distance(query, vector(candidate), dimension)
+                scratch.distanceCount += 1
+                if d < best { best = d; current = candidate; changed = true }
+            }
+        }
+        return (current, best)
+    }
+
+    /// Best-first search of level 0 with a result set of `ef` (hnswlib's searchBaseLayerST).
+    private func searchLevel0<K: DistanceKernel>(_ kernel: K.Type, _ query: UnsafePointer<Float>, entry: UInt32,
+                                                 entryDistance: Float, ef: Int, scratch: SearchScratch,
+                                                 accept: (UInt32) -> Bool) -> [Candidate] {
+        let visited = scratch.visited
+        visited.reset(capacity: nodeCount)
+        scratch.frontier.removeAll()
+        scratch.results.removeAll()
+        _ = visited.insert(entry)
+        scratch.frontier.push(Candidate(distance: entryDistance, node: entry))
+        var bound = Float.infinity
+        if accept(entry) {
+            scratch.results.push(Candidate(distance: entryDistance, node: entry))
+            if ef == 1 { bound = entryDistance }
+        }
+        let m0 = UInt32(layout.m0)
+        let limit = UInt32(nodeCount)
+        var computed = 0
+        while !scratch.frontier.isEmpty {
+            let nearest = scratch.frontier.top
+            if nearest.distance > bound { break }
+            scratch.frontier.pop()
+            let list = links(nearest.node, 0)
+            let count = Int(min(list[0], m0))
+            if count > 0 { quiver_prefetch(vector(list[1])) }
+            var i = 1
+            while i <= count {
+                let candidate = list[i]
+                if i < count { quiver_prefetch(vector(list[i + 1])) }
+                i += 1
+                guard candidate < limit, visited.insert(candidate) else { continue }
+                let d = K.distance(query, vector(candidate), dimension)
+                computed += 1
+                guard scratch.results.count < ef || d < bound else { continue }
+                scratch.frontier.push(Candidate(distance: d, node: candidate))
+                if accept(candidate) {
+                    scratch.results.push(Candidate(distance: d, node: candidate))
+                    if scratch.results.count > ef { scratch.results.pop() }
+                    if scratch.results.count == ef { bound = scratch.results.top.distance }
+                }
+            }
+        }
+        scratch.distanceCount += computed
+        return scratch.results.drainAscending()
+    }
+
+    /// Writes `source` into `target` as the graph stores it: normalised for cosine.
+    func prepare(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>) {
+        target.update(from: source, count: dimension)
+        guard parameters.metric.normalisesVectors else { return }
+        let norm = quiver_dot_f32(target, target, dimension).squareRoot()
+        guard norm > 0 else { return }
+        let inverse = 1 / norm
+        for i in 0..<dimension { target[i] *= inverse }
+    }
+}
+
+/// SplitMix64: the level generator; seeded so that a build can be replayed.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

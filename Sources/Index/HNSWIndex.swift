@@ -1,0 +1,172 @@
+import Dispatch
+import Foundation
+import QuiverKernels
+
+/// One hit of an index search.
+public struct IndexHit: Sendable, Equatable {
+    public var label: Int64
+    /// The metric's distance as SQL reports it (single precision).
+    public var distance: Float
+}
+
+/// An HNSW index over one vector column: a graph in memory mapped from its file, plus the
+/// position in the row store's change log it reflects.
+///
+/// The file is a checkpoint: `checkpointSequence` says which change it holds last. Changes
+/// after it are applied in memory (copy-on-write over the mapping) and recorded in the row
+/// store's log; `checkpoint()` writes a new file. A crash loses only the in-memory part, which
+/// the log replays on the next open — so the file never needs a rebuild unless it is damaged.
+public final class HNSWIndex: @unchecked Sendable {
+    public let path: String
+    public let parameters: HNSWParameters
+    private var graph: HNSWGraph
+    private let lock = ReadWriteLock()
+    private var scratchPool: [SearchScratch] = []
+    private let poolLock = NSLock()
+
+    /// The last change-log entry applied in memory.
+    public private(set) var appliedSequence: Int64
+    /// The last change-log entry the file on disk holds.
+    public private(set) var checkpointSequence: Int64
+
+    private init(path: String, graph: HNSWGraph, sequence: Int64) {
+        self.path = path
+        self.parameters = graph.parameters
+        self.graph = graph
+        appliedSequence = sequence
+        checkpointSequence = sequence
+    }
+
+    /// Maps an existing index file; reads only its header.
+    public static func open(path: String) throws -> HNSWIndex {
+        let (graph, sequence) = try IndexFile.open(path: path)
+        return HNSWIndex(path: path, graph: graph, sequence: sequence)
+    }
+
+    /// Builds an index over `vectors` (row-major, one per label) with `threads` threads and
+    /// writes its file. `sequence` is the change-log position the rows were read at.
+    public static func build(path: String, parameters: HNSWParameters, labels: [Int64], vectors: [Float],
+                             sequence: Int64, threads: Int = 2) throws -> HNSWIndex {
+        try parameters.validate()
+        precondition(vectors.count == labels.count * parameters.dimension)
+        let index = HNSWIndex(path: path, graph: try IndexFile.empty(parameters), sequence: sequence)
+        try index.insertBatch(labels: labels, vectors: vectors, threads: threads)
+        try index.checkpoint()
+        return index
+    }
+
+    public var count: Int { lock.read { graph.liveCount } }
+    /// Node slots in use, deleted ones included (what the file must hold).
+    public var slotCount: Int { lock.read { graph.nodeCount } }
+
+    // MARK: changes
+
+    /// Inserts many rows at once, in parallel: the bulk path.
+    public func insertBatch(labels: [Int64], vectors: [Float], threads: Int) throws {
+        let dimension = parameters.dimension
+        try lock.write {
+            try graph.reserve(additional: labels.count)
+            let workers = max(1, min(threads, labels.count / 1000 + 1))
+            let next = AtomicCounter()
+            let failure = FailureBox()
+            let graph = self.graph
+            vectors.withUnsafeBufferPointer { buffer in
+                nonisolated(unsafe) let base = buffer.baseAddress!
+                DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                    let scratch = SearchScratch(capacity: graph.nodeCount + labels.count)
+                    while true {
+                        let i = next.increment()
+                        guard i < labels.count, !failure.isSet else { break }
+                        do {
+                            try graph.upsert(label: labels[i], vector: base + i * dimension, scratch: scratch)
+                        } catch {
+                            failure.set(error)
+                        }
+                    }
+                }
+            }
+            if let error = failure.error { throw error }
+        }
+    }
+
+    /// Applies row changes from the log: a vector inserts or replaces, nil deletes.
+    public func apply(_ changes: [(label: Int64, vector: [Float]?)], through sequence: Int64) throws {
+        try lock.write {
+            let scratch = SearchScratch(capacity: graph.nodeCount + changes.count)
+            for change in changes {
+                if let vector = change.vector {
+                    precondition(vector.count == parameters.dimension)
+                    try vector.withUnsafeBufferPointer { _ = try graph.upsert(label: change.label, vector: $0.baseAddress!, scratch: scratch) }
+                } else {
+                    graph.delete(label: change.label)
+                }
+            }
+            appliedSequence = max(appliedSequence, sequence)
+        }
+    }
+
+    /// Writes the in-memory state as the new file.
+    public func checkpoint() throws {
+        try lock.write {
+            try IndexFile.write(graph, appliedSequence: appliedSequence, to: path)
+            checkpointSequence = appliedSequence
+        }
+    }
+
+    // MARK: search
+
+    /// The k nearest rows to `query`; `accept` (when given) limits which labels may be results.
+    public func search(_ query: [Float], k: Int, ef: Int, accept: ((Int64) -> Bool)? = nil) -> (hits: [IndexHit], distances: Int) {
+        precondition(query.count == parameters.dimension)
+        let scratch = takeScratch()
+        defer { returnScratch(scratch) }
+        scratch.distanceCount = 0
+        return lock.read {
+            let graph = self.graph
+            var prepared = query
+            prepared.withUnsafeMutableBufferPointer { buffer in
+                query.withUnsafeBufferPointer { graph.prepare($0.baseAddress!, into: buffer.baseAddress!) }
+            }
+            let found = prepared.withUnsafeBufferPointer { q -> [Candidate] in
+                if let accept {
+                    return graph.search(q.baseAddress!, k: k, ef: ef, scratch: scratch) { node in
+                        !graph.isDeleted(node) && accept(graph.label(node))
+                    }
+                }
+                return graph.search(q.baseAddress!, k: k, ef: ef, scratch: scratch)
+            }
+            let hits = found.map { IndexHit(label: graph.label($0.node), distance: parameters.metric.reported(fromWalk: $0.distance)) }
+            return (hits, scratch.distanceCount)
+        }
+    }
+
+    private func takeScratch() -> SearchScratch {
+        poolLock.lock()
+        defer { poolLock.unlock() }
+        return scratchPool.popLast() ?? SearchScratch(capacity: graph.nodeCount)
+    }
+
+    private func returnScratch(_ scratch: SearchScratch) {
+        poolLock.lock()
+        scratchPool.append(scratch)
+        poolLock.unlock()
+    }
+}
+
+final class AtomicCounter: @unchecked Sendable {
+    private var value = 0
+    private let lock = NSLock()
+    func increment() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
+        return value - 1
+    }
+}
+
+final class FailureBox: @unchecked Sendable {
+    private(set) var error: Error?
+    private let lock = NSLock()
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return error != nil }
+    func set(_ error: Error) { lock.lock(); if self.error == nil { self.error = error }; lock.unlock() }
+}

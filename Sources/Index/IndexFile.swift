@@ -1,0 +1,143 @@
+import Foundation
+import QuiverKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reading and writing index files (layout in IndexFileHeader).
+///
+/// A file is only ever written whole, to a temporary name, synced, then renamed over the old
+/// one: at every moment the path holds either the previous checkpoint or the new one, never a
+/// mixture. Opening maps the regions copy-on-write and reads nothing but the header page.
+enum IndexFile {
+    /// Address space reserved per region, so that the graph can grow in place.
+    static let nodeReserve = 1 << 40
+    static let upperReserve = 1 << 36
+
+    struct OpenError: Error, CustomStringConvertible {
+        var path: String
+        var problem: String
+        var description: String { "index file \(path): \(problem)" }
+    }
+
+    static func empty(_ parameters: HNSWParameters) throws -> HNSWGraph {
+        HNSWGraph(parameters: parameters,
+                  nodes: try MappedRegion(reserve: nodeReserve), upper: try MappedRegion(reserve: upperReserve),
+                  labels: LabelMap(table: nil, count: 0), nodeCount: 0, liveCount: 0, entryPoint: HNSWGraph.noNode,
+                  topLevel: 0, upperWords: 0, freeSlots: [], seed: 0x5157_4956_4552)
+    }
+
+    /// Maps an index file. Throws a clear error for a short, foreign, newer or damaged file.
+    static func open(path: String) throws -> (HNSWGraph, appliedSequence: Int64) {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw OpenError(path: path, problem: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { throw OpenError(path: path, problem: String(cString: strerror(errno))) }
+        let length = Int(status.st_size)
+        var page = [UInt8](repeating: 0, count: IndexFileHeader.size)
+        let read = page.withUnsafeMutableBytes { pread(fd, $0.baseAddress, IndexFileHeader.size, 0) }
+        let header: IndexFileHeader
+        do {
+            header = try page.withUnsafeBytes { (bytes) throws(IndexFileHeader.Problem) in
+                try IndexFileHeader(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<max(0, read)]), actualFileLength: length)
+            }
+        } catch {
+            throw OpenError(path: path, problem: "\(error); rebuild it with REINDEX")
+        }
+        let parameters = HNSWParameters(dimension: header.dimension, metric: header.metric, m: header.m,
+                                        efConstruction: header.efConstruction)
+        let nodes = try MappedRegion(reserve: nodeReserve, file: fd, offset: header.nodesOffset,
+                                     length: header.nodeCount * header.stride)
+        let upper = try MappedRegion(reserve: upperReserve, file: fd, offset: header.upperOffset,
+                                     length: header.upperWords * 4)
+        let labelRegion = try MappedRegion(reserve: header.labelCount * LabelMap.entrySize, file: fd,
+                                           offset: header.labelsOffset, length: header.labelCount * LabelMap.entrySize)
+        var free = [UInt32](repeating: 0, count: header.freeCount)
+        if header.freeCount > 0 {
+            let n = free.withUnsafeMutableBytes { pread(fd, $0.baseAddress, header.freeCount * 4, off_t(header.freeOffset)) }
+            guard n == header.freeCount * 4 else { throw OpenError(path: path, problem: "cannot read the free list") }
+        }
+        let labels = LabelMap(table: UnsafeRawPointer(labelRegion.base), count: header.labelCount, owner: labelRegion)
+        let graph = HNSWGraph(parameters: parameters, nodes: nodes, upper: upper, labels: labels,
+                              nodeCount: header.nodeCount, liveCount: header.liveCount, entryPoint: header.entryPoint,
+                              topLevel: header.topLevel, upperWords: header.upperWords, freeSlots: free,
+                              seed: UInt64(bitPattern: header.appliedSequence) &+ UInt64(header.nodeCount))
+        return (graph, header.appliedSequence)
+    }
+
+    /// Writes the graph as a new checkpoint at `path` (atomically, synced).
+    static func write(_ graph: HNSWGraph, appliedSequence: Int64, to path: String) throws {
+        graph.allocationLock.lock()
+        let nodeCount = graph.nodeCount, upperWords = graph.upperWords, free = graph.freeSlots
+        let entry = graph.entryPoint, top = graph.topLevel, live = graph.liveCount
+        graph.allocationLock.unlock()
+
+        var labels: [(Int64, UInt32)] = []
+        labels.reserveCapacity(live)
+        for node in 0..<UInt32(nodeCount) where !graph.isDeleted(node) { labels.append((graph.label(node), node)) }
+        labels.sort { $0.0 < $1.0 }
+
+        var header = IndexFileHeader(parameters: graph.parameters, layout: graph.layout)
+        let page = MappedRegion.pageSize
+        func padded(_ n: Int) -> Int { (n + page - 1) / page * page }
+        header.nodeCount = nodeCount
+        header.liveCount = live
+        header.entryPoint = entry
+        header.topLevel = top
+        header.upperWords = upperWords
+        header.labelCount = labels.count
+        header.freeCount = free.count
+        header.appliedSequence = appliedSequence
+        header.nodesOffset = IndexFileHeader.size
+        header.upperOffset = header.nodesOffset + padded(nodeCount * graph.layout.stride)
+        header.labelsOffset = header.upperOffset + padded(upperWords * 4)
+        header.freeOffset = header.labelsOffset + padded(labels.count * LabelMap.entrySize)
+        header.fileLength = header.freeOffset + padded(free.count * 4)
+
+        let temporary = path + ".tmp"
+        let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw OpenError(path: temporary, problem: String(cString: strerror(errno))) }
+        var failed: String?
+        func put(_ pointer: UnsafeRawPointer, _ count: Int, at offset: Int) {
+            var done = 0
+            while done < count, failed == nil {
+                let n = pwrite(fd, pointer + done, count - done, off_t(offset + done))
+                if n <= 0 { failed = String(cString: strerror(errno)); return }
+                done += n
+            }
+        }
+        let headerBytes = header.encoded()
+        headerBytes.withUnsafeBytes { put($0.baseAddress!, $0.count, at: 0) }
+        put(graph.nodes.base, nodeCount * graph.layout.stride, at: header.nodesOffset)
+        put(graph.upper.base, upperWords * 4, at: header.upperOffset)
+        var table = [UInt8](repeating: 0, count: labels.count * LabelMap.entrySize)
+        table.withUnsafeMutableBytes { raw in
+            for (i, (label, node)) in labels.enumerated() {
+                raw.storeBytes(of: label, toByteOffset: i * 16, as: Int64.self)
+                raw.storeBytes(of: node, toByteOffset: i * 16 + 8, as: UInt32.self)
+            }
+        }
+        table.withUnsafeBytes { if $0.count > 0 { put($0.baseAddress!, $0.count, at: header.labelsOffset) } }
+        free.withUnsafeBytes { if $0.count > 0 { put($0.baseAddress!, $0.count, at: header.freeOffset) } }
+        if failed == nil, ftruncate(fd, off_t(header.fileLength)) != 0 { failed = String(cString: strerror(errno)) }
+        if failed == nil, fsync(fd) != 0 { failed = String(cString: strerror(errno)) }
+        close(fd)
+        if let failed {
+            unlink(temporary)
+            throw OpenError(path: temporary, problem: "write failed: \(failed)")
+        }
+        guard rename(temporary, path) == 0 else {
+            let problem = String(cString: strerror(errno))
+            unlink(temporary)
+            throw OpenError(path: path, problem: "cannot replace the index file: \(problem)")
+        }
+        syncDirectory(of: path)
+    }
+
+    private static func syncDirectory(of path: String) {
+        let directory = (path as NSString).deletingLastPathComponent
+        let fd = Glibc.open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { fsync(fd); close(fd) }
+    }
+}
