@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import QuiverIndex
 import QuiverKernels
 import QuiverQuery
 import QuiverStorage
@@ -13,14 +14,21 @@ public struct BatchSearch {
     public var metric: DistanceMetric?
     public var k: Int
     public var threads: Int = 1
+    /// Force the exact scan even when an index could answer (the recall oracle).
+    public var exact = false
+    /// `hnsw.ef_search` for index searches (default: the connection's setting).
+    public var ef: Int?
 
-    public init(table: String, column: String, k: Int, filter: String? = nil, metric: DistanceMetric? = nil, threads: Int = 1) {
+    public init(table: String, column: String, k: Int, filter: String? = nil, metric: DistanceMetric? = nil,
+                threads: Int = 1, exact: Bool = false, ef: Int? = nil) {
         self.table = table
         self.column = column
         self.k = k
         self.filter = filter
         self.metric = metric
         self.threads = threads
+        self.exact = exact
+        self.ef = ef
     }
 
     public struct Outcome: Sendable {
@@ -31,6 +39,8 @@ public struct BatchSearch {
         /// Seconds for all queries, wall clock.
         public var elapsed: Double
         public var metric: DistanceMetric
+        /// "hnsw index" or "exact scan".
+        public var strategy: String
 
         public var queriesPerSecond: Double { elapsed > 0 ? Double(latencies.count) / elapsed : 0 }
         /// The latency below which `p` percent of the queries finished (nearest rank).
@@ -44,11 +54,16 @@ public struct BatchSearch {
 
     /// `queries` is row-major, `queryCount × dimension`.
     public func run(on database: Database, queries: [Float], queryCount: Int) throws -> Outcome {
+        guard k >= 1 else { throw SQLiteError(message: "k must be at least 1") }
+        if !exact, filter == nil || filter!.trimmingSpaces().isEmpty,
+           let tableInfo = database.catalog.table(named: table), let columnInfo = tableInfo.column(named: column),
+           let index = try database.executor.usableIndex(table: tableInfo, column: columnInfo, metric: metric) {
+            return try run(index, queries: queries, queryCount: queryCount, ef: ef ?? database.executor.efSearch)
+        }
         let set = try database.executor.loadVectors(table: table, column: column, filter: filter)
         guard queryCount == 0 || queries.count == queryCount * set.dimension else {
             throw SQLiteError(message: "the queries have \(queryCount == 0 ? 0 : queries.count / queryCount) dimensions but \(table).\(column) is VECTOR(\(set.dimension))")
         }
-        guard k >= 1 else { throw SQLiteError(message: "k must be at least 1") }
         let metric = self.metric ?? .cosine
         let k = self.k, dimension = set.dimension
         nonisolated(unsafe) var keys = [Int64](repeating: -1, count: queryCount * k)
@@ -72,6 +87,37 @@ public struct BatchSearch {
             }
         }
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return Outcome(keys: keys, latencies: latencies, elapsed: elapsed, metric: metric)
+        return Outcome(keys: keys, latencies: latencies, elapsed: elapsed, metric: metric, strategy: "exact scan")
+    }
+
+    /// Every query through the index (keys are rowids: the index's labels).
+    private func run(_ index: HNSWIndex, queries: [Float], queryCount: Int, ef: Int) throws -> Outcome {
+        let dimension = index.parameters.dimension
+        guard queryCount == 0 || queries.count == queryCount * dimension else {
+            throw SQLiteError(message: "the queries have \(queryCount == 0 ? 0 : queries.count / queryCount) dimensions but \(table).\(column) is VECTOR(\(dimension))")
+        }
+        let k = self.k
+        let workers = max(1, min(threads, queryCount))
+        nonisolated(unsafe) var keys = [Int64](repeating: -1, count: queryCount * k)
+        nonisolated(unsafe) var latencies = [Double](repeating: 0, count: queryCount)
+        let start = DispatchTime.now().uptimeNanoseconds
+        keys.withUnsafeMutableBufferPointer { keyBuffer in
+            latencies.withUnsafeMutableBufferPointer { latencyBuffer in
+                nonisolated(unsafe) let keyOut = keyBuffer, latencyOut = latencyBuffer
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    var q = worker
+                    while q < queryCount {
+                        let began = DispatchTime.now().uptimeNanoseconds
+                        let query = Array(queries[(q * dimension)..<((q + 1) * dimension)])
+                        let hits = index.search(query, k: k, ef: max(ef, k)).hits
+                        for (rank, hit) in hits.enumerated() { keyOut[q * k + rank] = hit.label }
+                        latencyOut[q] = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
+                        q += workers
+                    }
+                }
+            }
+        }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return Outcome(keys: keys, latencies: latencies, elapsed: elapsed, metric: index.parameters.metric, strategy: "hnsw index")
     }
 }

@@ -13,7 +13,8 @@ public final class Database {
 
     public init(path: String, create: Bool = true, readOnly: Bool = false) throws {
         directory = try DatabaseDirectory(path: path, create: create && !readOnly)
-        executor = try QueryExecutor(connection: RowStore.open(path: directory.rowsPath, readOnly: readOnly))
+        executor = try QueryExecutor(connection: RowStore.open(path: directory.rowsPath, readOnly: readOnly),
+                                     indexDirectory: directory.indexesPath)
         // Tables created by other tools (or an older quiver) get their triggers here; the usual
         // case, nothing to do, takes no write lock, so opening never waits for a writer.
         if !readOnly, try !MaintenanceTriggers.isSynchronized(connection, catalog: executor.catalog) {
@@ -73,6 +74,7 @@ public final class Database {
             }
         }
         if wrap, connection.isInTransaction { try connection.execute("COMMIT") }
+        if !connection.isInTransaction { try executor.checkpointIndexesIfDue() }
         return results
     }
 

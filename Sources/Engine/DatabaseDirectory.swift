@@ -5,6 +5,7 @@ import QuiverStorage
 ///
 ///     DIR/QUIVER          marker: "quiver-database <format version>"
 ///     DIR/rows.sqlite     every row (SQLite, WAL mode: rows.sqlite-wal, rows.sqlite-shm beside it)
+///     DIR/indexes/*.hnsw  HNSW index checkpoints (see QuiverIndex)
 ///
 /// The directory is created on first use. An existing directory that is neither empty nor a
 /// Quiver database is refused, so a mistyped path never scatters files into unrelated folders.
@@ -15,6 +16,8 @@ public struct DatabaseDirectory: Sendable {
 
     public let path: String
     public var rowsPath: String { (path as NSString).appendingPathComponent(Self.rowsName) }
+    /// Vector index files (checkpoints; derived from the rows, rebuilt by REINDEX).
+    public var indexesPath: String { (path as NSString).appendingPathComponent("indexes") }
     var markerPath: String { (path as NSString).appendingPathComponent(Self.markerName) }
 
     public struct InvalidDirectory: Error, CustomStringConvertible {

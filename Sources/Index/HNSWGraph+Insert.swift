@@ -77,6 +77,7 @@ extension HNSWGraph {
         r.initializeMemory(as: UInt8.self, repeating: 0, count: layout.stride)
         r.storeBytes(of: label, toByteOffset: layout.labelOffset, as: Int64.self)
         r.storeBytes(of: UInt32(level), toByteOffset: layout.levelOffset, as: UInt32.self)
+        r.storeBytes(of: NodeFlags.linking, toByteOffset: layout.flagsOffset, as: UInt32.self)
         if level > 0 {
             let words = level * layout.upperBlockWords
             try upper.ensure((upperWords + words) * 4)
@@ -94,15 +95,26 @@ extension HNSWGraph {
 
     /// Links a new node into every level it has (hnswlib's addPoint).
     private func link(_ node: UInt32, scratch: SearchScratch) throws {
+        defer {
+            linkLocks.withLock(node) {
+                record(node).storeBytes(of: flags(node) & ~NodeFlags.linking, toByteOffset: layout.flagsOffset, as: UInt32.self)
+            }
+        }
         let nodeLevel = level(node)
         let raisesTop = nodeLevel > currentTop().level
         if raisesTop { topLevelLock.lock() }
         defer { if raisesTop { topLevelLock.unlock() } }
-        let (entry, top) = currentTop()
-        guard entry != Self.noNode else {
-            setTop(node, nodeLevel)
+        // The first node becomes the entry point; checked and set under one lock so that two
+        // threads starting together cannot both believe they are first.
+        allocationLock.lock()
+        if entryPoint == Self.noNode {
+            entryPoint = node
+            topLevel = nodeLevel
+            allocationLock.unlock()
             return
         }
+        let entry = entryPoint, top = topLevel
+        allocationLock.unlock()
         let query = UnsafePointer(vector(node))
         var current = entry
         var currentDistance = distance(query, current)
@@ -194,7 +206,7 @@ extension HNSWGraph {
 
     private func writeLinks(_ node: UInt32, _ level: Int, _ ids: [UInt32]) {
         linkLocks.withLock(node) {
-            let list = links(node, level)
+            guard let list = linksIfPresent(node, level) else { return }
             let count = min(ids.count, maxLinks(level))
             for i in 0..<count { list[1 + i] = ids[i] }
             list[0] = UInt32(count)
@@ -207,7 +219,7 @@ extension HNSWGraph {
         var changed = true
         while changed {
             changed = false
-            for candidate in copyLinks(current, level) {
+            for candidate in copyLinks(current, level) where !isLinking(candidate) {
                 let d = distance(query, candidate)
                 if d < best { best = d; current = candidate; changed = true }
             }
@@ -239,7 +251,7 @@ extension HNSWGraph {
                 let count = Int(min(list[0], UInt32(maxLinks(level))))
                 for i in 0..<count { neighbours.append(list[1 + i]) }
             }
-            for candidate in neighbours where Int(candidate) < nodeCount && visited.insert(candidate) {
+            for candidate in neighbours where Int(candidate) < nodeCount && visited.insert(candidate) && !isLinking(candidate) {
                 let d = distance(query, candidate)
                 guard scratch.results.count < ef || d < bound else { continue }
                 scratch.frontier.push(Candidate(distance: d, node: candidate))
@@ -274,7 +286,7 @@ extension HNSWGraph {
         let limit = maxLinks(level)
         for neighbour in chosen.map(\.node) {
             linkLocks.withLock(neighbour) {
-                let list = links(neighbour, level)
+                guard let list = linksIfPresent(neighbour, level) else { return }
                 let count = Int(min(list[0], UInt32(limit)))
                 for i in 0..<count where list[1 + i] == node { return }
                 if count < limit {

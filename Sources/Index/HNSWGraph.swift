@@ -29,7 +29,7 @@ final class HNSWGraph: @unchecked Sendable {
 
     static let noNode = UInt32.max
     /// A link list with no entries, for nodes that lack a level.
-    let emptyLinks: UnsafeMutablePointer<UInt32> = {
+    private let emptyLinks: UnsafeMutablePointer<UInt32> = {
         let p = UnsafeMutablePointer<UInt32>.allocate(capacity: 2)
         p.initialize(repeating: 0, count: 2)
         return p
@@ -64,16 +64,22 @@ final class HNSWGraph: @unchecked Sendable {
     @inline(__always) func label(_ n: UInt32) -> Int64 { record(n).load(fromByteOffset: layout.labelOffset, as: Int64.self) }
     @inline(__always) func flags(_ n: UInt32) -> UInt32 { record(n).load(fromByteOffset: layout.flagsOffset, as: UInt32.self) }
     @inline(__always) func isDeleted(_ n: UInt32) -> Bool { flags(n) & NodeFlags.deleted != 0 }
+    @inline(__always) func isLinking(_ n: UInt32) -> Bool { flags(n) & NodeFlags.linking != 0 }
     @inline(__always) func level(_ n: UInt32) -> Int { Int(record(n).load(fromByteOffset: layout.levelOffset, as: UInt32.self)) }
 
     /// The link list of `n` at `level`: word 0 is the count, then up to M0 (level 0) or M ids.
-    /// A node without that level (or with a damaged record) gets an empty list, never a stray pointer.
-    @inline(__always) func links(_ n: UInt32, _ level: Int) -> UnsafeMutablePointer<UInt32> {
+    /// A node without that level (or with a damaged record) reads as an empty list.
+    @inline(__always) func links(_ n: UInt32, _ level: Int) -> UnsafePointer<UInt32> {
+        UnsafePointer(linksIfPresent(n, level) ?? emptyLinks)
+    }
+
+    /// The link list for writing; nil when the node has no such level. Bounded by the mapped
+    /// size of the arena (which only grows, and grows before a node's lists are handed out),
+    /// not by a counter another thread may be updating.
+    @inline(__always) func linksIfPresent(_ n: UInt32, _ level: Int) -> UnsafeMutablePointer<UInt32>? {
         if level == 0 { return record(n).assumingMemoryBound(to: UInt32.self) }
         let offset = Int(record(n).load(fromByteOffset: layout.upperOffset, as: UInt32.self)) + (level - 1) * layout.upperBlockWords
-        guard level <= self.level(n), offset + layout.upperBlockWords <= upperWords else {
-            return UnsafeMutablePointer(mutating: emptyLinks)
-        }
+        guard level <= self.level(n), (offset + layout.upperBlockWords) * 4 <= upper.committed else { return nil }
         return upper.base.assumingMemoryBound(to: UInt32.self) + offset
     }
 

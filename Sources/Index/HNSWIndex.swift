@@ -113,6 +113,9 @@ public final class HNSWIndex: @unchecked Sendable {
         }
     }
 
+    /// Walks the whole graph and reports damage and unreachable nodes (O(n); not for hot paths).
+    public func check() -> IndexCheckReport { lock.read { graph.check() } }
+
     // MARK: search
 
     /// The k nearest rows to `query`; `accept` (when given) limits which labels may be results.

@@ -42,4 +42,8 @@ struct NodeLayout: Sendable, Equatable {
 
 enum NodeFlags {
     static let deleted: UInt32 = 1
+    /// Set while a parallel insert is still linking the node: other inserts must not enter the
+    /// graph through it (its lower lists are still empty) nor add links to it (they would be
+    /// overwritten). hnswlib gets the same effect by holding the node's lock for the whole insert.
+    static let linking: UInt32 = 2
 }

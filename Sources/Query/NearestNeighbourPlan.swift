@@ -27,6 +27,8 @@ public struct NearestNeighbourPlan {
     public var candidateSQL: String
     /// Builds the final statement for a set of rowids.
     var finalStatement: ([Int64]) -> String
+    /// True when the query has a WHERE clause or joins, i.e. not every row of the table qualifies.
+    public var isFiltered: Bool
 
     static let aggregates: Set<String> = ["COUNT", "SUM", "AVG", "MIN", "MAX", "TOTAL", "GROUP_CONCAT",
                                           "STRING_AGG", "JSON_GROUP_ARRAY", "JSON_GROUP_OBJECT"]
@@ -128,7 +130,8 @@ public struct NearestNeighbourPlan {
                 table: table, column: column, metric: metric, dimension: dimension, qualifier: qualifier,
                 queryVectorSQL: "\(withText) SELECT vector(\(text(other.0, other.1)))",
                 limitSQL: "\(withText) SELECT \(limitSQL)", offsetSQL: offsetSQL.map { "\(withText) SELECT \($0)" },
-                candidateSQL: candidate, finalStatement: finalStatement)
+                candidateSQL: candidate, finalStatement: finalStatement,
+                isFiltered: whereAt != nil || sources.count > 1)
         }
         return nil
     }

@@ -1,3 +1,4 @@
+import QuiverIndex
 import QuiverKernels
 import QuiverStorage
 
@@ -10,16 +11,27 @@ public final class QueryExecutor {
 
     /// What the last statement did, for EXPLAIN-style reporting and tests.
     public struct Report: Sendable, Equatable {
-        public enum Strategy: String, Sendable { case sqlite, exactScan = "exact scan" }
+        public enum Strategy: String, Sendable { case sqlite, exactScan = "exact scan", hnsw = "hnsw index" }
         public var strategy: Strategy = .sqlite
         public var rowsScanned = 0
         public var candidates = 0
+        public var efSearch = 0
+        public var distanceComputations = 0
     }
     public private(set) var lastReport = Report()
 
-    public init(connection: Connection) throws {
+    /// `hnsw.ef_search` for this connection (pgvector's default is 40).
+    public var efSearch = 40
+    /// `SET LOCAL hnsw.ef_search`: lasts until the transaction ends.
+    private var localEfSearch: Int?
+    /// True once this connection has changed rows in its open transaction.
+    private var wroteInTransaction = false
+    let indexes: VectorIndexes
+
+    public init(connection: Connection, indexDirectory: String) throws {
         self.connection = connection
         self.catalog = try Catalog.load(from: connection)
+        self.indexes = VectorIndexes(connection: connection, directory: indexDirectory)
     }
 
     /// Reloads the catalog when another connection changed the schema.
@@ -38,6 +50,13 @@ public final class QueryExecutor {
 
     public func run(_ statement: SQLStatement, _ bindings: SQLBindings = .none) throws -> ResultSet {
         lastReport = Report()
+        transactionBoundary()
+        defer { transactionBoundary() }
+        let changesBefore = connection.totalChanges
+        defer { if connection.isInTransaction && connection.totalChanges != changesBefore { wroteInTransaction = true } }
+        if let indexStatement = try parseIndexStatement(statement) {
+            return try run(indexStatement)
+        }
         let rewritten: SQLStatement
         do {
             rewritten = try Rewriter(compressedColumns: catalog.compressedColumnNames).rewrite(statement)
@@ -51,7 +70,7 @@ public final class QueryExecutor {
         }
         let result: ResultSet
         if let plan = NearestNeighbourPlan.make(for: rewritten, catalog: catalog),
-           let planned = try runNearest(plan, bindings) {
+           let planned = try runNearest(plan, bindings, efHint: IndexStatement.efSearchHint(in: statement)) {
             result = planned
         } else {
             result = try runPlain(rewritten, bindings)
@@ -84,7 +103,7 @@ public final class QueryExecutor {
 
     /// Runs a nearest-neighbour plan; nil when the query turns out not to fit it at run time
     /// (a NULL query vector, a non-integer LIMIT), in which case plain SQLite answers.
-    private func runNearest(_ plan: NearestNeighbourPlan, _ bindings: SQLBindings) throws -> ResultSet? {
+    private func runNearest(_ plan: NearestNeighbourPlan, _ bindings: SQLBindings, efHint: Int?) throws -> ResultSet? {
         let queryValue: SQLValue?
         do {
             queryValue = try connection.scalar(plan.queryVectorSQL, bindings)
@@ -104,12 +123,81 @@ public final class QueryExecutor {
             throw SQLiteError(message: "the query vector has \(query.count) dimensions but \(place) is VECTOR(\(plan.dimension))")
         }
         let k = Int(min(limit + offset, Int64(Int32.max)))
+        if !plan.isFiltered, let index = try usableIndex(table: plan.table, column: plan.column, metric: plan.metric) {
+            let ef = max(efHint ?? localEfSearch ?? efSearch, k)
+            let (hits, computed) = index.search(query, k: k, ef: ef)
+            // Fewer hits than asked: rows without a vector may still fill the LIMIT; scan instead.
+            if hits.count >= k {
+                lastReport = Report(strategy: .hnsw, rowsScanned: 0, candidates: hits.count, efSearch: ef,
+                                    distanceComputations: computed)
+                let final = try connection.prepare(plan.finalStatement(hits.map(\.label)))
+                try final.bind(bindings)
+                return try ResultReader.readAll(final, catalog: catalog)
+            }
+        }
         let outcome = try ExactNearestScan.run(connection: connection, sql: plan.candidateSQL, bindings: bindings,
                                                query: query, metric: plan.metric, k: k, place: place)
         lastReport = Report(strategy: .exactScan, rowsScanned: outcome.rowsScanned, candidates: outcome.rows.count)
         let final = try connection.prepare(plan.finalStatement(outcome.rows.map(\.id)))
         try final.bind(bindings)
         return try ResultReader.readAll(final, catalog: catalog)
+    }
+
+    /// An index that can answer nearest-neighbour queries on this column and metric, caught
+    /// up with the rows; nil when there is none or this connection has uncommitted writes.
+    public func usableIndex(table: TableInfo, column: ColumnInfo, metric: DistanceMetric?) throws -> HNSWIndex? {
+        transactionBoundary()
+        guard !wroteInTransaction, let dimension = column.kind.vectorDimension,
+              let definition = catalog.indexes(on: table.name).first(where: {
+                  $0.column.caseInsensitiveEquals(column.name) && (metric == nil || $0.metric == metric)
+              }) else { return nil }
+        return try indexes.current(definition, dimension: dimension)
+    }
+
+    /// Writes index checkpoints that are due; call after a transaction commits.
+    public func checkpointIndexesIfDue() throws {
+        guard !catalog.indexes.isEmpty else { return }
+        try indexes.checkpointIfDue(catalog)
+    }
+
+    private func transactionBoundary() {
+        guard !connection.isInTransaction else { return }
+        wroteInTransaction = false
+        localEfSearch = nil
+        connection.transactionHooks.settle(connection)
+    }
+
+    private func parseIndexStatement(_ statement: SQLStatement) throws -> IndexStatement? {
+        do {
+            return try IndexStatement.parse(statement) { name in catalog.indexes.contains { $0.name.caseInsensitiveEquals(name) } }
+        } catch let error as IndexStatement.SyntaxError {
+            throw SQLiteError(message: error.description, sql: statement.text, offset: statement.offset)
+        }
+    }
+
+    private func run(_ statement: IndexStatement) throws -> ResultSet {
+        let none = ResultSet(columns: [], rows: [])
+        switch statement {
+        case .create(let name, let table, let column, let metric, let m, let ef, let ifNotExists):
+            try indexes.create(name: name, table: table, column: column, metric: metric, m: m, efConstruction: ef,
+                               ifNotExists: ifNotExists, catalog: catalog)
+            try schemaDidChange()
+        case .drop(let name, _):
+            if let definition = catalog.indexes.first(where: { $0.name.caseInsensitiveEquals(name) }) {
+                try indexes.drop(definition)
+                try schemaDidChange()
+            }
+        case .reindex(let name):
+            if let definition = catalog.indexes.first(where: { $0.name.caseInsensitiveEquals(name) }) {
+                try indexes.reindex(definition, catalog: catalog)
+                catalog = try Catalog.load(from: connection)
+            }
+        case .setEfSearch(let value, let local):
+            if local { localEfSearch = value } else { efSearch = value ?? 40; localEfSearch = nil }
+        case .showEfSearch:
+            return ResultSet(columns: ["hnsw.ef_search"], rows: [[.integer(Int64(localEfSearch ?? efSearch))]])
+        }
+        return none
     }
 
     private func alteredTable(_ statement: SQLStatement) -> String? {

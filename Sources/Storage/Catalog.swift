@@ -37,10 +37,16 @@ public struct TableInfo: Sendable, Equatable {
 /// The tables of a database and the Quiver column kinds in them, read from SQLite's own schema.
 public struct Catalog: Sendable {
     public private(set) var tables: [TableInfo]
+    /// Vector indexes, as recorded when the catalog was read (see IndexDefinition).
+    public private(set) var indexes: [IndexDefinition]
     /// SQLite's schema cookie when this catalog was read; a different value means reload.
     public private(set) var schemaVersion: Int64
 
-    public static let empty = Catalog(tables: [], schemaVersion: -1)
+    public static let empty = Catalog(tables: [], indexes: [], schemaVersion: -1)
+
+    public func indexes(on table: String) -> [IndexDefinition] {
+        indexes.filter { $0.table.caseInsensitiveEquals(table) }
+    }
 
     public func table(named name: String) -> TableInfo? {
         tables.first { $0.name.caseInsensitiveEquals(name) }
@@ -61,7 +67,7 @@ public struct Catalog: Sendable {
         for row in names {
             guard case .text(let name) = row[0] else { continue }
             let sql = row[1].textValue ?? ""
-            if sql.uppercased().hasPrefix("CREATE VIRTUAL") { continue }
+            if sql.uppercased().hasPrefix("CREATE VIRTUAL") || name.hasPrefix("_quiver_") { continue }
             var columns: [ColumnInfo] = []
             for info in try connection.query("SELECT name, type, \"notnull\", pk, hidden FROM pragma_table_xinfo(?)", SQLBindings([.text(name)])) {
                 let columnName = info[0].textValue ?? ""
@@ -82,7 +88,7 @@ public struct Catalog: Sendable {
             }
             tables.append(table)
         }
-        return Catalog(tables: tables, schemaVersion: version)
+        return Catalog(tables: tables, indexes: try IndexDefinition.load(from: connection), schemaVersion: version)
     }
 
     private static func isWithoutRowID(_ sql: String) -> Bool {
@@ -92,7 +98,7 @@ public struct Catalog: Sendable {
 }
 
 extension String {
-    func caseInsensitiveEquals(_ other: String) -> Bool {
+    public func caseInsensitiveEquals(_ other: String) -> Bool {
         count == other.count && lowercased() == other.lowercased()
     }
 }

@@ -44,6 +44,26 @@ public enum MaintenanceTriggers {
                 }
             }
         }
+        // Change capture for vector indexes: the row's id goes to the log in the writing
+        // transaction; replay reads the row's current state, so one entry covers any change.
+        var logged: Set<String> = []
+        for index in catalog.indexes {
+            guard let table = catalog.table(named: index.table), table.column(named: index.column) != nil,
+                  logged.insert("\(table.name.lowercased()).\(index.column.lowercased())").inserted else { continue }
+            let t = quoteIdentifier(table.name), c = quoteIdentifier(index.column), literal = quoteLiteral(table.name)
+            let log = "INSERT INTO _quiver_changes (table_name, row_id) VALUES (\(literal), "
+            let events = [
+                ("log_insert", "AFTER INSERT", "\(log)NEW.rowid);"),
+                ("log_update", "AFTER UPDATE OF \(c)", "\(log)NEW.rowid);"),
+                ("log_rowid", "AFTER UPDATE", "\(log)OLD.rowid); \(log)NEW.rowid);"),
+                ("log_delete", "AFTER DELETE", "\(log)OLD.rowid);"),
+            ]
+            for (event, on, body) in events {
+                let name = "\(prefix)\(event):\(table.name).\(index.column)"
+                let when = event == "log_rowid" ? " WHEN OLD.rowid IS NOT NEW.rowid" : ""
+                result[name] = "CREATE TRIGGER \(quoteIdentifier(name)) \(on) ON \(t)\(when) BEGIN \(body) END"
+            }
+        }
         return result
     }
 

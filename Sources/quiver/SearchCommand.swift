@@ -23,11 +23,13 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Distance: cosine, l2 or ip (default cosine).") var metric: String?
     @Option(help: "Write hit keys to this .npy file (int64, nq×K).") var out: String?
     @Option(help: "Worker threads.") var threads: Int = 1
-    @Flag(help: "Exact scan (the recall oracle); the only strategy until an index exists.") var exact = false
+    @Option(help: "hnsw.ef_search for index searches (default 40).") var ef: Int?
+    @Flag(help: "Force the exact scan even when an index exists (the recall oracle).") var exact = false
 
     func validate() throws {
         guard k >= 1 else { throw ValidationError("--k must be at least 1") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        if let ef, ef < 1 { throw ValidationError("--ef must be at least 1") }
         if let metric, DistanceMetric(name: metric) == nil {
             throw ValidationError("--metric must be cosine, l2 or ip, not '\(metric)'")
         }
@@ -37,7 +39,8 @@ struct SearchCommand: ParsableCommand {
         let matrix = try NumPy.readFloatMatrix(path: queries)
         let db = try Database(path: database.path)
         let search = BatchSearch(table: table, column: column, k: k, filter: filter,
-                                 metric: metric.flatMap(DistanceMetric.init(name:)), threads: threads)
+                                 metric: metric.flatMap(DistanceMetric.init(name:)), threads: threads,
+                                 exact: exact, ef: ef)
         let outcome = try search.run(on: db, queries: matrix.values, queryCount: matrix.rows)
         if let out {
             try NumPy.writeInt64Matrix(path: out, rows: matrix.rows, columns: k, values: outcome.keys)

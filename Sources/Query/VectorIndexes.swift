@@ -1,0 +1,185 @@
+import Foundation
+import QuiverIndex
+import QuiverKernels
+import QuiverStorage
+
+/// The vector indexes of one database, seen from one connection: creating, dropping and
+/// rebuilding them, keeping them in step with the rows, and checkpointing their files.
+///
+/// States of an index (per process):
+///
+///     file at checkpoint S ──open──▶ in memory at S ──catch up──▶ in memory at S' (log S..S')
+///           ▲                                                          │
+///           └──────────────── checkpoint (new file, log trimmed) ◀─────┘
+///
+/// The in-memory graph only ever takes committed changes: a connection that has written in
+/// its open transaction does not catch up (its searches use the exact scan), so a rollback can
+/// never leave a change in the graph.
+final class VectorIndexes {
+    let connection: Connection
+    let directory: String
+    /// Changes after which a checkpoint writes a new file (at least; 10% of the index if larger).
+    var checkpointInterval = 10_000
+
+    init(connection: Connection, directory: String) {
+        self.connection = connection
+        self.directory = directory
+    }
+
+    func path(of definition: IndexDefinition) -> String { (directory as NSString).appendingPathComponent(definition.file) }
+
+    // MARK: statements
+
+    func create(name: String, table tableName: String, column columnName: String, metric: DistanceMetric, m: Int,
+                efConstruction: Int, ifNotExists: Bool, catalog: Catalog) throws {
+        let sqliteIndexes = try connection.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = ? COLLATE NOCASE",
+                                      SQLBindings([.text(name)]))?.integerValue ?? 0
+        if catalog.indexes.contains(where: { $0.name.caseInsensitiveEquals(name) }) || sqliteIndexes > 0 {
+            if ifNotExists { return }
+            throw SQLiteError(message: "index \(name) already exists")
+        }
+        guard let table = catalog.table(named: tableName) else { throw SQLiteError(message: "no such table: \(tableName)") }
+        guard let column = table.column(named: columnName) else { throw SQLiteError(message: "no such column: \(table.name).\(columnName)") }
+        guard let dimension = column.kind.vectorDimension else {
+            throw SQLiteError(message: "USING hnsw needs a VECTOR column; \(table.name).\(column.name) is \(column.declaredType)")
+        }
+        let parameters = HNSWParameters(dimension: dimension, metric: metric, m: m, efConstruction: efConstruction)
+        do { try parameters.validate() } catch { throw SQLiteError(message: "CREATE INDEX \(name): \(error)") }
+        try connection.execute(IndexDefinition.createTables)
+        var definition = IndexDefinition(name: name, table: table.name, column: column.name, metric: metric, m: m,
+                                         efConstruction: efConstruction, file: Self.newFileName(for: name), checkpointSequence: 0)
+        try build(&definition, dimension: dimension)
+        try definition.insert(into: connection)
+    }
+
+    func drop(_ definition: IndexDefinition) throws {
+        try definition.delete(from: connection)
+        let path = self.path(of: definition)
+        connection.transactionHooks.afterCommit {
+            IndexRegistry.shared.forget(path)
+            unlink(path)
+        }
+    }
+
+    func reindex(_ old: IndexDefinition, catalog: Catalog) throws {
+        guard let dimension = catalog.table(named: old.table)?.column(named: old.column)?.kind.vectorDimension else {
+            throw SQLiteError(message: "index \(old.name) is on \(old.table).\(old.column), which is no longer a VECTOR column")
+        }
+        var definition = old
+        definition.file = Self.newFileName(for: old.name)
+        try build(&definition, dimension: dimension)
+        try old.recordCheckpoint(file: definition.file, sequence: definition.checkpointSequence, in: connection)
+        let oldPath = path(of: old)
+        connection.transactionHooks.afterCommit {
+            IndexRegistry.shared.forget(oldPath)
+            unlink(oldPath)
+        }
+    }
+
+    /// Reads the indexed column of every row and builds a new file (both cores).
+    private func build(_ definition: inout IndexDefinition, dimension: Int) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        definition.checkpointSequence = try IndexDefinition.latestSequence(connection)
+        var labels: [Int64] = []
+        var vectors: [Float] = []
+        let statement = try connection.prepare("SELECT rowid, \(quoteIdentifier(definition.column)) FROM \(quoteIdentifier(definition.table)) WHERE \(quoteIdentifier(definition.column)) IS NOT NULL")
+        while try statement.step() {
+            let bytes = statement.blobBytes(at: 1)
+            guard statement.isBlob(at: 1), bytes.count == dimension * 4 else {
+                throw SQLiteError(message: "\(definition.table).\(definition.column) in row \(statement.int64(at: 0)) is not a VECTOR(\(dimension)) value")
+            }
+            labels.append(statement.int64(at: 0))
+            vectors.append(contentsOf: UnsafeBufferPointer(start: bytes.baseAddress!.assumingMemoryBound(to: Float.self), count: dimension))
+        }
+        let path = self.path(of: definition)
+        let index = try HNSWIndex.build(path: path, parameters: HNSWParameters(dimension: dimension, metric: definition.metric,
+                                                                                m: definition.m, efConstruction: definition.efConstruction),
+                                        labels: labels, vectors: vectors, sequence: definition.checkpointSequence,
+                                        threads: Int(ProcessInfo.processInfo.environment["QUIVER_BUILD_THREADS"] ?? "") ?? ProcessInfo.processInfo.activeProcessorCount)
+        IndexRegistry.shared.register(index)
+        connection.transactionHooks.afterRollback {
+            IndexRegistry.shared.forget(path)
+            unlink(path)
+        }
+    }
+
+    static func newFileName(for name: String) -> String {
+        let safe = String(name.unicodeScalars.map { $0.properties.isAlphabetic || ("0"..."9").contains($0) ? Character($0) : "_" }.prefix(40))
+        return "\(safe)-\(String(UInt32.random(in: .min ... .max), radix: 16)).hnsw"
+    }
+
+    // MARK: keeping up with the rows
+
+    /// The index, caught up with every committed change this connection can see.
+    func current(_ definition: IndexDefinition, dimension: Int) throws -> HNSWIndex {
+        let path = self.path(of: definition)
+        var index: HNSWIndex
+        do {
+            index = try IndexRegistry.shared.index(at: path)
+        } catch {
+            throw SQLiteError(message: "index \(definition.name): \(error)")
+        }
+        // Another process checkpointed past us (and may have trimmed the log): remap its file.
+        let recorded = try connection.scalar("SELECT checkpoint_sequence FROM _quiver_indexes WHERE name = ?",
+                                             SQLBindings([.text(definition.name)]))?.integerValue ?? 0
+        if recorded > index.appliedSequence { index = try IndexRegistry.shared.reload(path) }
+        try catchUp(index, definition, dimension: dimension)
+        return index
+    }
+
+    private func catchUp(_ index: HNSWIndex, _ definition: IndexDefinition, dimension: Int) throws {
+        // One snapshot for the log, its high-water mark and the rows it points at.
+        let ownTransaction = !connection.isInTransaction
+        if ownTransaction { try connection.execute("BEGIN") }
+        defer { if ownTransaction { try? connection.execute("COMMIT") } }
+        let after = index.appliedSequence
+        let rows = try connection.query("SELECT seq, row_id FROM _quiver_changes WHERE seq > ? AND table_name = ? COLLATE NOCASE ORDER BY seq",
+                                        SQLBindings([.integer(after), .text(definition.table)]))
+        let latest = try IndexDefinition.latestSequence(connection)
+        guard !rows.isEmpty else {
+            if latest > after { try index.apply([], through: latest) }
+            return
+        }
+        var seen = Set<Int64>()
+        let ids = rows.compactMap { $0[1].integerValue }.filter { seen.insert($0).inserted }
+        var current: [Int64: [Float]] = [:]
+        let column = quoteIdentifier(definition.column), table = quoteIdentifier(definition.table)
+        for chunk in stride(from: 0, to: ids.count, by: 500) {
+            let list = ids[chunk..<min(chunk + 500, ids.count)].map(String.init).joined(separator: ",")
+            let statement = try connection.prepare("SELECT rowid, \(column) FROM \(table) WHERE rowid IN (\(list))")
+            while try statement.step() {
+                let bytes = statement.blobBytes(at: 1)
+                guard statement.isBlob(at: 1), bytes.count == dimension * 4 else { continue }
+                current[statement.int64(at: 0)] = Array(UnsafeBufferPointer(start: bytes.baseAddress!.assumingMemoryBound(to: Float.self), count: dimension))
+            }
+        }
+        try index.apply(ids.map { ($0, current[$0]) }, through: max(latest, rows.last?[0].integerValue ?? after))
+    }
+
+    /// Writes new files for indexes that have taken many changes since their last checkpoint,
+    /// and trims the change log. Runs in its own write transaction, outside any other.
+    func checkpointIfDue(_ catalog: Catalog) throws {
+        guard !connection.isInTransaction else { return }
+        for definition in catalog.indexes {
+            guard let dimension = catalog.table(named: definition.table)?.column(named: definition.column)?.kind.vectorDimension,
+                  let index = try? IndexRegistry.shared.index(at: path(of: definition)) else { continue }
+            let pending = try IndexDefinition.latestSequence(connection) - index.checkpointSequence
+            guard pending >= Int64(max(checkpointInterval, index.count / 10)) else { continue }
+            try checkpoint(definition, dimension: dimension)
+        }
+    }
+
+    func checkpoint(_ definition: IndexDefinition, dimension: Int) throws {
+        try connection.execute("BEGIN IMMEDIATE")
+        do {
+            let index = try current(definition, dimension: dimension)
+            try index.checkpoint()
+            try definition.recordCheckpoint(file: definition.file, sequence: index.checkpointSequence, in: connection)
+            try IndexDefinition.trimChangeLog(connection)
+            try connection.execute("COMMIT")
+        } catch {
+            try? connection.execute("ROLLBACK")
+            throw error
+        }
+    }
+}
