@@ -57,6 +57,27 @@ float quiver_l2sq_f32(const float *a, const float *b, size_t n) {
     return s;
 }
 
+typedef unsigned char u8x16 __attribute__((ext_vector_type(16), aligned(1)));
+
+QUIVER_CLONES
+float quiver_dot_f32_u8(const float *w, const unsigned char *codes, size_t n) {
+    v16f s0 = 0, s1 = 0;
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        v16f c0 = __builtin_convertvector(*(const u8x16 *)(codes + i), v16f);
+        v16f c1 = __builtin_convertvector(*(const u8x16 *)(codes + i + 16), v16f);
+        s0 += load16(w + i) * c0;
+        s1 += load16(w + i + 16) * c1;
+    }
+    for (; i + 16 <= n; i += 16) {
+        s0 += load16(w + i) * __builtin_convertvector(*(const u8x16 *)(codes + i), v16f);
+    }
+    float s;
+    HSUM16(s0 + s1, s);
+    for (; i < n; i++) s += w[i] * (float)codes[i];
+    return s;
+}
+
 double quiver_dot_f64acc(const float *a, const float *b, size_t n) {
     double s = 0;
     for (size_t i = 0; i < n; i++) s += (double)a[i] * (double)b[i];

@@ -13,7 +13,7 @@ extension HNSWGraph {
     @discardableResult
     func upsert(label: Int64, vector source: UnsafePointer<Float>, scratch: SearchScratch) throws -> UInt32 {
         if let existing = labels.node(for: label) {
-            prepare(source, into: vector(existing))
+            store(source, in: existing)
             try reconnect(existing, scratch: scratch)
             return existing
         }
@@ -24,16 +24,29 @@ extension HNSWGraph {
             labels.set(label, slot)
             allocationLock.unlock()
             record(slot).storeBytes(of: label, toByteOffset: layout.labelOffset, as: Int64.self)
-            prepare(source, into: vector(slot))
+            store(source, in: slot)
             record(slot).storeBytes(of: 0, toByteOffset: layout.flagsOffset, as: UInt32.self)
             try reconnect(slot, scratch: scratch)
             return slot
         }
         allocationLock.unlock()
         let node = try allocate(label: label)
-        prepare(source, into: vector(node))
+        store(source, in: node)
         try link(node, scratch: scratch)
         return node
+    }
+
+    /// Writes a node's float32 vector (prepared), its codes and its squared norm.
+    private func store(_ source: UnsafePointer<Float>, in node: UInt32) {
+        let target = vector(node)
+        prepare(source, into: target)
+        let clamped = quantizer.encode(target, into: codes(node))
+        record(node).storeBytes(of: quiver_dot_f32(target, target, dimension), toByteOffset: layout.normOffset, as: Float.self)
+        if clamped > 0 {
+            allocationLock.lock()
+            clampedElements += clamped
+            allocationLock.unlock()
+        }
     }
 
     /// Marks the node of `label` deleted: it still routes searches but is never a result, and
@@ -52,10 +65,29 @@ extension HNSWGraph {
     /// Makes room for `additional` more nodes before a parallel build, so no thread grows a region.
     func reserve(additional: Int) throws {
         try nodes.ensure((nodeCount + additional) * layout.stride)
+        try vectors.ensure((nodeCount + additional) * layout.vectorBytes)
         // Expected upper levels per node: 1/(M-1); leave generous slack.
         let words = (additional / max(layout.m - 1, 1) + 64) * 2 * layout.upperBlockWords
         try upper.ensure((upperWords + words) * 4)
     }
+
+    /// Fits the quantiser to the vectors now in the graph and re-encodes every node. For an
+    /// index that started small or empty, or whose data drifted out of the fitted ranges.
+    func refitQuantizer() {
+        var live: [Float] = []
+        live.reserveCapacity(liveCount * dimension)
+        for n in 0..<UInt32(nodeCount) where !isDeleted(n) {
+            live.append(contentsOf: UnsafeBufferPointer(start: vector(n), count: dimension))
+        }
+        quantizer = live.withUnsafeBufferPointer {
+            Quantizer.fitted(to: $0, dimension: dimension, fallbackRange: parameters.metric == .cosine ? 1 : 0)
+        }
+        for n in 0..<UInt32(nodeCount) { quantizer.encode(vector(n), into: codes(n)) }
+        clampedElements = 0
+    }
+
+    /// True when so many elements fell outside the quantiser's ranges that walks lose precision.
+    var quantizerNeedsRefit: Bool { clampedElements > max(64, liveCount * dimension / 100) }
 
     // MARK: allocation
 
@@ -73,6 +105,7 @@ extension HNSWGraph {
         guard nodeCount < Int(UInt32.max - 1) else { throw Full() }
         let node = UInt32(nodeCount)
         try nodes.ensure((nodeCount + 1) * layout.stride)
+        try vectors.ensure((nodeCount + 1) * layout.vectorBytes)
         let r = record(node)
         r.initializeMemory(as: UInt8.self, repeating: 0, count: layout.stride)
         r.storeBytes(of: label, toByteOffset: layout.labelOffset, as: Int64.self)
@@ -115,22 +148,32 @@ extension HNSWGraph {
         }
         let entry = entryPoint, top = topLevel
         allocationLock.unlock()
-        let query = UnsafePointer(vector(node))
+        try descendAndConnect(node, from: entry, top: top, scratch: scratch)
+        if nodeLevel > top { setTop(node, nodeLevel) }
+    }
+
+    /// Walks down from the entry point to the node's level, then on each of its levels finds
+    /// ef_construction candidates by walking codes, re-ranks them exactly, and connects.
+    private func descendAndConnect(_ node: UInt32, from entry: UInt32, top: Int, scratch: SearchScratch) throws {
+        let nodeLevel = level(node)
+        let exact = UnsafePointer(vector(node))
+        let walk = walkQuery(exact, scratch: scratch)
         var current = entry
-        var currentDistance = distance(query, current)
+        var currentDistance = walkDistance(walk, current)
         if top > nodeLevel {
             for level in stride(from: top, to: nodeLevel, by: -1) {
-                (current, currentDistance) = lockedGreedyStep(query, from: current, distance: currentDistance, level: level)
+                (current, currentDistance) = lockedGreedyStep(walk, from: current, distance: currentDistance, level: level)
             }
         }
         for level in stride(from: min(nodeLevel, top), through: 0, by: -1) {
-            let candidates = searchForInsert(query, entry: current, entryDistance: currentDistance, level: level,
+            var candidates = searchForInsert(walk, entry: current, entryDistance: currentDistance, level: level,
                                              scratch: scratch, excluding: node)
             guard !candidates.isEmpty else { continue }
+            for i in candidates.indices { candidates[i].distance = exactDistance(exact, candidates[i].node) }
+            candidates.sort { $0.distance < $1.distance }
             current = connect(node, to: candidates, level: level)
-            currentDistance = distance(query, current)
+            currentDistance = walkDistance(walk, current)
         }
-        if nodeLevel > top { setTop(node, nodeLevel) }
     }
 
     /// Re-links a node whose vector changed, or a reused slot (hnswlib's updatePoint): first the
@@ -144,7 +187,7 @@ extension HNSWGraph {
             for n in neighbours { pool.formUnion(copyLinks(n, level)) }
             pool.remove(node)
             for n in neighbours where n != node {
-                let candidates = pool.filter { $0 != n }.map { Candidate(distance: distance(vector(n), $0), node: $0) }
+                let candidates = pool.filter { $0 != n }.map { Candidate(distance: exactDistance(vector(n), $0), node: $0) }
                     .sorted { $0.distance < $1.distance }
                 let chosen = selectNeighbours(Array(candidates.prefix(parameters.efConstruction)), max: maxLinks(level))
                 writeLinks(n, level, chosen.map(\.node))
@@ -152,21 +195,7 @@ extension HNSWGraph {
         }
         let (entry, top) = currentTop()
         guard entry != Self.noNode, entry != node || top > 0 else { return }
-        let query = UnsafePointer(vector(node))
-        var current = entry
-        var currentDistance = distance(query, current)
-        if top > nodeLevel {
-            for level in stride(from: top, to: nodeLevel, by: -1) {
-                (current, currentDistance) = lockedGreedyStep(query, from: current, distance: currentDistance, level: level)
-            }
-        }
-        for level in stride(from: min(nodeLevel, top), through: 0, by: -1) {
-            let candidates = searchForInsert(query, entry: current, entryDistance: currentDistance, level: level,
-                                             scratch: scratch, excluding: node)
-            guard !candidates.isEmpty else { continue }
-            current = connect(node, to: candidates, level: level)
-            currentDistance = distance(query, current)
-        }
+        try descendAndConnect(node, from: entry, top: top, scratch: scratch)
     }
 
     private func currentTop() -> (entry: UInt32, level: Int) {
@@ -182,18 +211,6 @@ extension HNSWGraph {
             entryPoint = node
             topLevel = level
         }
-    }
-
-    @inline(__always)
-    func distance(_ query: UnsafePointer<Float>, _ node: UInt32) -> Float {
-        switch parameters.metric {
-        case .l2: quiver_l2sq_f32(query, vector(node), dimension)
-        case .cosine, .innerProduct: -quiver_dot_f32(query, vector(node), dimension)
-        }
-    }
-
-    private func distance(_ a: UnsafeMutablePointer<Float>, _ node: UInt32) -> Float {
-        distance(UnsafePointer(a), node)
     }
 
     func copyLinks(_ node: UInt32, _ level: Int) -> [UInt32] {
@@ -213,22 +230,22 @@ extension HNSWGraph {
         }
     }
 
-    private func lockedGreedyStep(_ query: UnsafePointer<Float>, from start: UInt32, distance startDistance: Float,
+    private func lockedGreedyStep(_ query: WalkQuery, from start: UInt32, distance startDistance: Float,
                                   level: Int) -> (UInt32, Float) {
         var current = start, best = startDistance
         var changed = true
         while changed {
             changed = false
             for candidate in copyLinks(current, level) where !isLinking(candidate) {
-                let d = distance(query, candidate)
+                let d = walkDistance(query, candidate)
                 if d < best { best = d; current = candidate; changed = true }
             }
         }
         return (current, best)
     }
 
-    /// ef_construction nearest nodes on `level`, nearest first, reading links under their locks.
-    private func searchForInsert(_ query: UnsafePointer<Float>, entry: UInt32, entryDistance: Float, level: Int,
+    /// ef_construction nearest nodes on `level` by walk distance, reading links under their locks.
+    private func searchForInsert(_ query: WalkQuery, entry: UInt32, entryDistance: Float, level: Int,
                                  scratch: SearchScratch, excluding node: UInt32) -> [Candidate] {
         let ef = parameters.efConstruction
         let visited = scratch.visited
@@ -252,7 +269,7 @@ extension HNSWGraph {
                 for i in 0..<count { neighbours.append(list[1 + i]) }
             }
             for candidate in neighbours where Int(candidate) < nodeCount && visited.insert(candidate) && !isLinking(candidate) {
-                let d = distance(query, candidate)
+                let d = walkDistance(query, candidate)
                 guard scratch.results.count < ef || d < bound else { continue }
                 scratch.frontier.push(Candidate(distance: d, node: candidate))
                 scratch.results.push(Candidate(distance: d, node: candidate))
@@ -273,7 +290,7 @@ extension HNSWGraph {
         for candidate in candidates {
             if kept.count >= max { break }
             let v = UnsafePointer(vector(candidate.node))
-            if kept.allSatisfy({ distance(v, $0.node) >= candidate.distance }) { kept.append(candidate) }
+            if kept.allSatisfy({ exactDistance(v, $0.node) >= candidate.distance }) { kept.append(candidate) }
         }
         return kept
     }
@@ -295,8 +312,8 @@ extension HNSWGraph {
                     return
                 }
                 let base = UnsafePointer(vector(neighbour))
-                var pool = (0..<count).map { Candidate(distance: distance(base, list[1 + $0]), node: list[1 + $0]) }
-                pool.append(Candidate(distance: distance(base, node), node: node))
+                var pool = (0..<count).map { Candidate(distance: exactDistance(base, list[1 + $0]), node: list[1 + $0]) }
+                pool.append(Candidate(distance: exactDistance(base, node), node: node))
                 pool.sort { $0.distance < $1.distance }
                 let kept = selectNeighbours(pool, max: limit)
                 for (i, c) in kept.enumerated() { list[1 + i] = c.node }

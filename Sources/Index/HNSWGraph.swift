@@ -5,14 +5,21 @@ import QuiverKernels
 /// The HNSW graph over node records in mapped memory: storage accessors and search.
 /// Changes are in HNSWGraph+Insert.swift; files in IndexFile.swift.
 ///
+/// Distances: a walk compares the float32 query with 8-bit codes (`walkDistance`); final
+/// candidates are re-ranked with the float32 vectors (`exactDistance`). Both are in "walk
+/// units" where smaller is closer: negative dot product for cosine (on normalised vectors) and
+/// inner product, squared distance for L2; `DistanceMetric.reported` converts for SQL.
+///
 /// Thread safety: any number of concurrent searches, or inserts running in parallel with each
 /// other (bulk build), never both at once — `HNSWIndex` guarantees that with a read-write lock.
 final class HNSWGraph: @unchecked Sendable {
     let parameters: HNSWParameters
     let layout: NodeLayout
     let nodes: MappedRegion
+    let vectors: MappedRegion
     let upper: MappedRegion
     let labels: LabelMap
+    var quantizer: Quantizer
 
     // Shared state, changed under `allocationLock`.
     var nodeCount: Int
@@ -21,6 +28,8 @@ final class HNSWGraph: @unchecked Sendable {
     var topLevel: Int
     var upperWords: Int
     var freeSlots: [UInt32]
+    /// Elements encoded outside the quantiser's ranges since it was fitted.
+    var clampedElements = 0
     let allocationLock = NSLock()
     /// Held for a whole insert that raises the top level (hnswlib does the same).
     let topLevelLock = NSLock()
@@ -35,20 +44,27 @@ final class HNSWGraph: @unchecked Sendable {
         return p
     }()
 
-    init(parameters: HNSWParameters, nodes: MappedRegion, upper: MappedRegion, labels: LabelMap, nodeCount: Int,
-         liveCount: Int, entryPoint: UInt32, topLevel: Int, upperWords: Int, freeSlots: [UInt32], seed: UInt64) {
+    struct State {
+        var nodeCount = 0, liveCount = 0, entryPoint = HNSWGraph.noNode, topLevel = 0, upperWords = 0
+        var freeSlots: [UInt32] = []
+    }
+
+    init(parameters: HNSWParameters, quantizer: Quantizer, nodes: MappedRegion, vectors: MappedRegion,
+         upper: MappedRegion, labels: LabelMap, state: State, seed: UInt64) {
         self.parameters = parameters
         self.layout = NodeLayout(dimension: parameters.dimension, m: parameters.m)
+        self.quantizer = quantizer
         self.nodes = nodes
+        self.vectors = vectors
         self.upper = upper
         self.labels = labels
-        self.nodeCount = nodeCount
-        self.liveCount = liveCount
-        self.entryPoint = entryPoint
-        self.topLevel = topLevel
-        self.upperWords = upperWords
-        self.freeSlots = freeSlots
-        self.random = SeededGenerator(seed: seed)
+        nodeCount = state.nodeCount
+        liveCount = state.liveCount
+        entryPoint = state.entryPoint
+        topLevel = state.topLevel
+        upperWords = state.upperWords
+        freeSlots = state.freeSlots
+        random = SeededGenerator(seed: seed)
     }
 
     deinit { emptyLinks.deallocate() }
@@ -58,9 +74,13 @@ final class HNSWGraph: @unchecked Sendable {
     // MARK: node records
 
     @inline(__always) func record(_ n: UInt32) -> UnsafeMutableRawPointer { nodes.base + Int(n) * layout.stride }
-    @inline(__always) func vector(_ n: UInt32) -> UnsafeMutablePointer<Float> {
-        (record(n) + layout.vectorOffset).assumingMemoryBound(to: Float.self)
+    @inline(__always) func codes(_ n: UInt32) -> UnsafeMutablePointer<UInt8> {
+        (record(n) + layout.codesOffset).assumingMemoryBound(to: UInt8.self)
     }
+    @inline(__always) func vector(_ n: UInt32) -> UnsafeMutablePointer<Float> {
+        (vectors.base + Int(n) * layout.vectorBytes).assumingMemoryBound(to: Float.self)
+    }
+    @inline(__always) func squaredNorm(_ n: UInt32) -> Float { record(n).load(fromByteOffset: layout.normOffset, as: Float.self) }
     @inline(__always) func label(_ n: UInt32) -> Int64 { record(n).load(fromByteOffset: layout.labelOffset, as: Int64.self) }
     @inline(__always) func flags(_ n: UInt32) -> UInt32 { record(n).load(fromByteOffset: layout.flagsOffset, as: UInt32.self) }
     @inline(__always) func isDeleted(_ n: UInt32) -> Bool { flags(n) & NodeFlags.deleted != 0 }
@@ -85,55 +105,86 @@ final class HNSWGraph: @unchecked Sendable {
 
     @inline(__always) func maxLinks(_ level: Int) -> Int { level == 0 ? layout.m0 : layout.m }
 
-    // MARK: search
+    // MARK: distances
 
-    /// The `k` nearest accepted nodes to `query` (prepared: normalised for cosine), nearest first,
-    /// as walk distances. `accept` decides which nodes may be results; every node still routes.
-    func search(_ query: UnsafePointer<Float>, k: Int, ef: Int, scratch: SearchScratch,
-                accept: ((UInt32) -> Bool)? = nil) -> [Candidate] {
-        switch parameters.metric {
-        case .l2: search(SquaredL2Kernel.self, query, k: k, ef: ef, scratch: scratch, accept: accept)
-        case .cosine, .innerProduct: search(NegativeDotKernel.self, query, k: k, ef: ef, scratch: scratch, accept: accept)
-        }
+    /// Distance from a prepared query to a node's codes.
+    @inline(__always)
+    func walkDistance(_ query: WalkQuery, _ n: UInt32) -> Float {
+        let dot = query.dot(codes(n), dimension)
+        return parameters.metric == .l2 ? query.squaredNorm - 2 * dot + squaredNorm(n) : -dot
     }
 
-    private func search<K: DistanceKernel>(_ kernel: K.Type, _ query: UnsafePointer<Float>, k: Int, ef: Int,
-                                           scratch: SearchScratch, accept: ((UInt32) -> Bool)?) -> [Candidate] {
+    /// Distance from a float32 vector (prepared) to a node's float32 vector.
+    @inline(__always)
+    func exactDistance(_ query: UnsafePointer<Float>, _ n: UInt32) -> Float {
+        parameters.metric == .l2 ? quiver_l2sq_f32(query, vector(n), dimension) : -quiver_dot_f32(query, vector(n), dimension)
+    }
+
+    /// Prepares `source` (as the row stores it) for the graph: normalised for cosine.
+    func prepare(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>) {
+        target.update(from: source, count: dimension)
+        guard parameters.metric.normalisesVectors else { return }
+        let norm = quiver_dot_f32(target, target, dimension).squareRoot()
+        guard norm > 0 else { return }
+        let inverse = 1 / norm
+        for i in 0..<dimension { target[i] *= inverse }
+    }
+
+    /// A walk query over `prepared` (already in graph form), using `scratch` for its weights.
+    func walkQuery(_ prepared: UnsafePointer<Float>, scratch: SearchScratch) -> WalkQuery {
+        let constant = quantizer.prepare(prepared, weights: scratch.weights)
+        return WalkQuery(vector: prepared, weights: scratch.weights, constant: constant,
+                         squaredNorm: quiver_dot_f32(prepared, prepared, dimension))
+    }
+
+    // MARK: search
+
+    /// The `k` nearest accepted nodes to `query` (as the row stores it), nearest first, with
+    /// exact distances in walk units. `accept` decides which nodes may be results; every node
+    /// still routes the walk.
+    func search(_ query: UnsafePointer<Float>, k: Int, ef: Int, scratch: SearchScratch,
+                accept: ((UInt32) -> Bool)? = nil) -> [Candidate] {
         guard entryPoint != Self.noNode, k > 0 else { return [] }
+        prepare(query, into: scratch.query)
+        let walk = walkQuery(scratch.query, scratch: scratch)
         var current = entryPoint
-        var currentDistance = K.distance(query, vector(current), dimension)
+        var currentDistance = walkDistance(walk, current)
         scratch.distanceCount += 1
         if topLevel > 0 {
             for level in stride(from: topLevel, to: 0, by: -1) {
-                (current, currentDistance) = greedyStep(kernel, query, from: current, distance: currentDistance,
-                                                        level: level, scratch: scratch)
+                (current, currentDistance) = greedyStep(walk, from: current, distance: currentDistance, level: level, scratch: scratch)
             }
         }
         let found: [Candidate]
         if let accept {
-            found = searchLevel0(kernel, query, entry: current, entryDistance: currentDistance,
-                                 ef: max(ef, k), scratch: scratch, accept: accept)
+            found = searchLevel0(walk, entry: current, entryDistance: currentDistance, ef: max(ef, k), scratch: scratch, accept: accept)
         } else {
-            found = searchLevel0(kernel, query, entry: current, entryDistance: currentDistance,
-                                 ef: max(ef, k), scratch: scratch) { [self] in !isDeleted($0) }
+            found = searchLevel0(walk, entry: current, entryDistance: currentDistance, ef: max(ef, k), scratch: scratch) { [self] in
+                !isDeleted($0)
+            }
         }
-        return Array(found.prefix(k))
+        // Re-rank the walk's candidates by their float32 vectors.
+        var ranked = found.map { Candidate(distance: exactDistance(scratch.query, $0.node), node: $0.node) }
+        ranked.sort { $0.distance != $1.distance ? $0.distance < $1.distance : label($0.node) < label($1.node) }
+        return Array(ranked.prefix(k))
     }
 
     /// Greedy descent on one upper level: move to any closer neighbour until none is closer.
     @inline(__always)
-    private func greedyStep<K: DistanceKernel>(_ kernel: K.Type, _ query: UnsafePointer<Float>, from start: UInt32,
-                                               distance: Float, level: Int, scratch: SearchScratch) -> (UInt32, Float) {
+    private func greedyStep(_ query: WalkQuery, from start: UInt32, distance: Float, level: Int,
+                            scratch: SearchScratch) -> (UInt32, Float) {
         var current = start, best = distance
         var changed = true
         while changed {
             changed = false
             let list = links(current, level)
             let count = Int(min(list[0], UInt32(layout.m)))
-            for i in 1...max(count, 1) where i <= count {
+            var i = 1
+            while i <= count {
                 let candidate = list[i]
+                i += 1
                 guard Int(candidate) < nodeCount else { continue }
-                let d = K.distance(query, vector(candidate), dimension)
+                let d = walkDistance(query, candidate)
                 scratch.distanceCount += 1
                 if d < best { best = d; current = candidate; changed = true }
             }
@@ -142,9 +193,8 @@ final class HNSWGraph: @unchecked Sendable {
     }
 
     /// Best-first search of level 0 with a result set of `ef` (hnswlib's searchBaseLayerST).
-    private func searchLevel0<K: DistanceKernel>(_ kernel: K.Type, _ query: UnsafePointer<Float>, entry: UInt32,
-                                                 entryDistance: Float, ef: Int, scratch: SearchScratch,
-                                                 accept: (UInt32) -> Bool) -> [Candidate] {
+    private func searchLevel0(_ query: WalkQuery, entry: UInt32, entryDistance: Float, ef: Int,
+                              scratch: SearchScratch, accept: (UInt32) -> Bool) -> [Candidate] {
         let visited = scratch.visited
         visited.reset(capacity: nodeCount)
         scratch.frontier.removeAll()
@@ -165,14 +215,14 @@ final class HNSWGraph: @unchecked Sendable {
             scratch.frontier.pop()
             let list = links(nearest.node, 0)
             let count = Int(min(list[0], m0))
-            if count > 0 { quiver_prefetch(vector(list[1])) }
+            if count > 0, list[1] < limit { quiver_prefetch(codes(list[1])) }
             var i = 1
             while i <= count {
                 let candidate = list[i]
-                if i < count { quiver_prefetch(vector(list[i + 1])) }
+                if i < count, list[i + 1] < limit { quiver_prefetch(codes(list[i + 1])) }
                 i += 1
                 guard candidate < limit, visited.insert(candidate) else { continue }
-                let d = K.distance(query, vector(candidate), dimension)
+                let d = walkDistance(query, candidate)
                 computed += 1
                 guard scratch.results.count < ef || d < bound else { continue }
                 scratch.frontier.push(Candidate(distance: d, node: candidate))
@@ -186,16 +236,20 @@ final class HNSWGraph: @unchecked Sendable {
         scratch.distanceCount += computed
         return scratch.results.drainAscending()
     }
+}
 
-    /// Writes `source` into `target` as the graph stores it: normalised for cosine.
-    func prepare(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>) {
-        target.update(from: source, count: dimension)
-        guard parameters.metric.normalisesVectors else { return }
-        let norm = quiver_dot_f32(target, target, dimension).squareRoot()
-        guard norm > 0 else { return }
-        let inverse = 1 / norm
-        for i in 0..<dimension { target[i] *= inverse }
+extension DistanceMetric {
+    /// Converts a walk-unit distance to the metric's distance as SQL reports it.
+    func reported(fromWalk d: Float) -> Float {
+        switch self {
+        case .l2: max(0, d).squareRoot()
+        case .cosine: 1 + d
+        case .innerProduct: d
+        }
     }
+
+    /// Vectors are stored normalised for cosine, so that walking by dot product is exact.
+    var normalisesVectors: Bool { self == .cosine }
 }
 
 /// SplitMix64: the level generator; seeded so that a build can be replayed.

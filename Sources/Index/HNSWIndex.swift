@@ -49,7 +49,10 @@ public final class HNSWIndex: @unchecked Sendable {
                              sequence: Int64, threads: Int = 2) throws -> HNSWIndex {
         try parameters.validate()
         precondition(vectors.count == labels.count * parameters.dimension)
-        let index = HNSWIndex(path: path, graph: try IndexFile.empty(parameters), sequence: sequence)
+        let quantizer = vectors.withUnsafeBufferPointer {
+            Quantizer.fitted(to: $0, dimension: parameters.dimension, fallbackRange: parameters.metric == .cosine ? 1 : 0)
+        }
+        let index = HNSWIndex(path: path, graph: try IndexFile.empty(parameters, quantizer: quantizer), sequence: sequence)
         try index.insertBatch(labels: labels, vectors: vectors, threads: threads)
         try index.checkpoint()
         return index
@@ -73,7 +76,7 @@ public final class HNSWIndex: @unchecked Sendable {
             vectors.withUnsafeBufferPointer { buffer in
                 nonisolated(unsafe) let base = buffer.baseAddress!
                 DispatchQueue.concurrentPerform(iterations: workers) { _ in
-                    let scratch = SearchScratch(capacity: graph.nodeCount + labels.count)
+                    let scratch = SearchScratch(capacity: graph.nodeCount + labels.count, dimension: dimension)
                     while true {
                         let i = next.increment()
                         guard i < labels.count, !failure.isSet else { break }
@@ -92,7 +95,7 @@ public final class HNSWIndex: @unchecked Sendable {
     /// Applies row changes from the log: a vector inserts or replaces, nil deletes.
     public func apply(_ changes: [(label: Int64, vector: [Float]?)], through sequence: Int64) throws {
         try lock.write {
-            let scratch = SearchScratch(capacity: graph.nodeCount + changes.count)
+            let scratch = SearchScratch(capacity: graph.nodeCount + changes.count, dimension: parameters.dimension)
             for change in changes {
                 if let vector = change.vector {
                     precondition(vector.count == parameters.dimension)
@@ -101,6 +104,7 @@ public final class HNSWIndex: @unchecked Sendable {
                     graph.delete(label: change.label)
                 }
             }
+            if graph.quantizerNeedsRefit { graph.refitQuantizer() }
             appliedSequence = max(appliedSequence, sequence)
         }
     }
@@ -126,11 +130,7 @@ public final class HNSWIndex: @unchecked Sendable {
         scratch.distanceCount = 0
         return lock.read {
             let graph = self.graph
-            var prepared = query
-            prepared.withUnsafeMutableBufferPointer { buffer in
-                query.withUnsafeBufferPointer { graph.prepare($0.baseAddress!, into: buffer.baseAddress!) }
-            }
-            let found = prepared.withUnsafeBufferPointer { q -> [Candidate] in
+            let found = query.withUnsafeBufferPointer { q -> [Candidate] in
                 if let accept {
                     return graph.search(q.baseAddress!, k: k, ef: ef, scratch: scratch) { node in
                         !graph.isDeleted(node) && accept(graph.label(node))
@@ -146,7 +146,7 @@ public final class HNSWIndex: @unchecked Sendable {
     private func takeScratch() -> SearchScratch {
         poolLock.lock()
         defer { poolLock.unlock() }
-        return scratchPool.popLast() ?? SearchScratch(capacity: graph.nodeCount)
+        return scratchPool.popLast() ?? SearchScratch(capacity: graph.nodeCount, dimension: parameters.dimension)
     }
 
     private func returnScratch(_ scratch: SearchScratch) {

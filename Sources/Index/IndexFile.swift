@@ -12,6 +12,7 @@ import Glibc
 enum IndexFile {
     /// Address space reserved per region, so that the graph can grow in place.
     static let nodeReserve = 1 << 40
+    static let vectorReserve = 1 << 41
     static let upperReserve = 1 << 36
 
     struct OpenError: Error, CustomStringConvertible {
@@ -20,11 +21,11 @@ enum IndexFile {
         var description: String { "index file \(path): \(problem)" }
     }
 
-    static func empty(_ parameters: HNSWParameters) throws -> HNSWGraph {
-        HNSWGraph(parameters: parameters,
-                  nodes: try MappedRegion(reserve: nodeReserve), upper: try MappedRegion(reserve: upperReserve),
-                  labels: LabelMap(table: nil, count: 0), nodeCount: 0, liveCount: 0, entryPoint: HNSWGraph.noNode,
-                  topLevel: 0, upperWords: 0, freeSlots: [], seed: 0x5157_4956_4552)
+    static func empty(_ parameters: HNSWParameters, quantizer: Quantizer) throws -> HNSWGraph {
+        HNSWGraph(parameters: parameters, quantizer: quantizer,
+                  nodes: try MappedRegion(reserve: nodeReserve), vectors: try MappedRegion(reserve: vectorReserve),
+                  upper: try MappedRegion(reserve: upperReserve), labels: LabelMap(table: nil, count: 0),
+                  state: HNSWGraph.State(), seed: 0x5157_4956_4552)
     }
 
     /// Maps an index file. Throws a clear error for a short, foreign, newer or damaged file.
@@ -49,6 +50,8 @@ enum IndexFile {
                                         efConstruction: header.efConstruction)
         let nodes = try MappedRegion(reserve: nodeReserve, file: fd, offset: header.nodesOffset,
                                      length: header.nodeCount * header.stride)
+        let vectors = try MappedRegion(reserve: vectorReserve, file: fd, offset: header.vectorsOffset,
+                                       length: header.nodeCount * header.dimension * 4)
         let upper = try MappedRegion(reserve: upperReserve, file: fd, offset: header.upperOffset,
                                      length: header.upperWords * 4)
         let labelRegion = try MappedRegion(reserve: header.labelCount * LabelMap.entrySize, file: fd,
@@ -58,10 +61,15 @@ enum IndexFile {
             let n = free.withUnsafeMutableBytes { pread(fd, $0.baseAddress, header.freeCount * 4, off_t(header.freeOffset)) }
             guard n == header.freeCount * 4 else { throw OpenError(path: path, problem: "cannot read the free list") }
         }
+        var ranges = [Float](repeating: 0, count: 2 * header.dimension)
+        let n = ranges.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(header.quantizerOffset)) }
+        guard n == header.dimension * 8 else { throw OpenError(path: path, problem: "cannot read the quantiser") }
+        let quantizer = Quantizer(minimum: Array(ranges[0..<header.dimension]), step: Array(ranges[header.dimension...]))
         let labels = LabelMap(table: UnsafeRawPointer(labelRegion.base), count: header.labelCount, owner: labelRegion)
-        let graph = HNSWGraph(parameters: parameters, nodes: nodes, upper: upper, labels: labels,
-                              nodeCount: header.nodeCount, liveCount: header.liveCount, entryPoint: header.entryPoint,
-                              topLevel: header.topLevel, upperWords: header.upperWords, freeSlots: free,
+        let state = HNSWGraph.State(nodeCount: header.nodeCount, liveCount: header.liveCount, entryPoint: header.entryPoint,
+                                    topLevel: header.topLevel, upperWords: header.upperWords, freeSlots: free)
+        let graph = HNSWGraph(parameters: parameters, quantizer: quantizer, nodes: nodes, vectors: vectors, upper: upper,
+                              labels: labels, state: state,
                               seed: UInt64(bitPattern: header.appliedSequence) &+ UInt64(header.nodeCount))
         return (graph, header.appliedSequence)
     }
@@ -90,10 +98,12 @@ enum IndexFile {
         header.freeCount = free.count
         header.appliedSequence = appliedSequence
         header.nodesOffset = IndexFileHeader.size
-        header.upperOffset = header.nodesOffset + padded(nodeCount * graph.layout.stride)
+        header.vectorsOffset = header.nodesOffset + padded(nodeCount * graph.layout.stride)
+        header.upperOffset = header.vectorsOffset + padded(nodeCount * graph.layout.vectorBytes)
         header.labelsOffset = header.upperOffset + padded(upperWords * 4)
         header.freeOffset = header.labelsOffset + padded(labels.count * LabelMap.entrySize)
-        header.fileLength = header.freeOffset + padded(free.count * 4)
+        header.quantizerOffset = header.freeOffset + padded(free.count * 4)
+        header.fileLength = header.quantizerOffset + padded(graph.dimension * 8)
 
         let temporary = path + ".tmp"
         let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -110,6 +120,7 @@ enum IndexFile {
         let headerBytes = header.encoded()
         headerBytes.withUnsafeBytes { put($0.baseAddress!, $0.count, at: 0) }
         put(graph.nodes.base, nodeCount * graph.layout.stride, at: header.nodesOffset)
+        put(graph.vectors.base, nodeCount * graph.layout.vectorBytes, at: header.vectorsOffset)
         put(graph.upper.base, upperWords * 4, at: header.upperOffset)
         var table = [UInt8](repeating: 0, count: labels.count * LabelMap.entrySize)
         table.withUnsafeMutableBytes { raw in
@@ -120,6 +131,7 @@ enum IndexFile {
         }
         table.withUnsafeBytes { if $0.count > 0 { put($0.baseAddress!, $0.count, at: header.labelsOffset) } }
         free.withUnsafeBytes { if $0.count > 0 { put($0.baseAddress!, $0.count, at: header.freeOffset) } }
+        (graph.quantizer.minimum + graph.quantizer.step).withUnsafeBytes { put($0.baseAddress!, $0.count, at: header.quantizerOffset) }
         if failed == nil, ftruncate(fd, off_t(header.fileLength)) != 0 { failed = String(cString: strerror(errno)) }
         if failed == nil, fsync(fd) != 0 { failed = String(cString: strerror(errno)) }
         close(fd)

@@ -18,17 +18,18 @@ import QuiverKernels
 ///     64   8  label count (entries of the sorted label table)
 ///     72   8  free slot count
 ///     80   8  last change applied (sequence number in the row store's change log)
-///     88   8  offset of the node records      96   8  offset of the upper arena
-///     104  8  offset of the label table       112  8  offset of the free list
-///     120  8  file length
-///     128  8  FNV-1a 64 checksum of bytes 0..<128
+///     88   8  offset of the node records      96   8  offset of the float32 vectors
+///     104  8  offset of the upper arena       112  8  offset of the label table
+///     120  8  offset of the free list         128  8  offset of the quantiser (min, step per dim)
+///     136  8  file length
+///     144  8  FNV-1a 64 checksum of bytes 0..<144
 ///
 /// Every region starts on a page boundary and is padded to one, so each can be mapped alone.
 struct IndexFileHeader: Equatable {
     static let magic: [UInt8] = Array("QVRHNSW1".utf8)
     static let formatVersion: UInt32 = 1
     static let size = 4096
-    static let checksumOffset = 128
+    static let checksumOffset = 144
 
     var metric: DistanceMetric
     var dimension: Int
@@ -44,9 +45,11 @@ struct IndexFileHeader: Equatable {
     var freeCount: Int
     var appliedSequence: Int64
     var nodesOffset: Int
+    var vectorsOffset: Int
     var upperOffset: Int
     var labelsOffset: Int
     var freeOffset: Int
+    var quantizerOffset: Int
     var fileLength: Int
 
     enum Problem: Error, Equatable, CustomStringConvertible {
@@ -92,10 +95,12 @@ struct IndexFileHeader: Equatable {
         put(UInt64(freeCount), at: 72)
         put(appliedSequence, at: 80)
         put(UInt64(nodesOffset), at: 88)
-        put(UInt64(upperOffset), at: 96)
-        put(UInt64(labelsOffset), at: 104)
-        put(UInt64(freeOffset), at: 112)
-        put(UInt64(fileLength), at: 120)
+        put(UInt64(vectorsOffset), at: 96)
+        put(UInt64(upperOffset), at: 104)
+        put(UInt64(labelsOffset), at: 112)
+        put(UInt64(freeOffset), at: 120)
+        put(UInt64(quantizerOffset), at: 128)
+        put(UInt64(fileLength), at: 136)
         put(Self.checksum(bytes[0..<Self.checksumOffset]), at: Self.checksumOffset)
         return bytes
     }
@@ -131,10 +136,12 @@ struct IndexFileHeader: Equatable {
         freeCount = Int(clamping: get(UInt64.self, 72))
         appliedSequence = get(Int64.self, 80)
         nodesOffset = Int(clamping: get(UInt64.self, 88))
-        upperOffset = Int(clamping: get(UInt64.self, 96))
-        labelsOffset = Int(clamping: get(UInt64.self, 104))
-        freeOffset = Int(clamping: get(UInt64.self, 112))
-        fileLength = Int(clamping: get(UInt64.self, 120))
+        vectorsOffset = Int(clamping: get(UInt64.self, 96))
+        upperOffset = Int(clamping: get(UInt64.self, 104))
+        labelsOffset = Int(clamping: get(UInt64.self, 112))
+        freeOffset = Int(clamping: get(UInt64.self, 120))
+        quantizerOffset = Int(clamping: get(UInt64.self, 128))
+        fileLength = Int(clamping: get(UInt64.self, 136))
         try validate(actualFileLength: actualFileLength)
     }
 
@@ -146,7 +153,8 @@ struct IndexFileHeader: Equatable {
         stride = layout.stride
         nodeCount = 0; liveCount = 0; entryPoint = .max; topLevel = 0; upperWords = 0
         labelCount = 0; freeCount = 0; appliedSequence = 0
-        nodesOffset = Self.size; upperOffset = Self.size; labelsOffset = Self.size; freeOffset = Self.size
+        nodesOffset = Self.size; vectorsOffset = Self.size; upperOffset = Self.size; labelsOffset = Self.size
+        freeOffset = Self.size; quantizerOffset = Self.size
         fileLength = Self.size
     }
 
@@ -162,8 +170,9 @@ struct IndexFileHeader: Equatable {
         guard entryPoint == .max || Int(entryPoint) < nodeCount, topLevel < 64 else {
             throw .inconsistent("entry point \(entryPoint) of \(nodeCount) nodes")
         }
-        let regions = [(nodesOffset, nodeCount * stride), (upperOffset, upperWords * 4),
-                       (labelsOffset, labelCount * 16), (freeOffset, freeCount * 4)]
+        let regions = [(nodesOffset, nodeCount * stride), (vectorsOffset, nodeCount * dimension * 4),
+                       (upperOffset, upperWords * 4), (labelsOffset, labelCount * 16), (freeOffset, freeCount * 4),
+                       (quantizerOffset, dimension * 8)]
         var end = Self.size
         for (offset, length) in regions {
             guard offset >= end, offset % MappedRegion.pageSize == 0, offset <= fileLength,

@@ -114,6 +114,20 @@ final class SearchScratch {
     var neighbours: [UInt32] = []
     /// Distance computations since the last reset (for EXPLAIN ANALYZE and benchmarks).
     var distanceCount = 0
+    /// The query as prepared for the graph, and its code weights (see Quantizer).
+    private(set) var query: UnsafeMutablePointer<Float>
+    private(set) var weights: UnsafeMutablePointer<Float>
+    private var dimension: Int
 
-    init(capacity: Int) { visited = VisitedSet(capacity: capacity) }
+    init(capacity: Int, dimension: Int) {
+        visited = VisitedSet(capacity: capacity)
+        self.dimension = dimension
+        query = .allocate(capacity: dimension)
+        weights = .allocate(capacity: dimension)
+    }
+
+    deinit {
+        query.deallocate()
+        weights.deallocate()
+    }
 }
