@@ -40,7 +40,8 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/quiver"),
         // The Quiver side of the side-by-side benchmarks (Tools/bench drives it); not a test.
-        .executableTarget(name: "quiver-bench", dependencies: ["QuiverEngine", "QuiverFormats", "QuiverIndex", "QuiverStorage"],
+        .executableTarget(name: "quiver-bench", dependencies: ["QuiverEngine", "QuiverFormats", "QuiverIndex", "QuiverKernels",
+                                                                 "QuiverStorage", "CQuiverSIMD"],
                           path: "Tools/Bench"),
         .testTarget(name: "QuiverTests",
                     dependencies: ["QuiverEngine", "QuiverFormats", "QuiverIndex", "QuiverKernels", "QuiverQuery", "QuiverStorage"],

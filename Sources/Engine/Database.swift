@@ -67,13 +67,16 @@ public final class Database {
                 if !result.columns.isEmpty { results.append(result) }
             } catch let error as SQLiteError {
                 if wrap, connection.isInTransaction { try? connection.execute("ROLLBACK") }
+                executor.transactionBoundary()
                 throw StatementError(underlying: error, statementIndex: index + 1, statementCount: statements.count)
             } catch {
                 if wrap, connection.isInTransaction { try? connection.execute("ROLLBACK") }
+                executor.transactionBoundary()
                 throw error
             }
         }
         if wrap, connection.isInTransaction { try connection.execute("COMMIT") }
+        executor.transactionBoundary()
         if !connection.isInTransaction { try executor.checkpointIndexesIfDue() }
         return results
     }
@@ -99,11 +102,13 @@ public final class Database {
                 changes += connection.changes
             } catch let error as SQLiteError {
                 if wrap, connection.isInTransaction { try? connection.execute("ROLLBACK") }
+                executor.transactionBoundary()
                 throw StatementError(underlying: error, statementIndex: index + 1, statementCount: bindingSets.count,
                                      unit: "binding set")
             }
         }
         if wrap { try connection.execute("COMMIT") }
+        executor.transactionBoundary()
         return changes
     }
 

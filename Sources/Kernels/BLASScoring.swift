@@ -11,6 +11,11 @@ public enum BLASScoring {
                     rows, Int32(dimension), query, 1, 0, out, 1)
     }
 
+    /// One pair through BLAS (measured for comparison only: too slow per pair, see BENCHMARKS.md).
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        cblas_sdot(Int32(count), a, 1, b, 1)
+    }
+
     /// `out[q * rowCount + r] = dot(queries[q], rows[r])`: all queries against all rows of a block.
     public static func dots(rows: UnsafePointer<Float>, rowCount: Int, dimension: Int,
                             queries: UnsafePointer<Float>, queryCount: Int,

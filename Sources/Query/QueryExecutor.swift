@@ -160,7 +160,9 @@ public final class QueryExecutor {
         try indexes.checkpointIfDue(catalog)
     }
 
-    private func transactionBoundary() {
+    /// Call when a transaction may have ended (after COMMIT or ROLLBACK): forgets what the
+    /// transaction wrote and runs work that waited for its outcome.
+    public func transactionBoundary() {
         guard !connection.isInTransaction else { return }
         wroteInTransaction = false
         localEfSearch = nil

@@ -7,6 +7,8 @@ import QuiverStorage
 
 /// The Quiver side of the HNSW benchmark (Tools/bench/run-hnsw drives it beside hnswlib).
 ///
+///     quiver-bench kernels [--dim 384]
+///     quiver-bench build-modes --base B.npy --db DIR [--n 20000]
 ///     quiver-bench hnsw --base BASE.npy --queries Q.npy --db DIR --m 16 --ef-construction 200
 ///                       --efs 16,32,64 --threads 2 --k 10 --out-dir DIR
 ///
@@ -19,6 +21,18 @@ struct QuiverBench {
     static func main() throws {
         var options: [String: String] = [:]
         var arguments = CommandLine.arguments.dropFirst()
+        if arguments.first == "kernels" {
+            KernelBench.run(dimension: arguments.count >= 3 ? Int(arguments[arguments.startIndex + 2]) ?? 384 : 384)
+            return
+        }
+        if arguments.first == "build-modes" {
+            var o: [String: String] = [:]
+            var rest = arguments.dropFirst()
+            while rest.count >= 2 { o[String(rest.first!.dropFirst(2))] = rest.dropFirst().first!; rest = rest.dropFirst(2) }
+            try BuildModesBench.run(base: o["base"] ?? "", db: o["db"] ?? "/tmp/quiver-build-modes", count: Int(o["n"] ?? "") ?? 20_000,
+                                    m: Int(o["m"] ?? "") ?? 16, efConstruction: Int(o["ef-construction"] ?? "") ?? 200)
+            return
+        }
         guard arguments.first == "hnsw" else {
             FileHandle.standardError.write("usage: quiver-bench hnsw --base B.npy --queries Q.npy --db DIR --out-dir DIR [--m 16 --ef-construction 200 --efs 16,32,64,128,256 --threads 2 --k 10 --metric cosine]\n".data(using: .utf8)!)
             exit(2)
