@@ -58,7 +58,9 @@ public struct BatchSearch {
         if !exact, filter == nil || filter!.trimmingSpaces().isEmpty,
            let tableInfo = database.catalog.table(named: table), let columnInfo = tableInfo.column(named: column),
            let index = try database.executor.usableIndex(table: tableInfo, column: columnInfo, metric: metric) {
-            return try run(index, queries: queries, queryCount: queryCount, ef: ef ?? database.executor.efSearch)
+            var outcome = try run(index, queries: queries, queryCount: queryCount, ef: ef ?? database.executor.efSearch)
+            try reportPrimaryKeys(&outcome, table: tableInfo, database: database)
+            return outcome
         }
         let set = try database.executor.loadVectors(table: table, column: column, filter: filter)
         guard queryCount == 0 || queries.count == queryCount * set.dimension else {
@@ -88,6 +90,25 @@ public struct BatchSearch {
         }
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return Outcome(keys: keys, latencies: latencies, elapsed: elapsed, metric: metric, strategy: "exact scan")
+    }
+
+    /// The index labels rows by rowid; a table whose integer key is not the rowid (`id INT
+    /// PRIMARY KEY`, `BIGINT`, …) gets its keys looked up.
+    private func reportPrimaryKeys(_ outcome: inout Outcome, table: TableInfo, database: Database) throws {
+        guard let key = table.primaryKeyColumn, key.declaredType.uppercased() != "INTEGER" else { return }
+        guard key.declaredType.uppercased().contains("INT") else {
+            throw SQLiteError(message: "\(table.name) has a \(key.declaredType) primary key; batch search reports integer keys and needs an INTEGER primary key")
+        }
+        let rowids = Set(outcome.keys.filter { $0 >= 0 })
+        var keyOf: [Int64: Int64] = [:]
+        let all = Array(rowids)
+        for start in stride(from: 0, to: all.count, by: 500) {
+            let list = all[start..<min(start + 500, all.count)].map(String.init).joined(separator: ",")
+            for row in try database.rows(of: "SELECT rowid, \(quoteIdentifier(key.name)) FROM \(quoteIdentifier(table.name)) WHERE rowid IN (\(list))") {
+                if let rowid = row[0].integerValue, let value = row[1].integerValue { keyOf[rowid] = value }
+            }
+        }
+        outcome.keys = outcome.keys.map { $0 >= 0 ? keyOf[$0] ?? -1 : -1 }
     }
 
     /// Every query through the index (keys are rowids: the index's labels).

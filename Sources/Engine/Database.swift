@@ -112,6 +112,9 @@ public final class Database {
         return changes
     }
 
+    /// The rows of one statement run directly on the connection (internal bookkeeping queries).
+    func rows(of sql: String) throws -> [[SQLValue]] { try connection.query(sql) }
+
     /// Cancels the running statement from another thread.
     public func interrupt() { connection.interrupt() }
 

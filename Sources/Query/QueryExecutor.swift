@@ -44,8 +44,30 @@ public final class QueryExecutor {
     /// the transaction that changed the schema, so a failure undoes the change too.
     public func schemaDidChange() throws {
         catalog = try Catalog.load(from: connection)
+        // An index whose table or column is gone (DROP TABLE, DROP COLUMN) goes with it.
+        for definition in catalog.indexes where catalog.table(named: definition.table)?.column(named: definition.column) == nil {
+            try indexes.drop(definition)
+        }
         try MaintenanceTriggers.synchronize(connection, catalog: catalog)
         catalog = try Catalog.load(from: connection)
+    }
+
+    /// `ALTER TABLE t RENAME TO u` and `… RENAME [COLUMN] a TO b` carry vector indexes along.
+    private func followRenames(_ statement: SQLStatement) throws {
+        let t = statement.significant
+        let words = t.map { $0.text.uppercased() }
+        guard words.count >= 6, words[0] == "ALTER", words[1] == "TABLE", words[3] == "RENAME",
+              !catalog.indexes(on: t[2].identifierName).isEmpty else { return }
+        let table = t[2].identifierName
+        try connection.execute(IndexDefinition.createTables)
+        if words[4] == "TO", words.count == 6 {
+            let renamed = SQLBindings([.text(t[5].identifierName), .text(table)])
+            _ = try connection.query("UPDATE _quiver_indexes SET table_name = ?1 WHERE table_name = ?2 COLLATE NOCASE", renamed)
+            _ = try connection.query("UPDATE _quiver_changes SET table_name = ?1 WHERE table_name = ?2 COLLATE NOCASE", renamed)
+        } else if let to = words.lastIndex(of: "TO"), to == words.count - 2, to >= 5 {
+            _ = try connection.query("UPDATE _quiver_indexes SET column_name = ?1 WHERE table_name = ?2 COLLATE NOCASE AND column_name = ?3 COLLATE NOCASE",
+                                     SQLBindings([.text(t[to + 1].identifierName), .text(table), .text(t[to - 1].identifierName)]))
+        }
     }
 
     public func run(_ statement: SQLStatement, _ bindings: SQLBindings = .none) throws -> ResultSet {
@@ -68,6 +90,7 @@ public final class QueryExecutor {
         if words.starts(with: ["ALTER", "TABLE"]), words.contains("DROP"), let table = alteredTable(statement) {
             try MaintenanceTriggers.dropAll(on: table, connection)
         }
+        if words.starts(with: ["ALTER", "TABLE"]) { try followRenames(statement) }
         let result: ResultSet
         if let plan = NearestNeighbourPlan.make(for: rewritten, catalog: catalog),
            let planned = try runNearest(plan, bindings, efHint: IndexStatement.efSearchHint(in: statement)) {
