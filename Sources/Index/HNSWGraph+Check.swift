@@ -1,3 +1,5 @@
+import CQuiverSIMD
+
 /// Structural checks of a graph, for tests and for diagnosing a damaged index.
 public struct IndexCheckReport: Sendable, Equatable, CustomStringConvertible {
     public var nodes = 0
@@ -10,9 +12,13 @@ public struct IndexCheckReport: Sendable, Equatable, CustomStringConvertible {
     public var isolated = 0
     /// Average number of level-0 links per node.
     public var averageDegree = 0.0
+    /// Live nodes whose codes or stored norm do not match their float32 vector (damage), and
+    /// whose vector lies outside the quantiser's ranges (scored exactly until the next refit).
+    public var staleCodes = 0
+    public var outliers = 0
 
     public var description: String {
-        "nodes \(nodes), live \(live), unreachable \(unreachable), isolated \(isolated), dangling links \(danglingLinks), average degree \(averageDegree)"
+        "nodes \(nodes), live \(live), unreachable \(unreachable), isolated \(isolated), dangling links \(danglingLinks), stale codes \(staleCodes), outliers \(outliers), average degree \(averageDegree)"
     }
 }
 
@@ -34,6 +40,14 @@ extension HNSWGraph {
             for i in 0..<count where Int(list[1 + i]) >= nodeCount { report.danglingLinks += 1 }
         }
         report.averageDegree = Double(totalDegree) / Double(nodeCount)
+        report.outliers = outliers.count
+        var fresh = [UInt8](repeating: 0, count: dimension)
+        for n in 0..<UInt32(nodeCount) where !isDeleted(n) {
+            let clamped = fresh.withUnsafeMutableBufferPointer { quantizer.encode(vector(n), into: $0.baseAddress!) }
+            let codesMatch = (0..<dimension).allSatisfy { fresh[$0] == codes(n)[$0] }
+            let normMatches = squaredNorm(n) == quiver_dot_f32(vector(n), vector(n), dimension)
+            if !codesMatch || !normMatches || (clamped > 0 && !outliers.contains(n)) { report.staleCodes += 1 }
+        }
         if entryPoint != Self.noNode, Int(entryPoint) < nodeCount {
             var stack = [entryPoint]
             reached[Int(entryPoint)] = true

@@ -42,11 +42,9 @@ extension HNSWGraph {
         prepare(source, into: target)
         let clamped = quantizer.encode(target, into: codes(node))
         record(node).storeBytes(of: quiver_dot_f32(target, target, dimension), toByteOffset: layout.normOffset, as: Float.self)
-        if clamped > 0 {
-            allocationLock.lock()
-            clampedElements += clamped
-            allocationLock.unlock()
-        }
+        allocationLock.lock()
+        if clamped > 0 { outliers.insert(node) } else { outliers.remove(node) }
+        allocationLock.unlock()
     }
 
     /// Marks the node of `label` deleted: it still routes searches but is never a result, and
@@ -83,11 +81,12 @@ extension HNSWGraph {
             Quantizer.fitted(to: $0, dimension: dimension, fallbackRange: parameters.metric == .cosine ? 1 : 0)
         }
         for n in 0..<UInt32(nodeCount) { quantizer.encode(vector(n), into: codes(n)) }
-        clampedElements = 0
+        outliers.removeAll()
     }
 
-    /// True when so many elements fell outside the quantiser's ranges that walks lose precision.
-    var quantizerNeedsRefit: Bool { clampedElements > max(64, liveCount * dimension / 100) }
+    /// True when so many nodes fell outside the quantiser's ranges that scoring them exactly on
+    /// every search costs more than re-encoding.
+    var quantizerNeedsRefit: Bool { outliers.count > max(64, liveCount / 100) }
 
     // MARK: allocation
 
@@ -176,26 +175,79 @@ extension HNSWGraph {
         }
     }
 
-    /// Re-links a node whose vector changed, or a reused slot (hnswlib's updatePoint): first the
-    /// old neighbours pick new neighbours among their 2-hop neighbourhood, then the node is
-    /// searched for and connected again as if new.
+    /// Re-links a node whose vector changed, or a reused slot: it is searched for and connected
+    /// again as if new. Unlike hnswlib's updatePoint, the old neighbours' lists are left alone:
+    /// re-choosing them can drop the only link to some other node and cut it off, while a stale
+    /// link to this node still leads to a live node.
+    /// Its old level-0 links are kept in the room the new ones leave (M of M0 are chosen), so
+    /// nodes that were reached through it still are.
     private func reconnect(_ node: UInt32, scratch: SearchScratch) throws {
-        let nodeLevel = level(node)
-        for level in 0...nodeLevel {
-            let neighbours = copyLinks(node, level)
-            var pool = Set(neighbours)
-            for n in neighbours { pool.formUnion(copyLinks(n, level)) }
-            pool.remove(node)
-            for n in neighbours where n != node {
-                let candidates = pool.filter { $0 != n }.map { Candidate(distance: exactDistance(vector(n), $0), node: $0) }
-                    .sorted { $0.distance < $1.distance }
-                let chosen = selectNeighbours(Array(candidates.prefix(parameters.efConstruction)), max: maxLinks(level))
-                writeLinks(n, level, chosen.map(\.node))
-            }
-        }
         let (entry, top) = currentTop()
         guard entry != Self.noNode, entry != node || top > 0 else { return }
+        let old = copyLinks(node, 0)
         try descendAndConnect(node, from: entry, top: top, scratch: scratch)
+        linkLocks.withLock(node) {
+            let list = record(node).assumingMemoryBound(to: UInt32.self)
+            var count = Int(min(list[0], UInt32(layout.m0)))
+            for link in old where count < layout.m0 && link != node {
+                if !(1...max(count, 1)).contains(where: { $0 <= count && list[$0] == link }) {
+                    count += 1
+                    list[count] = link
+                }
+            }
+            list[0] = UInt32(count)
+        }
+    }
+
+    /// Gives every live node that a level-0 walk from the entry point cannot reach an in-link
+    /// from its nearest reachable node. Pruning during inserts can, rarely, drop a node's last
+    /// in-link (in hnswlib too); a checkpoint runs this so no file holds an unreachable row.
+    /// Returns how many nodes were re-linked.
+    @discardableResult
+    func repairReachability(scratch: SearchScratch) -> Int {
+        var repaired = 0
+        for _ in 0..<3 {
+            guard entryPoint != Self.noNode else { return repaired }
+            var reached = [Bool](repeating: false, count: nodeCount)
+            var stack = [entryPoint]
+            reached[Int(entryPoint)] = true
+            while let n = stack.popLast() {
+                let list = links(n, 0)
+                for i in 0..<Int(min(list[0], UInt32(layout.m0))) {
+                    let next = Int(list[1 + i])
+                    if next < nodeCount, !reached[next] { reached[next] = true; stack.append(UInt32(next)) }
+                }
+            }
+            let lost = (0..<UInt32(nodeCount)).filter { !reached[Int($0)] && !isDeleted($0) }
+            if lost.isEmpty { return repaired }
+            for node in lost {
+                let exact = UnsafePointer(vector(node))
+                let walk = walkQuery(exact, scratch: scratch)
+                var candidates = searchForInsert(walk, entry: entryPoint, entryDistance: walkDistance(walk, entryPoint),
+                                                 level: 0, scratch: scratch, excluding: node)
+                candidates = candidates.filter { reached[Int($0.node)] }
+                for i in candidates.indices { candidates[i].distance = exactDistance(exact, candidates[i].node) }
+                candidates.sort { $0.distance < $1.distance }
+                // The nearest reachable node with room takes the link; failing that, the nearest
+                // gives up its farthest link.
+                let host = candidates.first { Int(links($0.node, 0)[0]) < layout.m0 } ?? candidates.first
+                guard let host else { continue }
+                linkLocks.withLock(host.node) {
+                    let list = record(host.node).assumingMemoryBound(to: UInt32.self)
+                    let count = Int(min(list[0], UInt32(layout.m0)))
+                    if count < layout.m0 {
+                        list[1 + count] = node
+                        list[0] = UInt32(count + 1)
+                    } else {
+                        let base = UnsafePointer(vector(host.node))
+                        let farthest = (1...count).max { exactDistance(base, list[$0]) < exactDistance(base, list[$1]) }!
+                        list[farthest] = node
+                    }
+                }
+                repaired += 1
+            }
+        }
+        return repaired
     }
 
     private func currentTop() -> (entry: UInt32, level: Int) {
@@ -245,7 +297,7 @@ extension HNSWGraph {
     }
 
     /// ef_construction nearest nodes on `level` by walk distance, reading links under their locks.
-    private func searchForInsert(_ query: WalkQuery, entry: UInt32, entryDistance: Float, level: Int,
+    func searchForInsert(_ query: WalkQuery, entry: UInt32, entryDistance: Float, level: Int,
                                  scratch: SearchScratch, excluding node: UInt32) -> [Candidate] {
         let ef = parameters.efConstruction
         let visited = scratch.visited
@@ -301,14 +353,16 @@ extension HNSWGraph {
         let chosen = selectNeighbours(candidates, max: layout.m)
         writeLinks(node, level, chosen.map(\.node))
         let limit = maxLinks(level)
+        var linkedBack = false
         for neighbour in chosen.map(\.node) {
             linkLocks.withLock(neighbour) {
                 guard let list = linksIfPresent(neighbour, level) else { return }
                 let count = Int(min(list[0], UInt32(limit)))
-                for i in 0..<count where list[1 + i] == node { return }
+                for i in 0..<count where list[1 + i] == node { linkedBack = true; return }
                 if count < limit {
                     list[1 + count] = node
                     list[0] = UInt32(count + 1)
+                    linkedBack = true
                     return
                 }
                 let base = UnsafePointer(vector(neighbour))
@@ -318,6 +372,19 @@ extension HNSWGraph {
                 let kept = selectNeighbours(pool, max: limit)
                 for (i, c) in kept.enumerated() { list[1 + i] = c.node }
                 list[0] = UInt32(kept.count)
+                if kept.contains(where: { $0.node == node }) { linkedBack = true }
+            }
+        }
+        // Every neighbour's heuristic may have preferred its old links; then the nearest one
+        // gives up its farthest link, so that the node can be reached at all.
+        if !linkedBack, let nearest = chosen.first?.node {
+            linkLocks.withLock(nearest) {
+                guard let list = linksIfPresent(nearest, level) else { return }
+                let count = Int(min(list[0], UInt32(limit)))
+                guard count > 0 else { list[1] = node; list[0] = 1; return }
+                let base = UnsafePointer(vector(nearest))
+                let farthest = (1...count).max { exactDistance(base, list[$0]) < exactDistance(base, list[$1]) }!
+                list[farthest] = node
             }
         }
         return chosen.first?.node ?? candidates[0].node

@@ -28,8 +28,10 @@ final class HNSWGraph: @unchecked Sendable {
     var topLevel: Int
     var upperWords: Int
     var freeSlots: [UInt32]
-    /// Elements encoded outside the quantiser's ranges since it was fitted.
-    var clampedElements = 0
+    /// Nodes whose vectors fell outside the quantiser's ranges since it was fitted: their codes
+    /// are clamped, so a walk may misjudge them; every search scores them exactly. A checkpoint
+    /// refits the quantiser first, so a file never holds any.
+    var outliers = Set<UInt32>()
     let allocationLock = NSLock()
     /// Held for a whole insert that raises the top level (hnswlib does the same).
     let topLevelLock = NSLock()
@@ -143,7 +145,7 @@ final class HNSWGraph: @unchecked Sendable {
     /// exact distances in walk units. `accept` decides which nodes may be results; every node
     /// still routes the walk.
     func search(_ query: UnsafePointer<Float>, k: Int, ef: Int, scratch: SearchScratch,
-                accept: ((UInt32) -> Bool)? = nil) -> [Candidate] {
+                accept: ((UInt32) -> Bool)? = nil, twoHop: Bool = false, seeds: [UInt32] = []) -> [Candidate] {
         guard entryPoint != Self.noNode, k > 0 else { return [] }
         prepare(query, into: scratch.query)
         let walk = walkQuery(scratch.query, scratch: scratch)
@@ -156,15 +158,24 @@ final class HNSWGraph: @unchecked Sendable {
             }
         }
         let found: [Candidate]
-        if let accept {
+        if let accept, twoHop {
+            found = searchLevel0TwoHop(walk, entry: current, entryDistance: currentDistance, ef: max(ef, k), scratch: scratch,
+                                       accept: accept, seeds: seeds)
+        } else if let accept {
             found = searchLevel0(walk, entry: current, entryDistance: currentDistance, ef: max(ef, k), scratch: scratch, accept: accept)
         } else {
             found = searchLevel0(walk, entry: current, entryDistance: currentDistance, ef: max(ef, k), scratch: scratch) { [self] in
                 !isDeleted($0)
             }
         }
-        // Re-rank the walk's candidates by their float32 vectors.
+        // Re-rank the walk's candidates by their float32 vectors, with the outliers beside them.
         var ranked = found.map { Candidate(distance: exactDistance(scratch.query, $0.node), node: $0.node) }
+        if !outliers.isEmpty {
+            let seen = Set(found.map(\.node))
+            for node in outliers where !seen.contains(node) && !isDeleted(node) && (accept?(node) ?? true) {
+                ranked.append(Candidate(distance: exactDistance(scratch.query, node), node: node))
+            }
+        }
         ranked.sort { $0.distance != $1.distance ? $0.distance < $1.distance : label($0.node) < label($1.node) }
         return Array(ranked.prefix(k))
     }
@@ -231,6 +242,73 @@ final class HNSWGraph: @unchecked Sendable {
                     if scratch.results.count > ef { scratch.results.pop() }
                     if scratch.results.count == ef { bound = scratch.results.top.distance }
                 }
+            }
+        }
+        scratch.distanceCount += computed
+        return scratch.results.drainAscending()
+    }
+}
+
+extension HNSWGraph {
+    /// Best-first search of level 0 that only steps on accepted nodes (ACORN-1's idea): when a
+    /// neighbour is rejected, its own neighbours are considered instead, so the walk stays
+    /// connected through the filtered-out part of the graph without computing distances there.
+    /// For selective filters, where routing through rejected nodes would spend most distance
+    /// computations on rows that can never be results.
+    /// `seeds` are allowed nodes spread over the graph: extra starting points, so that a filter
+    /// whose rows lie far from the entry point is still reached.
+    fileprivate func searchLevel0TwoHop(_ query: WalkQuery, entry: UInt32, entryDistance: Float, ef: Int,
+                                        scratch: SearchScratch, accept: (UInt32) -> Bool, seeds: [UInt32]) -> [Candidate] {
+        let visited = scratch.visited
+        visited.reset(capacity: nodeCount)
+        scratch.frontier.removeAll()
+        scratch.results.removeAll()
+        var bound = Float.infinity
+        for (i, start) in ([entry] + seeds).enumerated() where Int(start) < nodeCount && visited.insert(start) {
+            let d = i == 0 ? entryDistance : walkDistance(query, start)
+            scratch.frontier.push(Candidate(distance: d, node: start))
+            if accept(start) {
+                scratch.results.push(Candidate(distance: d, node: start))
+                if scratch.results.count > ef { scratch.results.pop() }
+                if scratch.results.count == ef { bound = scratch.results.top.distance }
+            }
+        }
+        let m0 = UInt32(layout.m0)
+        let limit = UInt32(nodeCount)
+        var computed = 0
+        var expanded = [UInt32]()
+        expanded.reserveCapacity(layout.m0 * 2)
+        // Rejected nodes whose neighbours were already looked at (a separate mark from `visited`,
+        // which records nodes whose distance is known).
+        var hopped = Set<UInt32>()
+        while !scratch.frontier.isEmpty {
+            let nearest = scratch.frontier.top
+            if nearest.distance > bound { break }
+            scratch.frontier.pop()
+            expanded.removeAll(keepingCapacity: true)
+            let list = links(nearest.node, 0)
+            let count = Int(min(list[0], m0))
+            for i in 0..<count {
+                let n = list[1 + i]
+                guard n < limit else { continue }
+                if accept(n) {
+                    expanded.append(n)
+                } else if hopped.insert(n).inserted {
+                    let second = links(n, 0)
+                    for j in 0..<Int(min(second[0], m0)) where second[1 + j] < limit && accept(second[1 + j]) {
+                        expanded.append(second[1 + j])
+                    }
+                }
+                if expanded.count >= 2 * layout.m0 { break }
+            }
+            for candidate in expanded where visited.insert(candidate) {
+                let d = walkDistance(query, candidate)
+                computed += 1
+                guard scratch.results.count < ef || d < bound else { continue }
+                scratch.frontier.push(Candidate(distance: d, node: candidate))
+                scratch.results.push(Candidate(distance: d, node: candidate))
+                if scratch.results.count > ef { scratch.results.pop() }
+                if scratch.results.count == ef { bound = scratch.results.top.distance }
             }
         }
         scratch.distanceCount += computed

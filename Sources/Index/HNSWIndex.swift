@@ -105,6 +105,9 @@ public final class HNSWIndex: @unchecked Sendable {
                 }
             }
             if graph.quantizerNeedsRefit { graph.refitQuantizer() }
+            // A batch that touched a noticeable share of the graph gets the reachability check
+            // (O(n), so not after every few rows; checkpoints always run it).
+            if changes.count * 1000 >= graph.nodeCount { graph.repairReachability(scratch: scratch) }
             appliedSequence = max(appliedSequence, sequence)
         }
     }
@@ -112,6 +115,8 @@ public final class HNSWIndex: @unchecked Sendable {
     /// Writes the in-memory state as the new file.
     public func checkpoint() throws {
         try lock.write {
+            if !graph.outliers.isEmpty { graph.refitQuantizer() }
+            graph.repairReachability(scratch: SearchScratch(capacity: graph.nodeCount, dimension: parameters.dimension))
             try IndexFile.write(graph, appliedSequence: appliedSequence, to: path)
             checkpointSequence = appliedSequence
         }
@@ -123,6 +128,120 @@ public final class HNSWIndex: @unchecked Sendable {
     // MARK: search
 
     /// The k nearest rows to `query`; `accept` (when given) limits which labels may be results.
+    /// Rows allowed by a filter, as the graph's node ids (built once per query from the rowids
+    /// the filter selected), so that the walk tests membership with one bit.
+    public final class AllowSet: @unchecked Sendable {
+        fileprivate var bits: [UInt64]
+        public fileprivate(set) var count = 0
+        fileprivate init(nodes: Int) { bits = [UInt64](repeating: 0, count: (nodes + 63) / 64) }
+        @inline(__always) fileprivate func contains(_ node: UInt32) -> Bool {
+            let word = Int(node >> 6)
+            return word < bits.count && bits[word] & (1 << UInt64(node & 63)) != 0
+        }
+
+        /// Up to `limit` members spread evenly over the node ids: extra entry points for a walk
+        /// that must stay on allowed nodes.
+        fileprivate func spread(_ limit: Int) -> [UInt32] {
+            guard count > 0 else { return [] }
+            let every = max(1, count / limit)
+            var seen = 0
+            var picked: [UInt32] = []
+            for (w, word) in bits.enumerated() where word != 0 {
+                var rest = word
+                while rest != 0 {
+                    let bit = rest.trailingZeroBitCount
+                    rest &= rest - 1
+                    if seen % every == 0, picked.count < limit { picked.append(UInt32(w * 64 + bit)) }
+                    seen += 1
+                }
+            }
+            return picked
+        }
+    }
+
+    /// Up to `count` labels of live rows drawn at random (for estimating a filter's selectivity).
+    public func sampleLabels(_ count: Int) -> [Int64] {
+        lock.read {
+            let n = graph.nodeCount
+            guard n > 0 else { return [] }
+            if n <= count { return (0..<UInt32(n)).filter { !graph.isDeleted($0) }.map { graph.label($0) } }
+            var generator = SeededGenerator(seed: UInt64(n) &* 0x9E37_79B9)
+            var picked = Set<UInt32>()
+            var attempts = 0
+            while picked.count < count, attempts < count * 4 {
+                attempts += 1
+                let node = UInt32(generator.next() % UInt64(n))
+                if !graph.isDeleted(node) { picked.insert(node) }
+            }
+            return picked.map { graph.label($0) }
+        }
+    }
+
+    /// The allow-set for `labels` (rowids); labels the index does not hold are skipped.
+    public func allowSet(labels: some Sequence<Int64>) -> AllowSet {
+        lock.read {
+            let set = AllowSet(nodes: graph.nodeCount)
+            for label in labels {
+                guard let node = graph.labels.node(for: label), Int(node) < graph.nodeCount else { continue }
+                let word = Int(node >> 6), bit = UInt64(1) << UInt64(node & 63)
+                if set.bits[word] & bit == 0 { set.bits[word] |= bit; set.count += 1 }
+            }
+            return set
+        }
+    }
+
+    /// Exact distances from `query` to every allowed row, computed from the index's own float32
+    /// copies in blocks of `blockRows` (handed to `body` with their labels): exact search over a
+    /// small allow-set without reading the rows' vectors back from the row store.
+    public func forEachAllowedBlock(_ allowed: AllowSet, blockRows: Int = 1024,
+                                    _ body: (UnsafePointer<Float>, [Int64], Int) -> Void) {
+        lock.read {
+            let dimension = parameters.dimension
+            var block = [Float](repeating: 0, count: blockRows * dimension)
+            var labels: [Int64] = []
+            labels.reserveCapacity(blockRows)
+            func flush() {
+                guard !labels.isEmpty else { return }
+                block.withUnsafeBufferPointer { body($0.baseAddress!, labels, labels.count) }
+                labels.removeAll(keepingCapacity: true)
+            }
+            for (w, word) in allowed.bits.enumerated() where word != 0 {
+                var rest = word
+                while rest != 0 {
+                    let node = UInt32(w * 64 + rest.trailingZeroBitCount)
+                    rest &= rest - 1
+                    guard Int(node) < graph.nodeCount, !graph.isDeleted(node) else { continue }
+                    block.withUnsafeMutableBufferPointer {
+                        ($0.baseAddress! + labels.count * dimension).update(from: graph.vector(node), count: dimension)
+                    }
+                    labels.append(graph.label(node))
+                    if labels.count == blockRows { flush() }
+                }
+            }
+            flush()
+        }
+    }
+
+    /// The k nearest rows among an allow-set. `twoHop` walks only allowed nodes, looking past
+    /// rejected neighbours to theirs (for selective filters); otherwise the walk routes through
+    /// every node and keeps only allowed ones as results.
+    public func search(_ query: [Float], k: Int, ef: Int, allowed: AllowSet, twoHop: Bool) -> (hits: [IndexHit], distances: Int) {
+        precondition(query.count == parameters.dimension)
+        let scratch = takeScratch()
+        defer { returnScratch(scratch) }
+        scratch.distanceCount = 0
+        return lock.read {
+            let graph = self.graph
+            let found = query.withUnsafeBufferPointer { q in
+                graph.search(q.baseAddress!, k: k, ef: ef, scratch: scratch, accept: { node in
+                    allowed.contains(node) && !graph.isDeleted(node)
+                }, twoHop: twoHop, seeds: twoHop ? allowed.spread(16) : [])
+            }
+            let hits = found.map { IndexHit(label: graph.label($0.node), distance: parameters.metric.reported(fromWalk: $0.distance)) }
+            return (hits, scratch.distanceCount)
+        }
+    }
+
     public func search(_ query: [Float], k: Int, ef: Int, accept: ((Int64) -> Bool)? = nil) -> (hits: [IndexHit], distances: Int) {
         precondition(query.count == parameters.dimension)
         let scratch = takeScratch()

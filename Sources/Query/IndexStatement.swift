@@ -9,7 +9,7 @@ import QuiverStorage
 ///     REINDEX name                         -- rebuilds a vector index from the rows
 ///     SET [LOCAL] hnsw.ef_search = 100     -- or TO 100; RESET hnsw.ef_search; SHOW hnsw.ef_search
 ///
-/// and the per-query hint `/*+ hnsw.ef_search = 100 */` anywhere in a SELECT.
+/// and the per-query hints `/*+ hnsw.ef_search = 100 */` and `/*+ exact */` anywhere in a SELECT.
 public enum IndexStatement: Equatable {
     case create(name: String, table: String, column: String, metric: DistanceMetric, m: Int, efConstruction: Int,
                 ifNotExists: Bool)
@@ -114,6 +114,15 @@ public enum IndexStatement: Equatable {
                 throw SyntaxError(description: "expected SET hnsw.ef_search = N with N between 1 and 10000")
             }
             return .setEfSearch(value, local: local)
+        }
+    }
+
+    /// True when the statement carries the `/*+ exact */` hint: answer by the exact scan even
+    /// where an index could (the oracle for recall, in SQL).
+    public static func exactHint(in statement: SQLStatement) -> Bool {
+        statement.tokens.contains { token in
+            token.kind == .whitespace && token.text.hasPrefix("/*+")
+                && token.text.dropFirst(3).dropLast(2).lowercased().filter { !$0.isWhitespace } == "exact"
         }
     }
 

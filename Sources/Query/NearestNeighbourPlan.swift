@@ -29,6 +29,20 @@ public struct NearestNeighbourPlan {
     var finalStatement: ([Int64]) -> String
     /// True when the query has a WHERE clause or joins, i.e. not every row of the table qualifies.
     public var isFiltered: Bool
+    /// The statement's WITH prefix, FROM clause and WHERE condition, for the filter's own queries.
+    var withText: String
+    var fromText: String
+    var whereText: String?
+
+    /// `… SELECT <columns> FROM <from> WHERE (<where>) [AND q.rowid IN (<ids>)]`: the filter
+    /// (joins included) on its own, for counting, sampling and building allow-sets.
+    func filterSQL(selecting columns: String, restrictedTo ids: [Int64]? = nil) -> String {
+        var conditions: [String] = []
+        if let whereText { conditions.append("(\(whereText))") }
+        if let ids { conditions.append("\(qualifier).rowid IN (\(ids.map(String.init).joined(separator: ",")))") }
+        let condition = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        return "\(withText) SELECT \(columns) FROM \(fromText)\(condition)"
+    }
 
     static let aggregates: Set<String> = ["COUNT", "SUM", "AVG", "MIN", "MAX", "TOTAL", "GROUP_CONCAT",
                                           "STRING_AGG", "JSON_GROUP_ARRAY", "JSON_GROUP_OBJECT"]
@@ -131,7 +145,7 @@ public struct NearestNeighbourPlan {
                 queryVectorSQL: "\(withText) SELECT vector(\(text(other.0, other.1)))",
                 limitSQL: "\(withText) SELECT \(limitSQL)", offsetSQL: offsetSQL.map { "\(withText) SELECT \($0)" },
                 candidateSQL: candidate, finalStatement: finalStatement,
-                isFiltered: whereAt != nil || sources.count > 1)
+                isFiltered: whereAt != nil || sources.count > 1, withText: withText, fromText: fromText, whereText: whereText)
         }
         return nil
     }

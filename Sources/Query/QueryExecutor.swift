@@ -11,19 +11,46 @@ public final class QueryExecutor {
 
     /// What the last statement did, for EXPLAIN-style reporting and tests.
     public struct Report: Sendable, Equatable {
-        public enum Strategy: String, Sendable { case sqlite, exactScan = "exact scan", hnsw = "hnsw index" }
+        public enum Strategy: String, Sendable {
+            case sqlite
+            case exactScan = "exact scan"
+            case hnsw = "hnsw index"
+            case filteredGraph = "hnsw index, allow-set"
+            case filteredGraphTwoHop = "hnsw index, allow-set, two-hop"
+            case exactAllowSet = "filter, then exact"
+            case postFilter = "hnsw index, post-filter"
+        }
         public var strategy: Strategy = .sqlite
+        /// Rows the filter passed and whose vectors were scored (exact scan), or allowed (allow-set).
         public var rowsScanned = 0
         public var candidates = 0
         public var efSearch = 0
         public var distanceComputations = 0
+        /// The share of the table's rows the filter is expected to pass, and how that was estimated.
+        public var estimatedSelectivity: Double?
+        public var estimation = ""
+        /// The share that actually passed, when the strategy found out.
+        public var actualSelectivity: Double?
+        /// Why this strategy: the estimated costs compared.
+        public var reason = ""
+        /// Milliseconds per step, in order.
+        public var steps: [Step] = []
+
+        public struct Step: Sendable, Equatable {
+            public var name: String
+            public var milliseconds: Double
+        }
     }
-    public private(set) var lastReport = Report()
+    public internal(set) var lastReport = Report()
 
     /// `hnsw.ef_search` for this connection (pgvector's default is 40).
     public var efSearch = 40
     /// `SET LOCAL hnsw.ef_search`: lasts until the transaction ends.
-    private var localEfSearch: Int?
+    var localEfSearch: Int?
+    /// The database state when the index records were last read (see usableIndex).
+    private var indexRecordsReadAt: (Int64, Int) = (-1, -1)
+    /// Selectivity estimates by filter, valid while the database state is unchanged.
+    var selectivityCache: [String: (estimate: NearestNeighbourPlanner.Estimate, state: (Int64, Int))] = [:]
     /// True once this connection has changed rows in its open transaction.
     private var wroteInTransaction = false
     let indexes: VectorIndexes
@@ -79,6 +106,9 @@ public final class QueryExecutor {
         if let indexStatement = try parseIndexStatement(statement) {
             return try run(indexStatement)
         }
+        if let (inner, analyze) = explained(statement), let explanation = try explain(inner, analyze: analyze, bindings: bindings) {
+            return explanation
+        }
         let rewritten: SQLStatement
         do {
             rewritten = try Rewriter(compressedColumns: catalog.compressedColumnNames).rewrite(statement)
@@ -93,7 +123,8 @@ public final class QueryExecutor {
         if words.starts(with: ["ALTER", "TABLE"]) { try followRenames(statement) }
         let result: ResultSet
         if let plan = NearestNeighbourPlan.make(for: rewritten, catalog: catalog),
-           let planned = try runNearest(plan, bindings, efHint: IndexStatement.efSearchHint(in: statement)) {
+           let planned = try runNearest(plan, bindings, efHint: IndexStatement.efSearchHint(in: statement),
+                                        exact: IndexStatement.exactHint(in: statement)) {
             result = planned
         } else {
             result = try runPlain(rewritten, bindings)
@@ -124,52 +155,15 @@ public final class QueryExecutor {
         return try ResultReader.readAll(prepared, catalog: catalog)
     }
 
-    /// Runs a nearest-neighbour plan; nil when the query turns out not to fit it at run time
-    /// (a NULL query vector, a non-integer LIMIT), in which case plain SQLite answers.
-    private func runNearest(_ plan: NearestNeighbourPlan, _ bindings: SQLBindings, efHint: Int?) throws -> ResultSet? {
-        let queryValue: SQLValue?
-        do {
-            queryValue = try connection.scalar(plan.queryVectorSQL, bindings)
-        } catch let error as SQLiteError where error.message.hasPrefix("no such column") {
-            return nil   // the query vector depends on the row
-        }
-        guard case .blob(let bytes)? = queryValue,
-              let limit = try connection.scalar(plan.limitSQL, bindings)?.integerValue, limit >= 0 else { return nil }
-        var offset: Int64 = 0
-        if let offsetSQL = plan.offsetSQL {
-            guard let value = try connection.scalar(offsetSQL, bindings)?.integerValue else { return nil }
-            offset = max(0, value)
-        }
-        let query = bytes.withUnsafeBytes { raw in (0..<(raw.count / 4)).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) } }
-        let place = "\(plan.table.name).\(plan.column.name)"
-        guard query.count == plan.dimension else {
-            throw SQLiteError(message: "the query vector has \(query.count) dimensions but \(place) is VECTOR(\(plan.dimension))")
-        }
-        let k = Int(min(limit + offset, Int64(Int32.max)))
-        if !plan.isFiltered, let index = try usableIndex(table: plan.table, column: plan.column, metric: plan.metric) {
-            let ef = max(efHint ?? localEfSearch ?? efSearch, k)
-            let (hits, computed) = index.search(query, k: k, ef: ef)
-            // Fewer hits than asked: rows without a vector may still fill the LIMIT; scan instead.
-            if hits.count >= k {
-                lastReport = Report(strategy: .hnsw, rowsScanned: 0, candidates: hits.count, efSearch: ef,
-                                    distanceComputations: computed)
-                let final = try connection.prepare(plan.finalStatement(hits.map(\.label)))
-                try final.bind(bindings)
-                return try ResultReader.readAll(final, catalog: catalog)
-            }
-        }
-        let outcome = try ExactNearestScan.run(connection: connection, sql: plan.candidateSQL, bindings: bindings,
-                                               query: query, metric: plan.metric, k: k, place: place)
-        lastReport = Report(strategy: .exactScan, rowsScanned: outcome.rowsScanned, candidates: outcome.rows.count)
-        let final = try connection.prepare(plan.finalStatement(outcome.rows.map(\.id)))
-        try final.bind(bindings)
-        return try ResultReader.readAll(final, catalog: catalog)
-    }
-
     /// An index that can answer nearest-neighbour queries on this column and metric, caught
     /// up with the rows; nil when there is none or this connection has uncommitted writes.
     public func usableIndex(table: TableInfo, column: ColumnInfo, metric: DistanceMetric?) throws -> HNSWIndex? {
         transactionBoundary()
+        let state = try indexes.databaseState()
+        if state != indexRecordsReadAt {
+            try catalog.reloadIndexes(from: connection)
+            indexRecordsReadAt = state
+        }
         guard !wroteInTransaction, let dimension = column.kind.vectorDimension,
               let definition = catalog.indexes(on: table.name).first(where: {
                   $0.column.caseInsensitiveEquals(column.name) && (metric == nil || $0.metric == metric)

@@ -21,9 +21,19 @@ final class VectorIndexes {
     /// Changes after which a checkpoint writes a new file (at least; 10% of the index if larger).
     var checkpointInterval = 10_000
 
+    /// The database's state when each index was last caught up: (data_version, total changes).
+    /// Unchanged means nothing was committed since, by anyone, so there is nothing to replay.
+    private var caughtUpAt: [String: (Int64, Int)] = [:]
+
     init(connection: Connection, directory: String) {
         self.connection = connection
         self.directory = directory
+    }
+
+    /// A token that changes whenever any connection commits (SQLite's data_version covers other
+    /// connections, total_changes this one).
+    func databaseState() throws -> (Int64, Int) {
+        (try connection.scalar("PRAGMA data_version")?.integerValue ?? 0, connection.totalChanges)
     }
 
     func path(of definition: IndexDefinition) -> String { (directory as NSString).appendingPathComponent(definition.file) }
@@ -119,6 +129,9 @@ final class VectorIndexes {
         } catch {
             throw SQLiteError(message: "index \(definition.name): \(error)")
         }
+        let state = try databaseState()
+        if let last = caughtUpAt[path], last == state { return index }
+        defer { caughtUpAt[path] = state }
         // Another process checkpointed past us (and may have trimmed the log): remap its file.
         let recorded = try connection.scalar("SELECT checkpoint_sequence FROM _quiver_indexes WHERE name = ?",
                                              SQLBindings([.text(definition.name)]))?.integerValue ?? 0

@@ -44,6 +44,12 @@ public struct Catalog: Sendable {
 
     public static let empty = Catalog(tables: [], indexes: [], schemaVersion: -1)
 
+    /// Re-reads the vector index records, which other connections change without touching the
+    /// schema (DROP INDEX, REINDEX, a second index on an indexed column).
+    public mutating func reloadIndexes(from connection: Connection) throws {
+        indexes = try IndexDefinition.load(from: connection)
+    }
+
     public func indexes(on table: String) -> [IndexDefinition] {
         indexes.filter { $0.table.caseInsensitiveEquals(table) }
     }

@@ -9,6 +9,7 @@ import QuiverStorage
 ///
 ///     quiver-bench kernels [--dim 384]
 ///     quiver-bench build-modes --base B.npy --db DIR [--n 20000]
+///     quiver-bench filtered --data DIR --db DIR [--ef 40] [--reuse]
 ///     quiver-bench hnsw --base BASE.npy --queries Q.npy --db DIR --m 16 --ef-construction 200
 ///                       --efs 16,32,64 --threads 2 --k 10 --out-dir DIR
 ///
@@ -31,6 +32,19 @@ struct QuiverBench {
             while rest.count >= 2 { o[String(rest.first!.dropFirst(2))] = rest.dropFirst().first!; rest = rest.dropFirst(2) }
             try BuildModesBench.run(base: o["base"] ?? "", db: o["db"] ?? "/tmp/quiver-build-modes", count: Int(o["n"] ?? "") ?? 20_000,
                                     m: Int(o["m"] ?? "") ?? 16, efConstruction: Int(o["ef-construction"] ?? "") ?? 200)
+            return
+        }
+        if arguments.first == "filtered" {
+            var o: [String: String] = [:]
+            var rest = arguments.dropFirst()
+            while let key = rest.first, key.hasPrefix("--") {
+                if key == "--reuse" { o["reuse"] = "1"; rest = rest.dropFirst(); continue }
+                guard rest.count >= 2 else { break }
+                o[String(key.dropFirst(2))] = rest.dropFirst().first!
+                rest = rest.dropFirst(2)
+            }
+            try FilteredBench.run(data: o["data"] ?? "../shared/data", db: o["db"] ?? "/tmp/quiver-filtered",
+                                  ef: Int(o["ef"] ?? "") ?? 40, reuse: o["reuse"] != nil)
             return
         }
         guard arguments.first == "hnsw" else {
