@@ -175,13 +175,26 @@ extension HNSWGraph {
         }
     }
 
-    /// Re-links a node whose vector changed, or a reused slot: it is searched for and connected
-    /// again as if new. Unlike hnswlib's updatePoint, the old neighbours' lists are left alone:
-    /// re-choosing them can drop the only link to some other node and cut it off, while a stale
-    /// link to this node still leads to a live node.
-    /// Its old level-0 links are kept in the room the new ones leave (M of M0 are chosen), so
-    /// nodes that were reached through it still are.
+    /// Re-links a node whose vector changed, or a reused slot (after hnswlib's updatePoint):
+    /// first each old neighbour re-chooses its links among the node's 2-hop neighbourhood (links
+    /// it drops are kept while there is room, so no node loses its way in), then the node is
+    /// searched for and connected again as if new, keeping its old level-0 links in the room the
+    /// new ones leave, so nodes that were reached through it still are.
     private func reconnect(_ node: UInt32, scratch: SearchScratch) throws {
+        let nodeLevel = level(node)
+        for level in 0...nodeLevel {
+            let neighbours = copyLinks(node, level)
+            var pool = Set(neighbours)
+            for n in neighbours { pool.formUnion(copyLinks(n, level)) }
+            pool.remove(node)
+            for n in neighbours where n != node && !isDeleted(n) {
+                let candidates = pool.filter { $0 != n }.map { Candidate(distance: exactDistance(vector(n), $0), node: $0) }
+                    .sorted { $0.distance < $1.distance }
+                var chosen = selectNeighbours(Array(candidates.prefix(parameters.efConstruction)), max: maxLinks(level)).map(\.node)
+                for old in copyLinks(n, level) where chosen.count < maxLinks(level) && !chosen.contains(old) { chosen.append(old) }
+                writeLinks(n, level, chosen)
+            }
+        }
         let (entry, top) = currentTop()
         guard entry != Self.noNode, entry != node || top > 0 else { return }
         let old = copyLinks(node, 0)

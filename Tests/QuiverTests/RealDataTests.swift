@@ -94,7 +94,8 @@ import Testing
 }
 
 /// The HNSW index on the real set: recall@10 against the exact scan at a documented ef.
-@Suite(.serialized) struct RealDataIndexTests {
+/// In the same (serialized) suite as the exact tests: they share one database connection.
+extension RealDataTests {
     /// ef_search at which the index must reach recall@10 ≥ 0.95 (m = 16, ef_construction = 64).
     static let ef = 64
 
