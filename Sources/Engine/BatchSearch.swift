@@ -62,6 +62,12 @@ public struct BatchSearch {
             try reportPrimaryKeys(&outcome, table: tableInfo, database: database)
             return outcome
         }
+        if !exact, let filter, !filter.trimmingSpaces().isEmpty,
+           let tableInfo = database.catalog.table(named: table), let columnInfo = tableInfo.column(named: column),
+           try database.executor.usableIndex(table: tableInfo, column: columnInfo, metric: metric) != nil {
+            return try runThroughPlanner(database, table: tableInfo, column: columnInfo, filter: filter,
+                                         queries: queries, queryCount: queryCount)
+        }
         let set = try database.executor.loadVectors(table: table, column: column, filter: filter)
         guard queryCount == 0 || queries.count == queryCount * set.dimension else {
             throw SQLiteError(message: "the queries have \(queryCount == 0 ? 0 : queries.count / queryCount) dimensions but \(table).\(column) is VECTOR(\(set.dimension))")
@@ -90,6 +96,52 @@ public struct BatchSearch {
         }
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return Outcome(keys: keys, latencies: latencies, elapsed: elapsed, metric: metric, strategy: "exact scan")
+    }
+
+    /// Filtered queries with an index: each one as the SQL nearest-neighbour query it is, so the
+    /// planner chooses per query and the time includes running the filter. One connection per
+    /// worker thread.
+    private func runThroughPlanner(_ database: Database, table: TableInfo, column: ColumnInfo, filter: String,
+                                   queries: [Float], queryCount: Int) throws -> Outcome {
+        guard let dimension = column.kind.vectorDimension else { throw SQLiteError(message: "\(table.name).\(column.name) is not a VECTOR column") }
+        guard queryCount == 0 || queries.count == queryCount * dimension else {
+            throw SQLiteError(message: "the queries have \(queryCount == 0 ? 0 : queries.count / queryCount) dimensions but \(table.name).\(column.name) is VECTOR(\(dimension))")
+        }
+        let metric = self.metric ?? database.catalog.indexes(on: table.name).first { $0.column.caseInsensitiveEquals(column.name) }?.metric ?? .cosine
+        let key = table.primaryKeyColumn.map { quoteIdentifier($0.name) } ?? "rowid"
+        let k = self.k
+        let hint = ef.map { "/*+ hnsw.ef_search = \($0) */ " } ?? ""
+        let sql = "SELECT \(hint)\(key) FROM \(quoteIdentifier(table.name)) WHERE (\(filter)) ORDER BY \(quoteIdentifier(column.name)) \(metric.sqlOperator) ?1 LIMIT \(k)"
+        let workers = max(1, min(threads, queryCount))
+        let connections = try [database] + (1..<max(workers, 1)).map { _ in try Database(path: database.directory.path) }
+        nonisolated(unsafe) var keys = [Int64](repeating: -1, count: queryCount * k)
+        nonisolated(unsafe) var latencies = [Double](repeating: 0, count: queryCount)
+        let failure = ErrorBox()
+        let start = DispatchTime.now().uptimeNanoseconds
+        keys.withUnsafeMutableBufferPointer { keyBuffer in
+            latencies.withUnsafeMutableBufferPointer { latencyBuffer in
+                nonisolated(unsafe) let keyOut = keyBuffer, latencyOut = latencyBuffer
+                nonisolated(unsafe) let connections = connections
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    var q = worker
+                    while q < queryCount, !failure.isSet {
+                        let began = DispatchTime.now().uptimeNanoseconds
+                        let query = Array(queries[(q * dimension)..<((q + 1) * dimension)])
+                        do {
+                            let rows = try connections[worker].execute(sql, SQLBindings([.vector(query)])).first?.rows ?? []
+                            for (rank, row) in rows.prefix(k).enumerated() { keyOut[q * k + rank] = row[0].integerValue ?? -1 }
+                        } catch {
+                            failure.set(error)
+                        }
+                        latencyOut[q] = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
+                        q += workers
+                    }
+                }
+            }
+        }
+        if let error = failure.error { throw error }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return Outcome(keys: keys, latencies: latencies, elapsed: elapsed, metric: metric, strategy: "planner (hnsw index)")
     }
 
     /// The index labels rows by rowid; a table whose integer key is not the rowid (`id INT
@@ -141,4 +193,11 @@ public struct BatchSearch {
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return Outcome(keys: keys, latencies: latencies, elapsed: elapsed, metric: index.parameters.metric, strategy: "hnsw index")
     }
+}
+
+final class ErrorBox: @unchecked Sendable {
+    private(set) var error: Error?
+    private let lock = NSLock()
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return error != nil }
+    func set(_ error: Error) { lock.lock(); if self.error == nil { self.error = error }; lock.unlock() }
 }

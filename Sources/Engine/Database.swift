@@ -115,6 +115,17 @@ public final class Database {
     /// The rows of one statement run directly on the connection (internal bookkeeping queries).
     func rows(of sql: String) throws -> [[SQLValue]] { try connection.query(sql) }
 
+    /// EXPLAIN ANALYZE of one nearest-neighbour query, as `quiver search --explain` prints it.
+    public func explainNearest(table: String, column: String, filter: String?, metric: DistanceMetric?, k: Int,
+                               ef: Int?, exact: Bool, query: [Float]) throws -> [ResultSet] {
+        let op = (metric ?? catalog.indexes(on: table).first { $0.column.caseInsensitiveEquals(column) }?.metric ?? .cosine).sqlOperator
+        var hints = exact ? "/*+ exact */ " : ""
+        if let ef { hints += "/*+ hnsw.ef_search = \(ef) */ " }
+        let condition = filter.map { $0.trimmingSpaces().isEmpty ? "" : " WHERE (\($0))" } ?? ""
+        return try execute("EXPLAIN ANALYZE SELECT \(hints)rowid FROM \(quoteIdentifier(table))\(condition) ORDER BY \(quoteIdentifier(column)) \(op) ?1 LIMIT \(k)",
+                           SQLBindings([.vector(query)]))
+    }
+
     /// Cancels the running statement from another thread.
     public func interrupt() { connection.interrupt() }
 

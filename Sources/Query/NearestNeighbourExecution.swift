@@ -10,6 +10,51 @@ extension QueryExecutor {
     /// (a NULL query vector, a non-integer LIMIT), in which case plain SQLite answers.
     func runNearest(_ plan: NearestNeighbourPlan, _ bindings: SQLBindings, efHint: Int?, exact: Bool = false) throws -> ResultSet? {
         var clock = StepClock()
+        guard let ids = try nearestIDs(plan, bindings, efHint: efHint, exact: exact, clock: &clock) else { return nil }
+        let final = try connection.prepare(plan.finalStatement(ids))
+        try final.bind(bindings)
+        let result = try ResultReader.readAll(final, catalog: catalog)
+        clock.lap("final select", into: &lastReport)
+        return result
+    }
+
+    /// A nearest-neighbour SELECT nested in a statement — a CTE body, a subquery in FROM or IN —
+    /// is answered the same way and replaced by its final form (restricted to the rows found),
+    /// so a vector top-k inside ordinary SQL (GROUP BY, joins, rank fusion) costs what it costs
+    /// on its own. Blocks that depend on the outer query (correlated) are left to SQLite.
+    func answeringNestedNearest(_ statement: SQLStatement, _ bindings: SQLBindings, efHint: Int?, exact: Bool) -> SQLStatement? {
+        // Only statements that run now: a view or trigger must keep its query, not today's rows.
+        guard ["SELECT", "WITH", "VALUES", "INSERT", "REPLACE", "UPDATE", "DELETE"].contains(statement.leadingKeyword) else { return nil }
+        let tokens = statement.tokens
+        let outline = SyntaxOutline(tokens: tokens)
+        var replacements: [(range: Range<Int>, text: String)] = []
+        var e = 0
+        while e < outline.entries.count {
+            defer { e += 1 }
+            guard outline.token(e)!.isPunctuation("("), let next = outline.token(e + 1),
+                  next.isKeyword("SELECT") || next.isKeyword("WITH"),
+                  let close = outline.matchingParenthesis(e) else { continue }
+            let range = (outline.entries[e].tokenIndex + 1)..<outline.entries[close].tokenIndex
+            let inner = SQLStatement(tokens: Array(tokens[range]))
+            guard let plan = NearestNeighbourPlan.make(for: inner, catalog: catalog) else { continue }
+            var clock = StepClock()
+            guard let ids = try? nearestIDs(plan, bindings, efHint: efHint, exact: exact, clock: &clock) else { continue }
+            replacements.append((range, plan.finalStatement(ids)))
+            e = close   // blocks inside this one are part of its answer
+        }
+        guard !replacements.isEmpty else { return nil }
+        var out = tokens
+        for replacement in replacements.reversed() {
+            let offset = tokens[replacement.range.lowerBound].offset
+            out.replaceSubrange(replacement.range, with: [Token(kind: .identifier, text: replacement.text, offset: offset)])
+        }
+        return SQLStatement(tokens: out)
+    }
+
+    /// The ids of the k nearest rows under the plan's filter; nil when the plan does not apply
+    /// after all (a NULL query vector, a query vector that depends on the row).
+    private func nearestIDs(_ plan: NearestNeighbourPlan, _ bindings: SQLBindings, efHint: Int?, exact: Bool,
+                            clock: inout StepClock) throws -> [Int64]? {
         guard let (query, k) = try evaluateInputs(plan, bindings) else { return nil }
         let ef = max(efHint ?? localEfSearch ?? efSearch, k)
         let index = exact ? nil : try usableIndex(table: plan.table, column: plan.column, metric: plan.metric)
@@ -29,11 +74,7 @@ extension QueryExecutor {
             clock.lap("exact scan", into: &lastReport)
             ids = outcome.rows.map(\.id)
         }
-        let final = try connection.prepare(plan.finalStatement(ids!))
-        try final.bind(bindings)
-        let result = try ResultReader.readAll(final, catalog: catalog)
-        clock.lap("final select", into: &lastReport)
-        return result
+        return ids
     }
 
     private func evaluateInputs(_ plan: NearestNeighbourPlan, _ bindings: SQLBindings) throws -> ([Float], Int)? {

@@ -126,6 +126,9 @@ public final class QueryExecutor {
            let planned = try runNearest(plan, bindings, efHint: IndexStatement.efSearchHint(in: statement),
                                         exact: IndexStatement.exactHint(in: statement)) {
             result = planned
+        } else if let nested = answeringNestedNearest(rewritten, bindings, efHint: IndexStatement.efSearchHint(in: statement),
+                                                      exact: IndexStatement.exactHint(in: statement)) {
+            result = try runPlain(nested, bindings)
         } else {
             result = try runPlain(rewritten, bindings)
         }

@@ -25,6 +25,7 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Worker threads.") var threads: Int = 1
     @Option(help: "hnsw.ef_search for index searches (default 40).") var ef: Int?
     @Flag(help: "Force the exact scan even when an index exists (the recall oracle).") var exact = false
+    @Flag(help: "Print the plan of the first query (EXPLAIN ANALYZE) before the summary.") var explain = false
 
     func validate() throws {
         guard k >= 1 else { throw ValidationError("--k must be at least 1") }
@@ -41,6 +42,12 @@ struct SearchCommand: ParsableCommand {
         let search = BatchSearch(table: table, column: column, k: k, filter: filter,
                                  metric: metric.flatMap(DistanceMetric.init(name:)), threads: threads,
                                  exact: exact, ef: ef)
+        if explain, matrix.rows > 0 {
+            print(ResultRenderer.render(try db.explainNearest(table: table, column: column, filter: filter,
+                                                              metric: metric.flatMap(DistanceMetric.init(name:)),
+                                                              k: k, ef: ef, exact: exact, query: Array(matrix[row: 0])),
+                                        as: .table), terminator: "")
+        }
         let outcome = try search.run(on: db, queries: matrix.values, queryCount: matrix.rows)
         if let out {
             try NumPy.writeInt64Matrix(path: out, rows: matrix.rows, columns: k, values: outcome.keys)
