@@ -280,7 +280,8 @@ extension HNSWGraph {
         expanded.reserveCapacity(layout.m0 * 2)
         // Rejected nodes whose neighbours were already looked at (a separate mark from `visited`,
         // which records nodes whose distance is known).
-        var hopped = Set<UInt32>()
+        let hopped = scratch.hopped
+        hopped.reset(capacity: nodeCount)
         while !scratch.frontier.isEmpty {
             let nearest = scratch.frontier.top
             if nearest.distance > bound { break }
@@ -293,7 +294,7 @@ extension HNSWGraph {
                 guard n < limit else { continue }
                 if accept(n) {
                     expanded.append(n)
-                } else if hopped.insert(n).inserted {
+                } else if hopped.insert(n) {
                     let second = links(n, 0)
                     for j in 0..<Int(min(second[0], m0)) where second[1 + j] < limit && accept(second[1 + j]) {
                         expanded.append(second[1 + j])

@@ -131,12 +131,19 @@ public final class HNSWIndex: @unchecked Sendable {
     /// Rows allowed by a filter, as the graph's node ids (built once per query from the rowids
     /// the filter selected), so that the walk tests membership with one bit.
     public final class AllowSet: @unchecked Sendable {
-        fileprivate var bits: [UInt64]
+        // Raw storage: membership is tested once per node a walk meets, so no array checks.
+        fileprivate let words: Int
+        fileprivate let bits: UnsafeMutablePointer<UInt64>
         public fileprivate(set) var count = 0
-        fileprivate init(nodes: Int) { bits = [UInt64](repeating: 0, count: (nodes + 63) / 64) }
+        fileprivate init(nodes: Int) {
+            words = (nodes + 63) / 64
+            bits = .allocate(capacity: max(words, 1))
+            bits.initialize(repeating: 0, count: max(words, 1))
+        }
+        deinit { bits.deallocate() }
         @inline(__always) fileprivate func contains(_ node: UInt32) -> Bool {
             let word = Int(node >> 6)
-            return word < bits.count && bits[word] & (1 << UInt64(node & 63)) != 0
+            return word < words && bits[word] & (1 << UInt64(node & 63)) != 0
         }
 
         /// Up to `limit` members spread evenly over the node ids: extra entry points for a walk
@@ -146,8 +153,8 @@ public final class HNSWIndex: @unchecked Sendable {
             let every = max(1, count / limit)
             var seen = 0
             var picked: [UInt32] = []
-            for (w, word) in bits.enumerated() where word != 0 {
-                var rest = word
+            for w in 0..<words where bits[w] != 0 {
+                var rest = bits[w]
                 while rest != 0 {
                     let bit = rest.trailingZeroBitCount
                     rest &= rest - 1
@@ -205,8 +212,8 @@ public final class HNSWIndex: @unchecked Sendable {
                 block.withUnsafeBufferPointer { body($0.baseAddress!, labels, labels.count) }
                 labels.removeAll(keepingCapacity: true)
             }
-            for (w, word) in allowed.bits.enumerated() where word != 0 {
-                var rest = word
+            for w in 0..<allowed.words where allowed.bits[w] != 0 {
+                var rest = allowed.bits[w]
                 while rest != 0 {
                     let node = UInt32(w * 64 + rest.trailingZeroBitCount)
                     rest &= rest - 1

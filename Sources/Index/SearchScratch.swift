@@ -119,6 +119,9 @@ final class SearchScratch {
     private(set) var weights: UnsafeMutablePointer<Float>
     private var dimension: Int
 
+    /// Rejected nodes whose neighbours a two-hop walk already looked past.
+    private(set) lazy var hopped = VisitedSet(capacity: visited.capacity)
+
     init(capacity: Int, dimension: Int) {
         visited = VisitedSet(capacity: capacity)
         self.dimension = dimension

@@ -34,14 +34,16 @@ enum NearestNeighbourPlanner {
 
     /// Whether scoring every allowed row exactly costs less than a walk restricted to them.
     static func prefersExact(allowed: Int, selectivity: Double, ef: Int, costs: Costs = Costs()) -> Bool {
-        let walk = walkDistances(ef: ef) * (1 + 0.05 / max(selectivity, 0.0001)) * costs.walkPerDistance
+        // A two-hop walk also reads the link lists of rejected neighbours: measured at about
+        // 2.5 times the cost of its distance computations alone.
+        let walk = walkDistances(ef: 2 * ef) * (1 + 0.05 / max(selectivity, 0.0001)) * costs.walkPerDistance * 2.5
         return Double(allowed) * costs.exactFromIndexPerRow <= walk
     }
 
     /// Microseconds per unit of work, measured on the benchmark machine (see BENCHMARKS.md).
     struct Costs {
         var walkPerDistance = 0.012      // one distance in a graph walk (8-bit codes)
-        var exactFromIndexPerRow = 0.05  // gather an allowed row's float32 vector from the index, score it
+        var exactFromIndexPerRow = 0.2   // gather an allowed row's float32 vector from the index, score it
     }
 
     struct Estimate {
