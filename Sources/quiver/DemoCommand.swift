@@ -17,6 +17,10 @@ struct DemoCommand: ParsableCommand {
     var sample: String = "Tools/sample"
 
     func run() throws {
+        // Check the sample before creating anything, so a wrong directory leaves no database behind.
+        guard FileManager.default.fileExists(atPath: "\(sample)/passages.jsonl") else {
+            throw SampleError("cannot read \(sample)/passages.jsonl; run from the repository root or pass --sample DIR")
+        }
         let db = try Database(path: database.path)
         try load(into: db)
 
@@ -64,7 +68,7 @@ struct DemoCommand: ParsableCommand {
         let questions = try readJSONLines(path: "\(sample)/questions.jsonl")
         let questionVectors = try NumPy.readFloatMatrix(path: "\(sample)/questions.f32.npy")
         guard passageVectors.rows == passages.count, questionVectors.rows == questions.count else {
-            throw ValidationError("the sample in \(sample) is inconsistent: vectors and rows differ in number")
+            throw SampleError("the sample in \(sample) is inconsistent: vectors and rows differ in number")
         }
         _ = try db.execute("BEGIN IMMEDIATE")
         do {
@@ -90,11 +94,11 @@ struct DemoCommand: ParsableCommand {
 
     private func readJSONLines(path: String) throws -> [[String: Any]] {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ValidationError("cannot read \(path); run from the repository root or pass --sample DIR")
+            throw SampleError("cannot read \(path); run from the repository root or pass --sample DIR")
         }
         return try data.split(separator: UInt8(ascii: "\n")).enumerated().map { line, bytes in
             guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
-                throw ValidationError("\(path):\(line + 1): not a JSON object")
+                throw SampleError("\(path):\(line + 1): not a JSON object")
             }
             return object
         }
@@ -108,4 +112,10 @@ struct DemoCommand: ParsableCommand {
         default: .null
         }
     }
+}
+
+/// A problem with the sample files (not with the command line, so no usage text).
+struct SampleError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
