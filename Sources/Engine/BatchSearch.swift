@@ -55,81 +55,69 @@ public struct BatchSearch {
     /// `queries` is row-major, `queryCount × dimension`.
     public func run(on database: Database, queries: [Float], queryCount: Int) throws -> Outcome {
         guard k >= 1 else { throw SQLiteError(message: "k must be at least 1") }
-        if !exact, filter == nil || filter!.trimmingSpaces().isEmpty,
-           let tableInfo = database.catalog.table(named: table), let columnInfo = tableInfo.column(named: column),
-           let index = try database.executor.usableIndex(table: tableInfo, column: columnInfo, metric: metric) {
-            var outcome = try run(index, queries: queries, queryCount: queryCount, ef: ef ?? database.executor.efSearch)
+        let k = self.k
+        guard let tableInfo = database.catalog.table(named: table) else { throw SQLiteError(message: "no such table: \(table)") }
+        guard let columnInfo = tableInfo.column(named: column) else { throw SQLiteError(message: "no such column: \(table).\(column)") }
+        let filtered = filter.map { !$0.trimmingSpaces().isEmpty } ?? false
+        let index = exact ? nil : try database.executor.usableIndex(table: tableInfo, column: columnInfo, metric: metric)
+
+        if let index, !filtered {
+            // Every query through the index (its labels are rowids).
+            let ef = max(self.ef ?? database.executor.efSearch, k)
+            var outcome = try timedQueries(queries, count: queryCount, dimension: index.parameters.dimension,
+                                           metric: index.parameters.metric, strategy: "hnsw index") { _, query in
+                index.search(query, k: k, ef: ef).hits.map(\.label)
+            }
             try reportPrimaryKeys(&outcome, table: tableInfo, database: database)
             return outcome
         }
-        if !exact, let filter, !filter.trimmingSpaces().isEmpty,
-           let tableInfo = database.catalog.table(named: table), let columnInfo = tableInfo.column(named: column),
-           try database.executor.usableIndex(table: tableInfo, column: columnInfo, metric: metric) != nil {
-            return try runThroughPlanner(database, table: tableInfo, column: columnInfo, filter: filter,
-                                         queries: queries, queryCount: queryCount)
-        }
-        let set = try database.executor.loadVectors(table: table, column: column, filter: filter)
-        guard queryCount == 0 || queries.count == queryCount * set.dimension else {
-            throw SQLiteError(message: "the queries have \(queryCount == 0 ? 0 : queries.count / queryCount) dimensions but \(table).\(column) is VECTOR(\(set.dimension))")
-        }
-        let metric = self.metric ?? .cosine
-        let k = self.k, dimension = set.dimension
-        nonisolated(unsafe) var keys = [Int64](repeating: -1, count: queryCount * k)
-        nonisolated(unsafe) var latencies = [Double](repeating: 0, count: queryCount)
-        let workers = max(1, min(threads, queryCount))
-        let start = DispatchTime.now().uptimeNanoseconds
-        keys.withUnsafeMutableBufferPointer { keyBuffer in
-            latencies.withUnsafeMutableBufferPointer { latencyBuffer in
-                nonisolated(unsafe) let keyOut = keyBuffer, latencyOut = latencyBuffer
-                DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                    var q = worker
-                    while q < queryCount {
-                        let began = DispatchTime.now().uptimeNanoseconds
-                        let query = Array(queries[(q * dimension)..<((q + 1) * dimension)])
-                        let hits = set.nearest(to: query, k: k, metric: metric)
-                        for (rank, hit) in hits.enumerated() { keyOut[q * k + rank] = hit.id }
-                        latencyOut[q] = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
-                        q += workers
-                    }
-                }
+        if index != nil, let filter, filtered {
+            // Each query as the SQL it is, so the planner chooses per query and the time includes
+            // running the filter; one connection per worker thread.
+            let metric = self.metric ?? database.catalog.indexes(on: tableInfo.name)
+                .first { $0.column.caseInsensitiveEquals(columnInfo.name) }?.metric ?? .cosine
+            let key = tableInfo.primaryKeyColumn.map { quoteIdentifier($0.name) } ?? "rowid"
+            let hint = ef.map { "/*+ hnsw.ef_search = \($0) */ " } ?? ""
+            let sql = "SELECT \(hint)\(key) FROM \(quoteIdentifier(tableInfo.name)) WHERE (\(filter)) ORDER BY \(quoteIdentifier(columnInfo.name)) \(metric.sqlOperator) ?1 LIMIT \(k)"
+            let workers = max(1, min(threads, queryCount))
+            nonisolated(unsafe) let connections = try [database] + (1..<workers).map { _ in try Database(path: database.directory.path) }
+            return try timedQueries(queries, count: queryCount, dimension: columnInfo.kind.vectorDimension ?? 0,
+                                    metric: metric, strategy: "planner (hnsw index)") { worker, query in
+                try connections[worker].execute(sql, SQLBindings([.vector(query)])).first?.rows.map { $0[0].integerValue ?? -1 } ?? []
             }
         }
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return Outcome(keys: keys, latencies: latencies, elapsed: elapsed, metric: metric, strategy: "exact scan")
+        // The exact scan: the filter's rows loaded once, every query scored against them.
+        let set = try database.executor.loadVectors(table: table, column: column, filter: filter)
+        let metric = self.metric ?? .cosine
+        return try timedQueries(queries, count: queryCount, dimension: set.dimension, metric: metric, strategy: "exact scan") { _, query in
+            set.nearest(to: query, k: k, metric: metric).map(\.id)
+        }
     }
 
-    /// Filtered queries with an index: each one as the SQL nearest-neighbour query it is, so the
-    /// planner chooses per query and the time includes running the filter. One connection per
-    /// worker thread.
-    private func runThroughPlanner(_ database: Database, table: TableInfo, column: ColumnInfo, filter: String,
-                                   queries: [Float], queryCount: Int) throws -> Outcome {
-        guard let dimension = column.kind.vectorDimension else { throw SQLiteError(message: "\(table.name).\(column.name) is not a VECTOR column") }
+    /// Runs `search(worker, query)` for every query on `threads` threads, timing each query;
+    /// `search` returns the keys of its hits, best first.
+    private func timedQueries(_ queries: [Float], count queryCount: Int, dimension: Int, metric: DistanceMetric,
+                              strategy: String, _ search: @escaping (Int, [Float]) throws -> [Int64]) throws -> Outcome {
         guard queryCount == 0 || queries.count == queryCount * dimension else {
-            throw SQLiteError(message: "the queries have \(queryCount == 0 ? 0 : queries.count / queryCount) dimensions but \(table.name).\(column.name) is VECTOR(\(dimension))")
+            throw SQLiteError(message: "the queries have \(queryCount == 0 ? 0 : queries.count / queryCount) dimensions but \(table).\(column) is VECTOR(\(dimension))")
         }
-        let metric = self.metric ?? database.catalog.indexes(on: table.name).first { $0.column.caseInsensitiveEquals(column.name) }?.metric ?? .cosine
-        let key = table.primaryKeyColumn.map { quoteIdentifier($0.name) } ?? "rowid"
         let k = self.k
-        let hint = ef.map { "/*+ hnsw.ef_search = \($0) */ " } ?? ""
-        let sql = "SELECT \(hint)\(key) FROM \(quoteIdentifier(table.name)) WHERE (\(filter)) ORDER BY \(quoteIdentifier(column.name)) \(metric.sqlOperator) ?1 LIMIT \(k)"
         let workers = max(1, min(threads, queryCount))
-        let connections = try [database] + (1..<max(workers, 1)).map { _ in try Database(path: database.directory.path) }
         nonisolated(unsafe) var keys = [Int64](repeating: -1, count: queryCount * k)
         nonisolated(unsafe) var latencies = [Double](repeating: 0, count: queryCount)
+        nonisolated(unsafe) let search = search
         let failure = ErrorBox()
         let start = DispatchTime.now().uptimeNanoseconds
         keys.withUnsafeMutableBufferPointer { keyBuffer in
             latencies.withUnsafeMutableBufferPointer { latencyBuffer in
                 nonisolated(unsafe) let keyOut = keyBuffer, latencyOut = latencyBuffer
-                nonisolated(unsafe) let connections = connections
                 DispatchQueue.concurrentPerform(iterations: workers) { worker in
                     var q = worker
                     while q < queryCount, !failure.isSet {
                         let began = DispatchTime.now().uptimeNanoseconds
-                        let query = Array(queries[(q * dimension)..<((q + 1) * dimension)])
                         do {
-                            let rows = try connections[worker].execute(sql, SQLBindings([.vector(query)])).first?.rows ?? []
-                            for (rank, row) in rows.prefix(k).enumerated() { keyOut[q * k + rank] = row[0].integerValue ?? -1 }
+                            let hits = try search(worker, Array(queries[(q * dimension)..<((q + 1) * dimension)]))
+                            for (rank, key) in hits.prefix(k).enumerated() { keyOut[q * k + rank] = key }
                         } catch {
                             failure.set(error)
                         }
@@ -141,7 +129,7 @@ public struct BatchSearch {
         }
         if let error = failure.error { throw error }
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return Outcome(keys: keys, latencies: latencies, elapsed: elapsed, metric: metric, strategy: "planner (hnsw index)")
+        return Outcome(keys: keys, latencies: latencies, elapsed: elapsed, metric: metric, strategy: strategy)
     }
 
     /// The index labels rows by rowid; a table whose integer key is not the rowid (`id INT
@@ -163,36 +151,6 @@ public struct BatchSearch {
         outcome.keys = outcome.keys.map { $0 >= 0 ? keyOf[$0] ?? -1 : -1 }
     }
 
-    /// Every query through the index (keys are rowids: the index's labels).
-    private func run(_ index: HNSWIndex, queries: [Float], queryCount: Int, ef: Int) throws -> Outcome {
-        let dimension = index.parameters.dimension
-        guard queryCount == 0 || queries.count == queryCount * dimension else {
-            throw SQLiteError(message: "the queries have \(queryCount == 0 ? 0 : queries.count / queryCount) dimensions but \(table).\(column) is VECTOR(\(dimension))")
-        }
-        let k = self.k
-        let workers = max(1, min(threads, queryCount))
-        nonisolated(unsafe) var keys = [Int64](repeating: -1, count: queryCount * k)
-        nonisolated(unsafe) var latencies = [Double](repeating: 0, count: queryCount)
-        let start = DispatchTime.now().uptimeNanoseconds
-        keys.withUnsafeMutableBufferPointer { keyBuffer in
-            latencies.withUnsafeMutableBufferPointer { latencyBuffer in
-                nonisolated(unsafe) let keyOut = keyBuffer, latencyOut = latencyBuffer
-                DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                    var q = worker
-                    while q < queryCount {
-                        let began = DispatchTime.now().uptimeNanoseconds
-                        let query = Array(queries[(q * dimension)..<((q + 1) * dimension)])
-                        let hits = index.search(query, k: k, ef: max(ef, k)).hits
-                        for (rank, hit) in hits.enumerated() { keyOut[q * k + rank] = hit.label }
-                        latencyOut[q] = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
-                        q += workers
-                    }
-                }
-            }
-        }
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return Outcome(keys: keys, latencies: latencies, elapsed: elapsed, metric: index.parameters.metric, strategy: "hnsw index")
-    }
 }
 
 final class ErrorBox: @unchecked Sendable {

@@ -23,11 +23,27 @@ public struct IndexCheckReport: Sendable, Equatable, CustomStringConvertible {
 }
 
 extension HNSWGraph {
+    /// Which nodes a walk over level 0 from the entry point can reach (links followed whether or
+    /// not their target is deleted, as searches do).
+    func reachableFromEntry() -> [Bool] {
+        var reached = [Bool](repeating: false, count: nodeCount)
+        guard entryPoint != Self.noNode, Int(entryPoint) < nodeCount else { return reached }
+        var stack = [entryPoint]
+        reached[Int(entryPoint)] = true
+        while let n = stack.popLast() {
+            let list = links(n, 0)
+            for i in 0..<Int(min(list[0], UInt32(layout.m0))) {
+                let next = Int(list[1 + i])
+                if next < nodeCount, !reached[next] { reached[next] = true; stack.append(UInt32(next)) }
+            }
+        }
+        return reached
+    }
+
     func check() -> IndexCheckReport {
         var report = IndexCheckReport()
         report.nodes = nodeCount
         guard nodeCount > 0 else { return report }
-        var reached = [Bool](repeating: false, count: nodeCount)
         var totalDegree = 0
         for n in 0..<UInt32(nodeCount) {
             let list = links(n, 0)
@@ -48,17 +64,7 @@ extension HNSWGraph {
             let normMatches = squaredNorm(n) == quiver_dot_f32(vector(n), vector(n), dimension)
             if !codesMatch || !normMatches || (clamped > 0 && !outliers.contains(n)) { report.staleCodes += 1 }
         }
-        if entryPoint != Self.noNode, Int(entryPoint) < nodeCount {
-            var stack = [entryPoint]
-            reached[Int(entryPoint)] = true
-            while let n = stack.popLast() {
-                let list = links(n, 0)
-                for i in 0..<Int(min(list[0], UInt32(layout.m0))) {
-                    let next = Int(list[1 + i])
-                    if next < nodeCount, !reached[next] { reached[next] = true; stack.append(UInt32(next)) }
-                }
-            }
-        }
+        let reached = reachableFromEntry()
         report.unreachable = (0..<nodeCount).filter { !reached[$0] && !isDeleted(UInt32($0)) }.count
         return report
     }

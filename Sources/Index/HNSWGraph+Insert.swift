@@ -221,16 +221,7 @@ extension HNSWGraph {
         var repaired = 0
         for _ in 0..<3 {
             guard entryPoint != Self.noNode else { return repaired }
-            var reached = [Bool](repeating: false, count: nodeCount)
-            var stack = [entryPoint]
-            reached[Int(entryPoint)] = true
-            while let n = stack.popLast() {
-                let list = links(n, 0)
-                for i in 0..<Int(min(list[0], UInt32(layout.m0))) {
-                    let next = Int(list[1 + i])
-                    if next < nodeCount, !reached[next] { reached[next] = true; stack.append(UInt32(next)) }
-                }
-            }
+            let reached = reachableFromEntry()
             let lost = (0..<UInt32(nodeCount)).filter { !reached[Int($0)] && !isDeleted($0) }
             if lost.isEmpty { return repaired }
             for node in lost {

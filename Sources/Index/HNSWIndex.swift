@@ -70,6 +70,8 @@ public final class HNSWIndex: @unchecked Sendable {
         try lock.write {
             try graph.reserve(additional: labels.count)
             let workers = max(1, min(threads, labels.count / 1000 + 1))
+            for region in [graph.nodes, graph.vectors, graph.upper] { region.allowsRelocation = workers == 1 }
+            defer { for region in [graph.nodes, graph.vectors, graph.upper] { region.allowsRelocation = true } }
             let next = AtomicCounter()
             let failure = FailureBox()
             let graph = self.graph

@@ -10,10 +10,6 @@ import Glibc
 /// one: at every moment the path holds either the previous checkpoint or the new one, never a
 /// mixture. Opening maps the regions copy-on-write and reads nothing but the header page.
 enum IndexFile {
-    /// Address space reserved per region, so that the graph can grow in place.
-    static let nodeReserve = 1 << 40
-    static let vectorReserve = 1 << 41
-    static let upperReserve = 1 << 36
 
     struct OpenError: Error, CustomStringConvertible {
         var path: String
@@ -23,8 +19,9 @@ enum IndexFile {
 
     static func empty(_ parameters: HNSWParameters, quantizer: Quantizer) throws -> HNSWGraph {
         HNSWGraph(parameters: parameters, quantizer: quantizer,
-                  nodes: try MappedRegion(reserve: nodeReserve), vectors: try MappedRegion(reserve: vectorReserve),
-                  upper: try MappedRegion(reserve: upperReserve), labels: LabelMap(table: nil, count: 0),
+                  nodes: try MappedRegion(reserve: MappedRegion.reservation(for: 0)),
+                  vectors: try MappedRegion(reserve: MappedRegion.reservation(for: 0)),
+                  upper: try MappedRegion(reserve: MappedRegion.reservation(for: 0)), labels: LabelMap(table: nil, count: 0),
                   state: HNSWGraph.State(), seed: 0x5157_4956_4552)
     }
 
@@ -48,11 +45,12 @@ enum IndexFile {
         }
         let parameters = HNSWParameters(dimension: header.dimension, metric: header.metric, m: header.m,
                                         efConstruction: header.efConstruction)
-        let nodes = try MappedRegion(reserve: nodeReserve, file: fd, offset: header.nodesOffset,
-                                     length: header.nodeCount * header.stride)
-        let vectors = try MappedRegion(reserve: vectorReserve, file: fd, offset: header.vectorsOffset,
-                                       length: header.nodeCount * header.dimension * 4)
-        let upper = try MappedRegion(reserve: upperReserve, file: fd, offset: header.upperOffset,
+        let nodeBytes = header.nodeCount * header.stride, vectorBytes = header.nodeCount * header.dimension * 4
+        let nodes = try MappedRegion(reserve: MappedRegion.reservation(for: nodeBytes), file: fd, offset: header.nodesOffset,
+                                     length: nodeBytes)
+        let vectors = try MappedRegion(reserve: MappedRegion.reservation(for: vectorBytes), file: fd, offset: header.vectorsOffset,
+                                       length: vectorBytes)
+        let upper = try MappedRegion(reserve: MappedRegion.reservation(for: header.upperWords * 4), file: fd, offset: header.upperOffset,
                                      length: header.upperWords * 4)
         let labelRegion = try MappedRegion(reserve: header.labelCount * LabelMap.entrySize, file: fd,
                                            offset: header.labelsOffset, length: header.labelCount * LabelMap.entrySize)
