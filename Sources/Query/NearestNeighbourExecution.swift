@@ -11,8 +11,9 @@ extension QueryExecutor {
     func runNearest(_ plan: NearestNeighbourPlan, _ bindings: SQLBindings, efHint: Int?, exact: Bool = false) throws -> ResultSet? {
         var clock = StepClock()
         guard let ids = try nearestIDs(plan, bindings, efHint: efHint, exact: exact, clock: &clock) else { return nil }
-        let final = try connection.prepare(plan.finalStatement(ids))
-        try final.bind(bindings)
+        let final = try connection.cachedStatement(plan.finalStatementWithBoundIDs)
+        defer { final.reset() }
+        try final.bind(plan.binding(ids, to: bindings))
         let result = try ResultReader.readAll(final, catalog: catalog)
         clock.lap("final select", into: &lastReport)
         return result
@@ -168,7 +169,8 @@ extension QueryExecutor {
     /// copies), by a walk restricted to them when many. `ids` nil means the exact scan must answer.
     private func filterThenSearch(_ plan: NearestNeighbourPlan, index: HNSWIndex, query: [Float], k: Int, ef: Int,
                                   steps: Int, bindings: SQLBindings, clock: inout StepClock) throws -> (ids: [Int64]?, Void)? {
-        let statement = try connection.prepare(plan.filterSQL(selecting: "DISTINCT \(plan.qualifier).rowid"))
+        let statement = try connection.cachedStatement(plan.filterSQL(selecting: "DISTINCT \(plan.qualifier).rowid"))
+        defer { statement.reset() }
         try statement.bind(bindings)
         guard let passed = try connection.withStepBudget(steps, { () throws -> [Int64] in
             var ids: [Int64] = []
@@ -222,9 +224,9 @@ extension QueryExecutor {
         let (hits, computed) = index.search(query, k: effort, ef: effort)
         lastReport.distanceComputations += computed
         lastReport.efSearch = effort
-        let statement = try connection.prepare(plan.filterSQL(selecting: "DISTINCT \(plan.qualifier).rowid",
-                                                              restrictedTo: hits.map(\.label)))
-        try statement.bind(bindings)
+        let statement = try connection.cachedStatement(plan.filterSQL(selecting: "DISTINCT \(plan.qualifier).rowid", restricted: true))
+        defer { statement.reset() }
+        try statement.bind(plan.binding(hits.map(\.label), to: bindings))
         var passing = Set<Int64>()
         while try statement.step() { passing.insert(statement.int64(at: 0)) }
         let kept = hits.filter { passing.contains($0.label) }

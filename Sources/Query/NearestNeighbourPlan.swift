@@ -25,8 +25,46 @@ public struct NearestNeighbourPlan {
     public var offsetSQL: String?
     /// `… SELECT q.rowid, q.embedding FROM … WHERE …`.
     public var candidateSQL: String
-    /// Builds the final statement for a set of rowids.
-    var finalStatement: ([Int64]) -> String
+    /// Builds the final statement for the contents of an IN list of rowids.
+    private var finalStatementIn: (String) -> String
+
+    /// The final statement with the rowids written in (for statements run with the caller's bindings).
+    func finalStatement(_ ids: [Int64]) -> String { finalStatementIn(ids.map(String.init).joined(separator: ",")) }
+
+    /// The final statement taking the rowids from a bound parameter (a JSON array), so its
+    /// text — and its prepared statement — is the same for every query.
+    var finalStatementWithBoundIDs: String { finalStatementIn(boundIDs) }
+
+    /// The parameter that carries the rowids: numbered past every parameter of the statement
+    /// (SQLite gives a named parameter the next free number, so a name could collide with a
+    /// later `?N`).
+    var idsParameterIndex: Int
+    var boundIDs: String { "SELECT value FROM json_each(?\(idsParameterIndex))" }
+
+    /// `bindings` plus the rowids, at the ids parameter.
+    func binding(_ ids: [Int64], to bindings: SQLBindings) -> SQLBindings {
+        var result = bindings
+        if result.positional.count < idsParameterIndex - 1 {
+            result.positional += Array(repeating: .null, count: idsParameterIndex - 1 - result.positional.count)
+        }
+        let list = SQLValue.text("[" + ids.map(String.init).joined(separator: ",") + "]")
+        if result.positional.count >= idsParameterIndex { result.positional[idsParameterIndex - 1] = list } else { result.positional.append(list) }
+        return result
+    }
+
+    /// The highest parameter number the statement uses, by SQLite's numbering rules.
+    static func highestParameter(in tokens: [Token]) -> Int {
+        var highest = 0
+        var named: Set<String> = []
+        for token in tokens where token.kind == .parameter {
+            if token.text.hasPrefix("?") {
+                highest = max(highest, Int(token.text.dropFirst()) ?? highest + 1)
+            } else if named.insert(token.text).inserted {
+                highest += 1
+            }
+        }
+        return highest
+    }
     /// True when the query has a WHERE clause or joins, i.e. not every row of the table qualifies.
     public var isFiltered: Bool
     /// The statement's WITH prefix, FROM clause and WHERE condition, for the filter's own queries.
@@ -36,10 +74,11 @@ public struct NearestNeighbourPlan {
 
     /// `… SELECT <columns> FROM <from> WHERE (<where>) [AND q.rowid IN (<ids>)]`: the filter
     /// (joins included) on its own, for counting, sampling and building allow-sets.
-    func filterSQL(selecting columns: String, restrictedTo ids: [Int64]? = nil) -> String {
+    /// With `restricted`, only the rowids bound to `:quiver_ids` (see `binding`).
+    func filterSQL(selecting columns: String, restricted: Bool = false) -> String {
         var conditions: [String] = []
         if let whereText { conditions.append("(\(whereText))") }
-        if let ids { conditions.append("\(qualifier).rowid IN (\(ids.map(String.init).joined(separator: ",")))") }
+        if restricted { conditions.append("\(qualifier).rowid IN (\(boundIDs))") }
         let condition = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         return "\(withText) SELECT \(columns) FROM \(fromText)\(condition)"
     }
@@ -131,8 +170,7 @@ public struct NearestNeighbourPlan {
 
             let tieBreak = ", \(qualifier).\(table.rowKeyExpression)"
             let orderEnd = limit - 1
-            let finalStatement: ([Int64]) -> String = { ids in
-                let list = ids.map(String.init).joined(separator: ",")
+            let finalStatement: (String) -> String = { list in
                 let restriction = "\(qualifier).rowid IN (\(list))"
                 var sql = text(0, from) + " " + text(from + 1, (whereAt ?? order) - 1)
                 if let whereText { sql += " WHERE (\(whereText)) AND \(restriction) " }
@@ -144,7 +182,7 @@ public struct NearestNeighbourPlan {
                 table: table, column: column, metric: metric, dimension: dimension, qualifier: qualifier,
                 queryVectorSQL: "\(withText) SELECT vector(\(text(other.0, other.1)))",
                 limitSQL: "\(withText) SELECT \(limitSQL)", offsetSQL: offsetSQL.map { "\(withText) SELECT \($0)" },
-                candidateSQL: candidate, finalStatement: finalStatement,
+                candidateSQL: candidate, finalStatementIn: finalStatement, idsParameterIndex: highestParameter(in: tokens) + 1,
                 isFiltered: whereAt != nil || sources.count > 1, withText: withText, fromText: fromText, whereText: whereText)
         }
         return nil

@@ -55,8 +55,8 @@ enum NearestNeighbourPlanner {
                                     bindings: SQLBindings) throws -> Estimate {
         let sample = index.sampleLabels(sampleSize)
         guard !sample.isEmpty else { return Estimate(selectivity: 1, method: "empty index") }
-        let sql = plan.filterSQL(selecting: "count(DISTINCT \(plan.qualifier).rowid)", restrictedTo: sample)
-        let passed = try connection.scalar(sql, bindings)?.integerValue ?? 0
+        let sql = plan.filterSQL(selecting: "count(DISTINCT \(plan.qualifier).rowid)", restricted: true)
+        let passed = try connection.scalar(sql, plan.binding(sample, to: bindings))?.integerValue ?? 0
         let selectivity = Double(passed) / Double(sample.count)
         let method = sample.count >= index.count
             ? "counted: \(passed) of all \(sample.count) rows"

@@ -42,10 +42,12 @@ public final class Statement {
     }
 
     /// Binds every parameter; a parameter without a value is an error, not a silent NULL.
+    /// (Anonymous `?` slots that the text never uses are left NULL.)
     public func bind(_ bindings: SQLBindings) throws {
         for index in 1...max(1, parameterCount) where index <= parameterCount {
             let name = parameterName(index)
             guard let value = bindings.value(index: index, name: name) else {
+                if name == nil { continue }
                 throw SQLiteError(message: "no value bound for parameter \(name ?? "?\(index)")", sql: sql)
             }
             try bind(value, at: index)
