@@ -97,6 +97,14 @@ public struct Rewriter {
             call.append(Token(kind: .whitespace, text: " ", offset: tokens[op].offset))
             call += right
             call.append(Token(kind: .punctuation, text: ")", offset: tokens[op].offset))
+            if isSelectItem(tokens, from: leftStart, to: rightEnd) {
+                // Name the column as written (`embedding <=> '[…]'`), as SQLite names any expression.
+                let written = Array(tokens[leftStart...rightEnd]).trimmed().sql
+                call.append(Token(kind: .whitespace, text: " ", offset: tokens[op].offset))
+                call.append(Token(kind: .identifier, text: "AS", offset: tokens[op].offset))
+                call.append(Token(kind: .whitespace, text: " ", offset: tokens[op].offset))
+                call.append(Token(kind: .identifier, text: quoteIdentifier(written), offset: tokens[op].offset))
+            }
             if isOrderingTerm(tokens, from: leftStart, to: rightEnd) {
                 call.append(Token(kind: .whitespace, text: " ", offset: tokens[op].offset))
                 call.append(Token(kind: .identifier, text: "NULLS", offset: tokens[op].offset))
@@ -106,6 +114,29 @@ public struct Rewriter {
             tokens.replaceSubrange(leftStart...rightEnd, with: call)
         }
         return tokens
+    }
+
+    /// True when tokens[from...to] is a whole item of a SELECT list, without an alias.
+    private func isSelectItem(_ tokens: [Token], from: Int, to: Int) -> Bool {
+        guard let before = previousSignificant(tokens, before: from) else { return false }
+        let next = nextSignificant(tokens, after: to).map { tokens[$0] }
+        guard next == nil || next!.isPunctuation(",") || next!.isKeyword("FROM") || next!.isPunctuation(")") else { return false }
+        if tokens[before].isKeyword("SELECT") || tokens[before].isKeyword("DISTINCT") || tokens[before].isKeyword("ALL") { return true }
+        guard tokens[before].isPunctuation(",") else { return false }
+        // A comma: in a select list when, at this depth, SELECT comes before any other clause.
+        var depth = 0
+        var i = before - 1
+        while i >= 0 {
+            let t = tokens[i]
+            if t.isPunctuation(")") { depth += 1 }
+            if t.isPunctuation("(") { if depth == 0 { return false }; depth -= 1 }
+            if depth == 0, t.kind == .identifier {
+                if t.isKeyword("SELECT") { return true }
+                if ["FROM", "WHERE", "BY", "HAVING", "VALUES", "SET", "LIMIT", "RETURNING", "USING", "ON"].contains(where: { t.isKeyword($0) }) { return false }
+            }
+            i -= 1
+        }
+        return false
     }
 
     /// True when tokens[from...to] is a whole ORDER BY term with no explicit direction or NULLS.

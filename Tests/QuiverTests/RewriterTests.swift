@@ -8,12 +8,13 @@ import Testing
     }
 
     @Test func distanceOperatorsBecomeFunctions() throws {
-        #expect(try rewrite("SELECT a <-> b FROM t") == "SELECT l2_distance(a, b) FROM t")
+        // An unaliased select item keeps the name it was written with.
+        #expect(try rewrite("SELECT a <-> b FROM t") == "SELECT l2_distance(a, b) AS \"a <-> b\" FROM t")
         #expect(try rewrite("SELECT t.e <=> '[1,2]' AS d FROM t") == "SELECT cosine_distance(t.e, '[1,2]') AS d FROM t")
-        #expect(try rewrite("SELECT e<#>:q FROM t") == "SELECT negative_inner_product(e, :q) FROM t")
-        #expect(try rewrite("SELECT f(x) <=> (SELECT e FROM u LIMIT 1) FROM t")
-                == "SELECT cosine_distance(f(x), (SELECT e FROM u LIMIT 1)) FROM t")
-        #expect(try rewrite("SELECT e <=> '[1,2]'::vector FROM t") == "SELECT cosine_distance(e, '[1,2]') FROM t")
+        #expect(try rewrite("SELECT e<#>:q AS d FROM t") == "SELECT negative_inner_product(e, :q) AS d FROM t")
+        #expect(try rewrite("SELECT 1 + (f(x) <=> (SELECT e FROM u LIMIT 1)) FROM t")
+                == "SELECT 1 + (cosine_distance(f(x), (SELECT e FROM u LIMIT 1))) FROM t")
+        #expect(try rewrite("SELECT id FROM t WHERE e <=> '[1,2]'::vector < 1") == "SELECT id FROM t WHERE cosine_distance(e, '[1,2]') < 1")
     }
 
     @Test func orderingTermsSortRowsWithoutVectorsLast() throws {
