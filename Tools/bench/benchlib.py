@@ -224,7 +224,12 @@ def machine_info() -> dict:
                     break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+    try:
+        load = os.getloadavg()
+    except OSError:
+        load = None
+    return {"cpu": cpu, "cores": os.cpu_count(), "loadavg": load,
+            "python": platform.python_version(),
             "numpy": np.__version__,
             "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
 
@@ -246,7 +251,7 @@ def format_table(result: dict) -> str:
     head = (f"{result['engine']} {result['version']}  dataset={result['dataset']} "
             f"n={result['n']} dim={result['dim']} M={result['m']} "
             f"efC={result['ef_construction']}\n"
-            f"build {result['build_seconds']:.2f} s   open {result['open_seconds']:.3f} s   "
+            f"build {result['build_seconds']:.2f} s   open {result['open_seconds'] * 1e3:.3f} ms   "
             f"memory {result['memory_bytes'] / 2**20:.1f} MiB\n")
     rows = [f"{'ef':>5} {'recall@10':>10} {'QPS':>9} {'p50 ms':>8} {'p99 ms':>8}"]
     for r in result["runs"]:
