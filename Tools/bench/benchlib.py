@@ -4,7 +4,7 @@ Everything that decides a number both sides report lives here: the data sets, th
 ground truth, recall@k with the tie rule, percentiles, memory probes and the JSON shape.
 
 Data sets
-  real    /work/shared/data (override with $QUIVER_BENCH_DATA): 72,580 x 384 float16
+  real    ../shared/data (override with $QUIVER_BENCH_DATA): 72,580 x 384 float16
           L2-normalized MiniLM vectors, 200 float32 queries, exact top-100 by inner product
           (ties: smaller id first) and their similarities.
   random  N x dim Gaussian vectors, L2-normalized, float32, seeded, with Q queries drawn the
@@ -30,7 +30,7 @@ import numpy as np
 
 BENCH_DIR = Path(__file__).resolve().parent
 CACHE_DIR = BENCH_DIR / ".cache"
-REAL_DATA_DIR = Path(os.environ.get("QUIVER_BENCH_DATA", "/work/shared/data"))
+REAL_DATA_DIR = Path(os.environ.get("QUIVER_BENCH_DATA", str((Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve())))
 TIE_EPS = 1e-6
 GT_DEPTH = 100
 

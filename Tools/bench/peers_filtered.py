@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Peer side of the filtered nearest-neighbour benchmark on the real set (/work/shared/data).
+"""Peer side of the filtered nearest-neighbour benchmark on the real set (../shared/data).
 
   Tools/bench/.venv/bin/python Tools/bench/peers_filtered.py --engines hnswlib,faiss,chroma,sqlite-vec
 

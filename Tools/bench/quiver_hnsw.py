@@ -13,7 +13,7 @@ from that pass's per-query latencies, nearest rank). The hit ids of each ef land
 quiver-ef<EF>.npy; recall@10 is computed here from them with benchlib's tie rule.
 
 Inputs handed to quiver-bench:
-  real    /work/shared/data/base_f16.npy as is (quiver-bench widens float16 to float32 exactly,
+  real    ../shared/data/base_f16.npy as is (quiver-bench widens float16 to float32 exactly,
           like benchlib) and queries.npy.
   random  benchlib's cached random set (.cache/random_n..._{base,queries}.npy; created through
           benchlib.load_random if missing).

@@ -263,7 +263,7 @@ def main(argv=None) -> int:
     L.append("Reproduce: `" + a.command + "` (peers: `Tools/bench/.venv/bin/python "
              "Tools/bench/peers_filtered.py --engines hnswlib,faiss,chroma,sqlite-vec`; Quiver: "
              "`swift build -c release --scratch-path .build-bench --product quiver-bench && "
-             f".build-bench/release/quiver-bench filtered --data /work/shared/data --db "
+             f".build-bench/release/quiver-bench filtered --data ../shared/data --db "
              f"Tools/bench/.cache/quiver-filtered --ef {a.ef}`; report: "
              "`Tools/bench/.venv/bin/python Tools/bench/report_filtered.py`). Per-filter JSON: "
              "`Tools/bench/.cache/filtered-<engine>.json`.")

@@ -332,7 +332,7 @@ def render(results_dir: Path, datasets: list[str], command: str) -> tuple[str, l
           f"- hnswlib {any_h.get('version')} (pip, built from source with -march=native), "
           f"Python {any_h.get('machine', {}).get('python', '?')}, "
           f"numpy {any_h.get('machine', {}).get('numpy', '?')}.",
-          "- Data: real = /work/shared/data (base_f16.npy, queries.npy, exact top-100 "
+          "- Data: real = ../shared/data (base_f16.npy, queries.npy, exact top-100 "
           "gt_unfiltered*.npy); random = benchlib.load_random (numpy default_rng(42), "
           "Gaussian, L2-normalized, exact ground truth computed in float64).",
           "- recall@10: benchlib.recall_at_k — a hit is a returned id in the true top 10 or one "
