@@ -53,7 +53,7 @@ public final class Database {
     /// (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE) or holds a statement that cannot run in one
     /// (VACUUM); then each statement stands alone as the script says.
     public func execute(_ sql: String, _ bindings: SQLBindings = .none) throws -> [ResultSet] {
-        let statements = StatementSplitter.split(sql)
+        let statements = split(sql)
         try executor.refreshCatalogIfStale()
         let managesOwnTransaction = statements.contains { Self.controlsTransaction($0) }
         let wrap = !managesOwnTransaction && !connection.isInTransaction
@@ -124,6 +124,17 @@ public final class Database {
         let condition = filter.map { $0.trimmingSpaces().isEmpty ? "" : " WHERE (\($0))" } ?? ""
         return try execute("EXPLAIN ANALYZE SELECT \(hints)rowid FROM \(quoteIdentifier(table))\(condition) ORDER BY \(quoteIdentifier(column)) \(op) ?1 LIMIT \(k)",
                            SQLBindings([.vector(query)]))
+    }
+
+    /// Scripts split into statements, by text: the same query runs again and again.
+    private var splitScripts: [String: [SQLStatement]] = [:]
+
+    private func split(_ sql: String) -> [SQLStatement] {
+        if let statements = splitScripts[sql] { return statements }
+        let statements = StatementSplitter.split(sql)
+        if splitScripts.count >= 256 { splitScripts.removeAll() }
+        splitScripts[sql] = statements
+        return statements
     }
 
     /// Cancels the running statement from another thread.

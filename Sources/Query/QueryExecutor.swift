@@ -49,6 +49,9 @@ public final class QueryExecutor {
     var localEfSearch: Int?
     /// The database state when the index records were last read (see usableIndex).
     private var indexRecordsReadAt: (Int64, Int) = (-1, -1)
+    /// Rewritten statements and plans by statement text (see `prepared`).
+    private var preparedStatements: [String: (schemaVersion: Int64, indexes: Int, rewritten: SQLStatement,
+                                              plan: NearestNeighbourPlan?)] = [:]
     /// Selectivity estimates by filter, valid while the database state is unchanged.
     var selectivityCache: [String: (estimate: NearestNeighbourPlanner.Estimate, state: (Int64, Int))] = [:]
     /// True once this connection has changed rows in its open transaction.
@@ -109,12 +112,7 @@ public final class QueryExecutor {
         if let (inner, analyze) = explained(statement), let explanation = try explain(inner, analyze: analyze, bindings: bindings) {
             return explanation
         }
-        let rewritten: SQLStatement
-        do {
-            rewritten = try Rewriter(compressedColumns: catalog.compressedColumnNames).rewrite(statement)
-        } catch let error as Rewriter.SyntaxError {
-            throw SQLiteError(message: error.message, sql: statement.text, offset: error.offset)
-        }
+        let (rewritten, plan) = try prepared(statement)
         let words = statement.leadingKeywords(5)
         let changesSchema = ["CREATE", "ALTER", "DROP"].contains(words.first ?? "")
         if words.starts(with: ["ALTER", "TABLE"]), words.contains("DROP"), let table = alteredTable(statement) {
@@ -122,8 +120,7 @@ public final class QueryExecutor {
         }
         if words.starts(with: ["ALTER", "TABLE"]) { try followRenames(statement) }
         let result: ResultSet
-        if let plan = NearestNeighbourPlan.make(for: rewritten, catalog: catalog),
-           let planned = try runNearest(plan, bindings, efHint: IndexStatement.efSearchHint(in: statement),
+        if let plan, let planned = try runNearest(plan, bindings, efHint: IndexStatement.efSearchHint(in: statement),
                                         exact: IndexStatement.exactHint(in: statement)) {
             result = planned
         } else if let nested = answeringNestedNearest(rewritten, bindings, efHint: IndexStatement.efSearchHint(in: statement),
@@ -134,6 +131,27 @@ public final class QueryExecutor {
         }
         if changesSchema { try schemaDidChange() }
         return result
+    }
+
+    /// The rewritten statement and its nearest-neighbour plan, reused while the schema is
+    /// unchanged: applications run the same query text over and over with new bindings, and
+    /// rewriting and planning cost more than a fast index search.
+    private func prepared(_ statement: SQLStatement) throws -> (SQLStatement, NearestNeighbourPlan?) {
+        let key = statement.text
+        if let cached = preparedStatements[key], cached.schemaVersion == catalog.schemaVersion,
+           cached.indexes == catalog.indexes.count {
+            return (cached.rewritten, cached.plan)
+        }
+        let rewritten: SQLStatement
+        do {
+            rewritten = try Rewriter(compressedColumns: catalog.compressedColumnNames).rewrite(statement)
+        } catch let error as Rewriter.SyntaxError {
+            throw SQLiteError(message: error.message, sql: statement.text, offset: error.offset)
+        }
+        let plan = NearestNeighbourPlan.make(for: rewritten, catalog: catalog)
+        if preparedStatements.count >= 256 { preparedStatements.removeAll() }
+        preparedStatements[key] = (catalog.schemaVersion, catalog.indexes.count, rewritten, plan)
+        return (rewritten, plan)
     }
 
     /// Prepares a statement that returns no rows (INSERT, UPDATE, DELETE) for repeated execution.
