@@ -139,7 +139,7 @@ import Testing
     }
 
     @Test func vectorsParseBackBitForBit() throws {
-        var generator = SplitMix64(seed: 42)
+        var generator = SeededRandom(seed: 42)
         var vector: [Float] = [0.1, 1.0 / 3, -0.0, .leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude,
                                -1e-8, 16_777_215, 0.30000001]
         for _ in 0..<2000 {

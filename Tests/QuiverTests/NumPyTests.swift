@@ -252,7 +252,7 @@ import Testing
             try Self.write(Array(full.prefix(length)), to: URL(fileURLWithPath: path))
             #expect(throws: NumPyError.self) { try NumPy.readFloatMatrix(path: path) }
         }
-        var generator = SplitMix64(seed: 7)
+        var generator = SeededRandom(seed: 7)
         for _ in 0..<2000 {
             var damaged = full
             for _ in 0..<Int(generator.next() % 4 + 1) {
@@ -263,18 +263,5 @@ import Testing
             _ = try? NumPy.readFloatMatrix(path: path)
             _ = try? NumPy.readInt64Matrix(path: path)
         }
-    }
-}
-
-/// A small deterministic generator, so a failing corruption can be reproduced.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
