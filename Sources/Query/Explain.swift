@@ -83,7 +83,7 @@ extension QueryExecutor {
             lastReport.reason = "no filter: the index answers directly"
             return
         }
-        let estimate = try cachedEstimate(plan, index: index, bindings: bindings)
+        let (estimate, _) = try cachedEstimate(plan, index: index, bindings: bindings)
         lastReport.estimatedSelectivity = estimate.selectivity
         lastReport.estimation = estimate.method
         if estimate.selectivity < NearestNeighbourPlanner.filterFirstBelow {

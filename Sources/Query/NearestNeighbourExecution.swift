@@ -115,10 +115,21 @@ extension QueryExecutor {
             // Fewer hits than asked: rows without a vector may still fill the LIMIT; scan instead.
             return hits.count >= k ? hits.map(\.label) : nil
         }
-        let estimate = try cachedEstimate(plan, index: index, bindings: bindings)
+        let (estimate, seenBefore) = try cachedEstimate(plan, index: index, bindings: bindings)
         lastReport.estimatedSelectivity = estimate.selectivity
         lastReport.estimation = estimate.method
         clock.lap("estimate selectivity", into: &lastReport)
+        // A filter seen before on unchanged data: its allow-set is kept (built the second time,
+        // without a budget), so it costs a walk and no SQL at all — as an application that
+        // filters by the same tenant or language over and over would want.
+        if seenBefore {
+            if let allowed = try rememberedAllowSet(for: plan, index: index, bindings: bindings) ?? buildAllowSet(plan, index: index, bindings: bindings, clock: &clock) {
+                lastReport.reason = "filter seen before: its allow-set is kept while the data is unchanged"
+                lastReport.rowsScanned = allowed.count
+                lastReport.actualSelectivity = index.count > 0 ? Double(allowed.count) / Double(index.count) : nil
+                return try searchAllowed(plan, index: index, allowed: allowed, query: query, k: k, ef: ef, clock: &clock)
+            }
+        }
         // Iterative deepening over the two ways to meet a filter: walk the graph and check the
         // candidates (post-filter), or run the filter first (allow-set). Each round gives both
         // four times the effort of the last, so the total stays within a small factor of the
@@ -151,17 +162,48 @@ extension QueryExecutor {
 
     /// The selectivity estimate for this filter and these bindings, reused while no one has
     /// committed anything since it was made (a plan cache for repeated filters).
-    func cachedEstimate(_ plan: NearestNeighbourPlan, index: HNSWIndex, bindings: SQLBindings) throws -> NearestNeighbourPlanner.Estimate {
-        // Only the filter's own parameters matter (not the query vector's).
-        let filter = plan.filterSQL(selecting: "")
-        let usesParameters = Tokenizer.tokenize(filter).contains { $0.kind == .parameter }
-        let key = usesParameters ? filter + "\u{0}\(bindings)" : filter
+    func cachedEstimate(_ plan: NearestNeighbourPlan, index: HNSWIndex, bindings: SQLBindings) throws -> (NearestNeighbourPlanner.Estimate, seenBefore: Bool) {
+        let key = filterKey(plan, bindings)
         let state = try indexes.databaseState()
-        if let cached = selectivityCache[key], cached.state == state { return cached.estimate }
+        if let cached = selectivityCache[key], cached.state == state { return (cached.estimate, true) }
         let estimate = try NearestNeighbourPlanner.estimateSelectivity(plan, index: index, connection: connection, bindings: bindings)
         if selectivityCache.count >= 256 { selectivityCache.removeAll() }
         selectivityCache[key] = (estimate, state)
-        return estimate
+        return (estimate, false)
+    }
+
+    /// Identifies a filter: its SQL, and its parameters' values when it has any (not the query vector's).
+    private func filterKey(_ plan: NearestNeighbourPlan, _ bindings: SQLBindings) -> String {
+        let filter = plan.filterSQL(selecting: "")
+        let usesParameters = Tokenizer.tokenize(filter).contains { $0.kind == .parameter }
+        return usesParameters ? filter + "\u{0}\(bindings)" : filter
+    }
+
+    private func rememberAllowSet(_ allowed: HNSWIndex.AllowSet, for plan: NearestNeighbourPlan, index: HNSWIndex,
+                                  bindings: SQLBindings) throws {
+        if allowSetCache.count >= 16 { allowSetCache.removeAll() }
+        allowSetCache[filterKey(plan, bindings)] = (try indexes.databaseState(), ObjectIdentifier(index), allowed)
+    }
+
+    private func rememberedAllowSet(for plan: NearestNeighbourPlan, index: HNSWIndex, bindings: SQLBindings) throws -> HNSWIndex.AllowSet? {
+        guard let cached = allowSetCache[filterKey(plan, bindings)], cached.state == (try indexes.databaseState()),
+              cached.index == ObjectIdentifier(index) else { return nil }
+        return cached.allowed
+    }
+
+    /// Runs the filter in full and keeps its allow-set; nil when some passing row has no vector.
+    private func buildAllowSet(_ plan: NearestNeighbourPlan, index: HNSWIndex, bindings: SQLBindings,
+                               clock: inout StepClock) throws -> HNSWIndex.AllowSet? {
+        let statement = try connection.cachedStatement(plan.filterSQL(selecting: "DISTINCT \(plan.qualifier).rowid"))
+        defer { statement.reset() }
+        try statement.bind(bindings)
+        var passed: [Int64] = []
+        while try statement.step() { passed.append(statement.int64(at: 0)) }
+        let allowed = index.allowSet(labels: passed)
+        clock.lap("filter → \(passed.count) rows (kept)", into: &lastReport)
+        guard allowed.count == passed.count else { return nil }
+        try rememberAllowSet(allowed, for: plan, index: index, bindings: bindings)
+        return allowed
     }
 
     /// Runs the filter within `steps` SQLite instructions; nil when it needs more. Otherwise the
@@ -186,18 +228,26 @@ extension QueryExecutor {
         clock.lap("filter → \(passed.count) rows", into: &lastReport)
         // Rows that pass but have no vector are not in the index; the scan handles NULLs.
         guard allowed.count == passed.count else { return (nil, ()) }
-        let selectivity = index.count > 0 ? Double(passed.count) / Double(index.count) : 1
-        if NearestNeighbourPlanner.prefersExact(allowed: passed.count, selectivity: selectivity, ef: ef) {
+        try rememberAllowSet(allowed, for: plan, index: index, bindings: bindings)
+        return (try searchAllowed(plan, index: index, allowed: allowed, query: query, k: k, ef: ef, clock: &clock), ())
+    }
+
+    /// The k nearest among an allow-set: scored exactly when small, else a restricted walk.
+    private func searchAllowed(_ plan: NearestNeighbourPlan, index: HNSWIndex, allowed: HNSWIndex.AllowSet, query: [Float],
+                               k: Int, ef: Int, clock: inout StepClock) throws -> [Int64]? {
+        let passedCount = allowed.count
+        let selectivity = index.count > 0 ? Double(passedCount) / Double(index.count) : 1
+        if NearestNeighbourPlanner.prefersExact(allowed: passedCount, selectivity: selectivity, ef: ef) {
             lastReport.strategy = .exactAllowSet
             var topK = ExactTopK(metric: plan.metric, query: query, k: k + 8)
             index.forEachAllowedBlock(allowed) { block, labels, count in
                 labels.withUnsafeBufferPointer { topK.add(rows: block, ids: $0.baseAddress!, count: count) }
             }
             let rows = topK.finish()
-            lastReport.distanceComputations = passed.count
+            lastReport.distanceComputations = passedCount
             lastReport.candidates = rows.count
-            clock.lap("exact over \(passed.count) rows", into: &lastReport)
-            return (rows.map(\.id), ())
+            clock.lap("exact over \(passedCount) rows", into: &lastReport)
+            return rows.map(\.id)
         }
         // Two-hop walks for selective filters; they see fewer nodes per step, so get twice the ef.
         let twoHop = selectivity < 0.1
@@ -211,7 +261,7 @@ extension QueryExecutor {
             // Never fewer than k: a walk that ran dry gets more room, then the exact scan.
             if hits.count >= min(k, allowed.count) || effort >= allowed.count {
                 clock.lap("index search over allow-set", into: &lastReport)
-                return (hits.count >= min(k, allowed.count) ? hits.map(\.label) : nil, ())
+                return hits.count >= min(k, allowed.count) ? hits.map(\.label) : nil
             }
             effort = min(allowed.count, effort * 4)
         }

@@ -52,6 +52,8 @@ public final class QueryExecutor {
     /// Rewritten statements and plans by statement text (see `prepared`).
     private var preparedStatements: [String: (schemaVersion: Int64, indexes: Int, rewritten: SQLStatement,
                                               plan: NearestNeighbourPlan?)] = [:]
+    /// Allow-sets by filter, valid while the database state and the index are unchanged.
+    var allowSetCache: [String: (state: (Int64, Int), index: ObjectIdentifier, allowed: HNSWIndex.AllowSet)] = [:]
     /// Selectivity estimates by filter, valid while the database state is unchanged.
     var selectivityCache: [String: (estimate: NearestNeighbourPlanner.Estimate, state: (Int64, Int))] = [:]
     /// True once this connection has changed rows in its open transaction.
