@@ -22,7 +22,8 @@ import QuiverStorage
 /// Permissive filters try the post-filter first. Whichever finishes first answers, so the total
 /// stays within a small factor of the cheaper strategy even when skew or anti-correlation fools
 /// the estimate. Every path ends in the exact scan rather than return fewer than k rows when k
-/// rows pass.
+/// rows pass. A filter seen before on unchanged data skips the rounds: its allow-set is kept
+/// (see NearestNeighbourExecution).
 enum NearestNeighbourPlanner {
     static let sampleSize = 1000
     /// Below this estimated selectivity the filter runs first; above, the graph is walked first.
