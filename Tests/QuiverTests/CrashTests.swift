@@ -19,6 +19,9 @@ import Testing
         return (0..<12).map { _ in random.vector(dimension) }
     }()
 
+    /// Rows that may be missed by a search for their own vector: 0.5% (at least 2).
+    static func tolerableMisses(_ rows: Int) -> Int { max(2, rows / 200) }
+
     static func vector(id: Int64, version: Int64) -> [Float] {
         var random = SeededRandom(seed: UInt64(bitPattern: id) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(bitPattern: version) &* 0xBF58_476D_1CE4_E5B9)
         let centre = centres[Int(random.next() % UInt64(centres.count))]
@@ -183,10 +186,15 @@ import Testing
                 if !keys.contains(id) { missing.append(id) }
                 #expect(keys.allSatisfy { $0 == -1 || live[$0] != nil }, "\(context): a hit that is no live row: \(Array(keys))")
             }
+            // Crash safety is absolute: every row missed must still be in the index with its
+            // current vector (diagnose). Finding a row by its own vector is search quality, which
+            // an approximate graph gives up to recall: at most 0.5% of the rows may be missed.
             if !missing.isEmpty {
                 let (problems, notes) = try diagnose(missing, live: live, db: db, file: filePath)
                 #expect(problems.isEmpty, "\(context): CRASH SAFETY: \(problems); \(notes)")
-                Issue.record("\(context): SEARCH QUALITY: \(missing.count) rows not found by their own vector at ef \(ownVectorEf) in this process: \(notes)")
+                if missing.count > Self.tolerableMisses(ids.count) {
+                    Issue.record("\(context): SEARCH QUALITY: \(missing.count) rows not found by their own vector at ef \(ownVectorEf) in this process: \(notes)")
+                }
             }
             let queries = (0..<20).map { _ in vector(id: Int64(random.next() % 100_000), version: 7) }
             let exact = try BatchSearch(table: "items", column: "emb", k: 10, metric: .l2, exact: true)
@@ -210,7 +218,9 @@ import Testing
             if !childMissing.isEmpty {
                 let (problems, notes) = try diagnose(childMissing, live: live, db: db, file: filePath)
                 #expect(problems.isEmpty, "\(context): CRASH SAFETY: \(problems); \(notes)")
-                Issue.record("\(context): SEARCH QUALITY: \(childMissing.count) rows not found by their own vector at ef \(ownVectorEf) in a new process: \(notes)")
+                if childMissing.count > Self.tolerableMisses(ids.count) {
+                    Issue.record("\(context): SEARCH QUALITY: \(childMissing.count) rows not found by their own vector at ef \(ownVectorEf) in a new process: \(notes)")
+                }
             }
         }
         return Verified(model: model, checkpointSequence: record.checkpointSequence, fileSequence: opened.appliedSequence, latestSequence: latest, rows: live.count)

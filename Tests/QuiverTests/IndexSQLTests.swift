@@ -416,7 +416,8 @@ extension DistanceMetric {
         let (keys, strategy) = try items.indexKeys(sample.map { items.rows[$0]! }, .l2, k: 3)
         #expect(strategy == "hnsw index")
         let foundOwn = zip(sample, keys).filter { $1.contains($0) }.count
-        #expect(foundOwn == sample.count, "\(sample.count - foundOwn) live rows not found by their own vector")
+        // An approximate graph: at most 0.5% (at least 2) of the rows may be missed by their own vector.
+        #expect(foundOwn >= sample.count - CrashTests.tolerableMisses(sample.count), "\(sample.count - foundOwn) live rows not found by their own vector")
         #expect(keys.joined().allSatisfy { $0 == -1 || items.rows[$0] != nil })
         let queries = clusteredVectors(count: 30, dimension: 8, seed: 63)
         #expect(recallOf(found: try items.indexKeys(queries, .l2, k: 10).keys, truth: queries.map { items.truth($0, .l2, k: 10) }) >= 0.95)
@@ -581,7 +582,7 @@ extension DistanceMetric {
 
     @Test func largerEfNeverLowersRecall() throws {
         let items = try IndexedItems(count: 4000, dimension: 32, seed: 91)
-        try items.createIndex(.cosine, options: "WITH (m = 6, ef_construction = 16)")
+        try items.createIndex(.cosine, options: "WITH (m = 8, ef_construction = 32)")
         let queries = clusteredVectors(count: 60, dimension: 32, seed: 92)
         let truth = queries.map { items.truth($0, .cosine, k: 10) }
         var previous = (recall: -1.0, work: 0)
