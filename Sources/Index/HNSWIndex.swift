@@ -235,37 +235,32 @@ public final class HNSWIndex: @unchecked Sendable {
     /// rejected neighbours to theirs (for selective filters); otherwise the walk routes through
     /// every node and keeps only allowed ones as results.
     public func search(_ query: [Float], k: Int, ef: Int, allowed: AllowSet, twoHop: Bool) -> (hits: [IndexHit], distances: Int) {
-        precondition(query.count == parameters.dimension)
-        let scratch = takeScratch()
-        defer { returnScratch(scratch) }
-        scratch.distanceCount = 0
-        return lock.read {
-            let graph = self.graph
-            let found = query.withUnsafeBufferPointer { q in
-                graph.search(q.baseAddress!, k: k, ef: ef, scratch: scratch, accept: { node in
-                    allowed.contains(node) && !graph.isDeleted(node)
-                }, twoHop: twoHop, seeds: twoHop ? allowed.spread(16) : [])
-            }
-            let hits = found.map { IndexHit(label: graph.label($0.node), distance: parameters.metric.reported(fromWalk: $0.distance)) }
-            return (hits, scratch.distanceCount)
+        walk(query) { graph, q, scratch in
+            graph.search(q, k: k, ef: ef, scratch: scratch, accept: { node in
+                allowed.contains(node) && !graph.isDeleted(node)
+            }, twoHop: twoHop, seeds: twoHop ? allowed.spread(16) : [])
         }
     }
 
     public func search(_ query: [Float], k: Int, ef: Int, accept: ((Int64) -> Bool)? = nil) -> (hits: [IndexHit], distances: Int) {
+        walk(query) { graph, q, scratch in
+            guard let accept else { return graph.search(q, k: k, ef: ef, scratch: scratch) }
+            return graph.search(q, k: k, ef: ef, scratch: scratch) { node in !graph.isDeleted(node) && accept(graph.label(node)) }
+        }
+    }
+
+    /// Runs one search under the read lock with a pooled scratch, and reports its hits as rows
+    /// and distances as SQL does.
+    @inline(__always)
+    private func walk(_ query: [Float],
+                      _ search: (HNSWGraph, UnsafePointer<Float>, SearchScratch) -> [Candidate]) -> (hits: [IndexHit], distances: Int) {
         precondition(query.count == parameters.dimension)
         let scratch = takeScratch()
         defer { returnScratch(scratch) }
         scratch.distanceCount = 0
         return lock.read {
             let graph = self.graph
-            let found = query.withUnsafeBufferPointer { q -> [Candidate] in
-                if let accept {
-                    return graph.search(q.baseAddress!, k: k, ef: ef, scratch: scratch) { node in
-                        !graph.isDeleted(node) && accept(graph.label(node))
-                    }
-                }
-                return graph.search(q.baseAddress!, k: k, ef: ef, scratch: scratch)
-            }
+            let found = query.withUnsafeBufferPointer { search(graph, $0.baseAddress!, scratch) }
             let hits = found.map { IndexHit(label: graph.label($0.node), distance: parameters.metric.reported(fromWalk: $0.distance)) }
             return (hits, scratch.distanceCount)
         }

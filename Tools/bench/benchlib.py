@@ -234,6 +234,15 @@ def machine_info() -> dict:
             "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
 
 
+def finish(path, result: dict) -> int:
+    """Writes a runner's result, prints its table and where it went; the runners' exit status."""
+    write_results(path, result)
+    print()
+    print(format_table(result))
+    print(f"\nwrote {path}")
+    return 0
+
+
 def write_results(path, result: dict) -> None:
     missing = [k for k in RESULT_KEYS if k not in result]
     for run in result.get("runs", []):

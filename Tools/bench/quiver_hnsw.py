@@ -206,11 +206,7 @@ def main(argv=None) -> int:
         "loadavg_at_start": load_at_start,
     }
     out = Path(a.out) if a.out else benchlib.CACHE_DIR / f"quiver-{ds.name}.json"
-    benchlib.write_results(out, result)
-    print()
-    print(benchlib.format_table(result))
-    print(f"\nwrote {out}")
-    return 0
+    return benchlib.finish(out, result)
 
 
 if __name__ == "__main__":
