@@ -6,6 +6,7 @@ import PackageDescription
 //   → QuiverKernels (distances, BLAS scoring, top-k)
 //   → QuiverIndex (HNSW graph in a memory-mapped file)
 //   → QuiverStorage (SQLite row store, VECTOR and COMPRESSED columns)
+//   → QuiverDedupe (text fingerprints, MinHash, all-pairs vector search, duplicate clusters)
 //   → QuiverQuery (SQL tokenizer, rewriting, exact nearest-neighbour execution)
 //   → QuiverEngine (the database facade)
 //   → QuiverFormats (NumPy files, result rendering) and the `quiver` executable.
@@ -15,6 +16,7 @@ let package = Package(
     products: [
         .executable(name: "quiver", targets: ["quiver"]),
         .library(name: "QuiverEngine", targets: ["QuiverEngine"]),
+        .library(name: "QuiverDedupe", targets: ["QuiverDedupe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -31,8 +33,9 @@ let package = Package(
         .target(name: "QuiverKernels", dependencies: ["CBLAS", "CQuiverSIMD"], path: "Sources/Kernels"),
         .target(name: "QuiverIndex", dependencies: ["QuiverKernels", "CQuiverSIMD"], path: "Sources/Index"),
         .target(name: "QuiverStorage", dependencies: ["CSQLite", "CLZ4", "QuiverKernels"], path: "Sources/Storage"),
-        .target(name: "QuiverQuery", dependencies: ["QuiverStorage", "QuiverIndex", "QuiverKernels"], path: "Sources/Query"),
-        .target(name: "QuiverEngine", dependencies: ["QuiverQuery", "QuiverIndex", "QuiverStorage", "QuiverKernels"],
+        .target(name: "QuiverDedupe", dependencies: ["QuiverKernels"], path: "Sources/Dedupe"),
+        .target(name: "QuiverQuery", dependencies: ["QuiverStorage", "QuiverIndex", "QuiverKernels", "QuiverDedupe"], path: "Sources/Query"),
+        .target(name: "QuiverEngine", dependencies: ["QuiverQuery", "QuiverIndex", "QuiverStorage", "QuiverKernels", "QuiverDedupe"],
                 path: "Sources/Engine"),
         .target(name: "QuiverFormats", dependencies: ["QuiverStorage"], path: "Sources/Formats"),
         .executableTarget(name: "quiver",
@@ -44,7 +47,8 @@ let package = Package(
                                                                  "QuiverStorage", "CQuiverSIMD"],
                           path: "Tools/Bench"),
         .testTarget(name: "QuiverTests",
-                    dependencies: ["QuiverEngine", "QuiverFormats", "QuiverIndex", "QuiverKernels", "QuiverQuery", "QuiverStorage"],
+                    dependencies: ["QuiverEngine", "QuiverFormats", "QuiverIndex", "QuiverKernels", "QuiverQuery", "QuiverStorage",
+                                   "QuiverDedupe"],
                     path: "Tests/QuiverTests"),
     ]
 )

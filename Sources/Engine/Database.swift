@@ -1,3 +1,4 @@
+import QuiverDedupe
 import QuiverKernels
 import QuiverQuery
 import QuiverStorage
@@ -33,6 +34,16 @@ public final class Database {
 
     /// What the last statement did (strategy, rows scanned).
     public var lastReport: QueryExecutor.Report { executor.lastReport }
+
+    /// What the last DEDUPE did (strategy, pairs, clusters, duplicates, time per step).
+    public var lastDedupeReport: DedupeReport? { executor.lastDedupe }
+
+    /// Called with the progress of long statements (DEDUPE), on the thread running them:
+    /// `quiver sql` draws a progress line from it on a terminal.
+    public var progressHandler: ((DedupeProgress) -> Void)? {
+        get { executor.progressHandler }
+        set { executor.progressHandler = newValue }
+    }
 
     /// An error in statement `index` (1-based) of a script.
     public struct StatementError: Error, CustomStringConvertible {
@@ -138,13 +149,14 @@ public final class Database {
     }
 
     /// Cancels the running statement from another thread.
-    public func interrupt() { connection.interrupt() }
+    public func interrupt() { executor.interrupt() }
 
     static func controlsTransaction(_ statement: SQLStatement) -> Bool {
         ["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "VACUUM"].contains(statement.leadingKeyword)
     }
 
     static func isRead(_ statement: SQLStatement) -> Bool {
+        if DedupeStatement.isDedupe(statement) { return DedupeStatement.isReadOnly(statement) }
         let words = statement.leadingKeywords(1)
         return words == ["SELECT"] || words == ["VALUES"]
             || (words == ["WITH"] && !statement.significant.contains { ["INSERT", "UPDATE", "DELETE", "REPLACE"].contains($0.text.uppercased()) })

@@ -1,3 +1,4 @@
+import QuiverDedupe
 import QuiverIndex
 import QuiverKernels
 import QuiverStorage
@@ -42,6 +43,12 @@ public final class QueryExecutor {
         }
     }
     public internal(set) var lastReport = Report()
+    /// What the last DEDUPE did.
+    public internal(set) var lastDedupe: DedupeReport?
+    /// Told how far a long statement (DEDUPE) has got, on this connection's thread.
+    public var progressHandler: ((DedupeProgress) -> Void)?
+    /// Raised by `interrupt()` from any thread; long loops outside SQLite check it.
+    let interruptFlag = InterruptFlag()
 
     /// `hnsw.ef_search` for this connection (pgvector's default is 40).
     public var efSearch = 40
@@ -108,6 +115,9 @@ public final class QueryExecutor {
         defer { transactionBoundary() }
         let changesBefore = connection.totalChanges
         defer { if connection.isInTransaction && connection.totalChanges != changesBefore { wroteInTransaction = true } }
+        if DedupeStatement.isDedupe(statement) {
+            return try runDedupe(statement, bindings)
+        }
         if let indexStatement = try parseIndexStatement(statement) {
             return try run(indexStatement)
         }
@@ -207,6 +217,13 @@ public final class QueryExecutor {
         wroteInTransaction = false
         localEfSearch = nil
         connection.transactionHooks.settle(connection)
+    }
+
+    /// Asks the running statement to stop, from any thread: SQLite's interrupt, and the flag
+    /// that DEDUPE's loops check between blocks.
+    public func interrupt() {
+        interruptFlag.raise()
+        connection.interrupt()
     }
 
     private func parseIndexStatement(_ statement: SQLStatement) throws -> IndexStatement? {
