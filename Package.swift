@@ -39,7 +39,7 @@ let package = Package(
                 path: "Sources/Engine"),
         .target(name: "QuiverFormats", dependencies: ["QuiverStorage"], path: "Sources/Formats"),
         .executableTarget(name: "quiver",
-                          dependencies: ["QuiverEngine", "QuiverFormats",
+                          dependencies: ["QuiverEngine", "QuiverFormats", "QuiverDedupe",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/quiver"),
         // The Quiver side of the side-by-side benchmarks (Tools/bench drives it); not a test.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuiverDedupe
 import QuiverEngine
 import QuiverFormats
 
@@ -24,7 +25,11 @@ struct SQLCommand: ParsableCommand {
     func run() throws {
         let sql = statements ?? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         let db = try Database(path: database.path)
+        let progress = ProgressLine.forTerminal()
+        if let progress { db.progressHandler = progress.update }
+        defer { progress?.finish() }
         let results = try db.execute(sql)
+        progress?.finish()
         let output = ResultRenderer.render(results, as: format)
         // Rendered output ends with its own line break (CRLF for CSV).
         if !output.isEmpty { print(output, terminator: "") }

@@ -1,0 +1,230 @@
+import Foundation
+import QuiverDedupe
+import QuiverEngine
+import QuiverKernels
+import QuiverStorage
+import Testing
+
+/// DEDUPE through SQL: planted exact, near and semantic duplicates in English and Chinese; keep
+/// rules; DRY RUN; deletion that leaves the HNSW index consistent; WHERE scoping; MARK COLUMN;
+/// and bad input that changes nothing.
+@Suite struct DedupeTests {
+    let directory = TemporaryDirectory("quiver-dedupe")
+    let corpus = DedupeCorpus()
+    let db: Database
+
+    init() throws {
+        db = try corpus.load(into: directory.file("db"))
+    }
+
+    /// Everything in the table, for "nothing changed" checks.
+    func snapshot() throws -> [[SQLValue]] {
+        try db.rows("SELECT * FROM docs ORDER BY id")
+    }
+
+    /// The oracle for vector dedupe: all pairs at or above `threshold` in double precision,
+    /// joined into connected components.
+    func vectorGroups(threshold: Double, where keep: (DedupeCorpus.Row) -> Bool = { _ in true }) -> [[Int64]] {
+        let rows = corpus.rows.filter(keep)
+        var sets = UnionFind(count: rows.count)
+        for i in rows.indices {
+            for j in (i + 1)..<rows.count where 1 - PairDistance.precise(.cosine, rows[i].vector, rows[j].vector) >= threshold {
+                sets.union(i, j)
+            }
+        }
+        return sets.groups().map { $0.map { rows[$0].id } }
+    }
+
+    @Test func exactFindsCopiesUnderCaseSpaceAndWidthFolding() throws {
+        let result = try db.execute("DEDUPE docs ON body EXACT DRY RUN")[0]
+        #expect(result.columns == ["cluster_id", "kept_id", "duplicate_id", "similarity"])
+        #expect(DedupeOutcome(result) == DedupeOutcome(groups: corpus.exactGroups))
+        #expect(result.rows.allSatisfy { $0[3] == .real(1) })
+        #expect(result.rows.map { $0[0].integerValue! } == [1, 1, 2, 2])
+    }
+
+    @Test func minHashFindsRepostedNoticesInEnglishAndChinese() throws {
+        let result = try db.execute("DEDUPE docs ON body MINHASH THRESHOLD 0.8 DRY RUN")[0]
+        #expect(DedupeOutcome(result) == DedupeOutcome(groups: corpus.exactGroups + corpus.nearGroups))
+        for row in result.rows { #expect(row[3].doubleValue! >= 0.8) }
+        // Exact Jaccard, not an estimate: a re-posted notice is similar but not identical.
+        let notice = result.rows.first { $0[1].integerValue == corpus.nearGroups[0][0] }!
+        #expect(notice[3].doubleValue! < 1 && notice[3].doubleValue! > 0.85)
+        // Character n-grams of another length work too (bigrams suit Chinese).
+        let bigrams = try db.execute("DEDUPE docs ON body MINHASH THRESHOLD 0.8 NGRAM 2 WHERE lang = 'zh' DRY RUN")[0]
+        #expect(DedupeOutcome(bigrams) == DedupeOutcome(groups: [corpus.exactGroups[1], corpus.nearGroups[1]]))
+    }
+
+    @Test func vectorThresholdFindsSemanticCopiesAndNotRelatedRows() throws {
+        let truth = vectorGroups(threshold: 0.95)
+        #expect(Set(truth.map { Set($0) }) == Set(corpus.vectorGroups.map { Set($0) }))   // the corpus is what it says
+        let result = try db.execute("DEDUPE docs ON embedding THRESHOLD 0.95 DRY RUN")[0]
+        #expect(DedupeOutcome(result) == DedupeOutcome(groups: truth))
+        for row in result.rows { #expect(row[3].doubleValue! >= 0.95) }
+        // At 0.8 the related rows (≈ 0.85) join their groups.
+        let wider = try db.execute("DEDUPE docs ON embedding THRESHOLD 0.8 DRY RUN")[0]
+        #expect(DedupeOutcome(wider) == DedupeOutcome(groups: vectorGroups(threshold: 0.8)))
+        #expect(wider.rows.count > result.rows.count)
+        #expect(db.lastDedupeReport?.strategy.contains("exact") == true)
+    }
+
+    @Test func thresholdIsInclusive() throws {
+        // Identical vectors have similarity exactly 1, so THRESHOLD 1 finds them and nothing else.
+        let copy = corpus.row(50)
+        _ = try db.execute("INSERT INTO docs (id, lang, body, embedding) VALUES (1000, 'en', 'copy', ?)", SQLBindings([.vector(copy.vector)]))
+        let result = try db.execute("DEDUPE docs ON embedding THRESHOLD 1 DRY RUN")[0]
+        #expect(result.rows == [[.integer(1), .integer(50), .integer(1000), .real(1)]])
+    }
+
+    @Test func keepRules() throws {
+        let group = corpus.vectorGroups.first { $0.count == 3 }!   // three rows
+        let scoped = "WHERE id IN (\(group.map(String.init).joined(separator: ",")))"
+        func kept(_ keep: String) throws -> Int64 {
+            let rows = try db.execute("DEDUPE docs ON embedding THRESHOLD 0.95 \(scoped) KEEP \(keep) DRY RUN")[0].rows
+            #expect(rows.count == 2)
+            #expect(Set(rows.map { $0[1] }).count == 1)
+            return rows[0][1].integerValue!
+        }
+        #expect(try kept("FIRST") == group.min()!)
+        #expect(try kept("LAST") == group.max()!)
+        let longest = group.max { corpus.row($0).body.count < corpus.row($1).body.count }!
+        #expect(try kept("LONGEST") == longest)
+        let best = group.max { corpus.row($0).score < corpus.row($1).score }!
+        #expect(try kept("BY score") == best)
+        #expect(try kept("BY -score") == group.min { corpus.row($0).score < corpus.row($1).score }!)
+        // Ties go to the smallest key.
+        #expect(try kept("BY 1") == group.min()!)
+        // LONGEST on text: the longest spelling of an exact copy (the padded, spaced-out one).
+        let copies = corpus.exactGroups[0]
+        let rows = try db.execute("DEDUPE docs ON body EXACT KEEP LONGEST DRY RUN")[0].rows
+        #expect(rows.first { copies.contains($0[2].integerValue!) }?[1].integerValue == copies.max { corpus.row($0).body.count < corpus.row($1).body.count })
+        // Clusters are numbered in the order of their kept rows, whatever the rule.
+        let last = try db.execute("DEDUPE docs ON embedding THRESHOLD 0.95 KEEP LAST DRY RUN")[0].rows
+        let firstKeptOfCluster = Dictionary(last.map { ($0[0].integerValue!, $0[1].integerValue!) }, uniquingKeysWith: { a, _ in a })
+        #expect(firstKeptOfCluster.sorted { $0.key < $1.key }.map(\.value) == firstKeptOfCluster.values.sorted())
+    }
+
+    @Test func dryRunChangesNothing() throws {
+        let before = try snapshot()
+        for statement in ["DEDUPE docs ON body EXACT DRY RUN", "DEDUPE docs ON body MINHASH THRESHOLD 0.8 DRY RUN",
+                          "DEDUPE docs ON embedding THRESHOLD 0.9 KEEP LAST MARK COLUMN dup_of DRY RUN",
+                          "EXPLAIN DEDUPE docs ON embedding THRESHOLD 0.9"] {
+            #expect(try !db.execute(statement)[0].rows.isEmpty)
+        }
+        #expect(try snapshot() == before)
+        #expect(try db.rows("SELECT name FROM pragma_table_info('docs') WHERE name = 'dup_of'").isEmpty)
+    }
+
+    @Test func deletingKeepsTheIndexConsistent() throws {
+        _ = try db.execute("CREATE INDEX docs_embedding ON docs USING hnsw (embedding) WITH (m = 8, ef_construction = 64)")
+        let result = try db.execute("DEDUPE docs ON embedding THRESHOLD 0.95")[0]
+        let deleted = Set(result.rows.map { $0[2].integerValue! })
+        #expect(deleted.count == corpus.vectorGroups.reduce(0) { $0 + $1.count - 1 })
+        #expect(try db.integers("SELECT count(*) FROM docs") == [Int64(corpus.rows.count - deleted.count)])
+        // Through this handle and a freshly opened one (which maps the file and replays the log).
+        for handle in [db, try Database(path: directory.file("db"))] {
+            for row in corpus.rows {
+                let hits = try handle.nearest(row.vector, metric: .cosine, k: 3, table: "docs", column: "embedding",
+                                              hint: "/*+ hnsw.ef_search = 64 */ ")
+                #expect(hits.allSatisfy { !deleted.contains($0.id) }, "row \(row.id) found deleted rows \(hits.map(\.id))")
+                if !deleted.contains(row.id) { #expect(hits.first?.id == row.id, "row \(row.id) is not found by its own vector") }
+            }
+            #expect(handle.lastReport.strategy == .hnsw)
+        }
+        // Running it again finds nothing more.
+        #expect(try db.execute("DEDUPE docs ON embedding THRESHOLD 0.95")[0].rows.isEmpty)
+    }
+
+    @Test func whereScopesTheRowsConsidered() throws {
+        let english = vectorGroups(threshold: 0.95) { $0.lang == "en" }
+        let result = try db.execute("DEDUPE docs ON embedding THRESHOLD 0.95 WHERE lang = ?", SQLBindings([.text("en")]))[0]
+        #expect(DedupeOutcome(result) == DedupeOutcome(groups: english))
+        let ids = Set(result.rows.flatMap { [$0[1].integerValue!, $0[2].integerValue!] })
+        #expect(ids.allSatisfy { corpus.row($0).lang == "en" })
+        // Chinese rows were not considered, so their duplicates are all still there.
+        let chineseIDs = corpus.rows.filter { $0.lang == "zh" }.map(\.id)
+        #expect(try db.integers("SELECT count(*) FROM docs WHERE lang = 'zh'") == [Int64(chineseIDs.count)])
+        #expect(try db.integers("SELECT count(*) FROM docs WHERE lang = 'en'") == [Int64(corpus.rows.count - chineseIDs.count - result.rows.count)])
+    }
+
+    @Test func markColumnRecordsTheKeptRowInsteadOfDeleting() throws {
+        let before = try db.integers("SELECT count(*) FROM docs")
+        let result = try db.execute("DEDUPE docs ON body EXACT MARK COLUMN dup_of")[0]
+        #expect(try db.integers("SELECT count(*) FROM docs") == before)
+        let marked = try db.rows("SELECT id, dup_of FROM docs WHERE dup_of IS NOT NULL ORDER BY id")
+        #expect(marked == result.rows.map { [$0[2], $0[1]] }.sorted { $0[0].integerValue! < $1[0].integerValue! })
+        // An existing column is reused; a later run scoped to unmarked rows finds nothing new.
+        #expect(try db.execute("DEDUPE docs ON body EXACT WHERE dup_of IS NULL MARK COLUMN dup_of")[0].rows.isEmpty)
+    }
+
+    @Test(arguments: [
+        ("DEDUPE nowhere ON body EXACT", "no such table: nowhere"),
+        ("DEDUPE docs ON nothing EXACT", "no such column: docs.nothing"),
+        ("DEDUPE docs ON embedding EXACT", "EXACT compares text"),
+        ("DEDUPE docs ON embedding MINHASH THRESHOLD 0.8", "MINHASH compares text"),
+        ("DEDUPE docs ON body THRESHOLD 0.9", "THRESHOLD compares vectors"),
+        ("DEDUPE docs ON embedding THRESHOLD 1.5", "THRESHOLD must be greater than 0 and at most 1"),
+        ("DEDUPE docs ON embedding THRESHOLD 0", "THRESHOLD must be greater than 0 and at most 1"),
+        ("DEDUPE docs ON embedding THRESHOLD -0.5", "expected a number after THRESHOLD"),
+        ("DEDUPE docs ON body MINHASH THRESHOLD 2", "MINHASH THRESHOLD must be greater than 0 and at most 1"),
+        ("DEDUPE docs ON body MINHASH THRESHOLD 0.8 NGRAM 0", "NGRAM must be a whole number from 1 to 16"),
+        ("DEDUPE docs ON embedding", "expected EXACT, THRESHOLD s or MINHASH THRESHOLD j"),
+        ("DEDUPE docs ON embedding THRESHOLD 0.9 KEEP BIGGEST", "unexpected 'KEEP'"),
+        ("DEDUPE docs ON embedding THRESHOLD 0.9 WHERE", "WHERE needs an expression"),
+        ("DEDUPE docs ON embedding THRESHOLD 0.9 DRY RUN DRY RUN", "DRY appears twice"),
+        ("DEDUPE docs ON embedding THRESHOLD 0.9 MARK COLUMN id", "mark column must be an ordinary column"),
+        ("DEDUPE docs ON embedding THRESHOLD 0.9 WHERE no_such_column = 1", "no such column: no_such_column"),
+        ("DEDUPE docs ON embedding THRESHOLD 0.9 KEEP BY no_such_column", "no such column: no_such_column"),
+    ])
+    func badInputIsAClearErrorAndChangesNothing(statement: String, message: String) throws {
+        let before = try snapshot()
+        // After an INSERT in the same script, to show that the whole script rolls back.
+        #expect {
+            _ = try db.execute("INSERT INTO docs (id, body) VALUES (5000, 'x'); \(statement)")
+        } throws: { error in
+            "\(error)".contains(message)
+        }
+        #expect(try snapshot() == before)
+    }
+
+    @Test func longestOnVectorsNeedsTextColumns() throws {
+        _ = try db.execute("CREATE TABLE bare (id INTEGER PRIMARY KEY, v VECTOR(2)); INSERT INTO bare VALUES (1, '[1,0]'), (2, '[1,0]')")
+        #expect { _ = try db.execute("DEDUPE bare ON v THRESHOLD 0.9 KEEP LONGEST") } throws: { "\($0)".contains("has none; use KEEP BY") }
+        #expect(try db.integers("SELECT count(*) FROM bare") == [2])
+    }
+
+    @Test func progressIsReportedAndInterruptStopsWithoutChanges() throws {
+        var phases: [String: DedupeProgress] = [:]
+        db.progressHandler = { phases[$0.phase] = $0 }
+        _ = try db.execute("DEDUPE docs ON embedding THRESHOLD 0.95 DRY RUN")
+        #expect(phases["reading rows"] == DedupeProgress(phase: "reading rows", done: corpus.rows.count, total: corpus.rows.count))
+        #expect(phases["comparing blocks"].map { $0.done == $0.total } == true)
+        let before = try snapshot()
+        let handle = db
+        db.progressHandler = { _ in handle.interrupt() }
+        #expect { _ = try db.execute("DEDUPE docs ON embedding THRESHOLD 0.95") } throws: { "\($0)".contains("interrupted") }
+        #expect(try snapshot() == before)
+    }
+
+    @Test func explainShowsStrategyAndWhy() throws {
+        let plan = try db.execute("EXPLAIN DEDUPE docs ON embedding THRESHOLD 0.95 WHERE lang = 'en'")[0]
+        let items = Dictionary(plan.rows.map { ($0[0].textValue!, $0[1].textValue!) }, uniquingKeysWith: { a, _ in a })
+        #expect(items["strategy"] == "all pairs, blocked sgemm (exact)")
+        #expect(items["reason"]?.contains("under 20000") == true)
+        #expect(items["rows considered"] == String(corpus.rows.filter { $0.lang == "en" }.count))
+        let analyzed = try db.execute("EXPLAIN ANALYZE DEDUPE docs ON body MINHASH THRESHOLD 0.8 DRY RUN")[0]
+        let analyzedItems = Dictionary(analyzed.rows.map { ($0[0].textValue!, $0[1].textValue!) }, uniquingKeysWith: { a, _ in a })
+        #expect(analyzedItems["clusters"] == "4")
+        #expect(analyzedItems["strategy"]?.contains("LSH") == true)
+    }
+
+    @Test func textPrimaryKeysAreReported() throws {
+        _ = try db.execute("""
+            CREATE TABLE pages (url TEXT PRIMARY KEY, body TEXT);
+            INSERT INTO pages VALUES ('b.example', 'Hello World'), ('a.example', 'hello   world'), ('c.example', 'other');
+            """)
+        let result = try db.execute("DEDUPE pages ON body EXACT")[0]
+        #expect(result.rows == [[.integer(1), .text("a.example"), .text("b.example"), .real(1)]])
+        #expect(try db.rows("SELECT url FROM pages ORDER BY url") == [[.text("a.example")], [.text("c.example")]])
+    }
+}
