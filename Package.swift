@@ -9,7 +9,8 @@ import PackageDescription
 //   → QuiverDedupe (text fingerprints, MinHash, all-pairs vector search, duplicate clusters)
 //   → QuiverQuery (SQL tokenizer, rewriting, exact nearest-neighbour execution)
 //   → QuiverEngine (the database facade)
-//   → QuiverFormats (NumPy files, result rendering) and the `quiver` executable.
+//   → QuiverFormats (NumPy files, result rendering)
+//   → QuiverShell (the interactive shell) and the `quiver` executable.
 let package = Package(
     name: "Quiver",
     platforms: [.macOS(.v14)],
@@ -38,8 +39,10 @@ let package = Package(
         .target(name: "QuiverEngine", dependencies: ["QuiverQuery", "QuiverIndex", "QuiverStorage", "QuiverKernels", "QuiverDedupe"],
                 path: "Sources/Engine"),
         .target(name: "QuiverFormats", dependencies: ["QuiverStorage"], path: "Sources/Formats"),
+        .target(name: "QuiverShell", dependencies: ["QuiverEngine", "QuiverFormats", "QuiverQuery", "QuiverStorage"],
+                path: "Sources/Shell"),
         .executableTarget(name: "quiver",
-                          dependencies: ["QuiverEngine", "QuiverFormats", "QuiverDedupe",
+                          dependencies: ["QuiverEngine", "QuiverFormats", "QuiverDedupe", "QuiverShell",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/quiver"),
         // The Quiver side of the side-by-side benchmarks (Tools/bench drives it); not a test.

@@ -76,9 +76,10 @@ public final class Database {
             do {
                 let result = try executor.run(statement, bindings)
                 if !result.columns.isEmpty { results.append(result) }
-            } catch let error as SQLiteError {
+            } catch var error as SQLiteError {
                 if wrap, connection.isInTransaction { try? connection.execute("ROLLBACK") }
                 executor.transactionBoundary()
+                if error.offset == nil { error.offset = VectorLiteralLocator.offset(of: error.message, in: statement) }
                 throw StatementError(underlying: error, statementIndex: index + 1, statementCount: statements.count)
             } catch {
                 if wrap, connection.isInTransaction { try? connection.execute("ROLLBACK") }

@@ -5,11 +5,12 @@ public enum ResultRenderer {
     /// Result sets without columns (from statements such as INSERT) are skipped in every
     /// format, so a script's output holds only what its queries returned.
     /// `maxCellWidth` (display columns) applies to `table` only; the others never truncate.
-    /// Non-empty output ends with a newline.
-    public static func render(_ results: [ResultSet], as format: OutputFormat, maxCellWidth: Int = 60) -> String {
+    /// Non-empty output ends with a newline. `highlightNull` draws NULL in tables dim, for terminals.
+    public static func render(_ results: [ResultSet], as format: OutputFormat, maxCellWidth: Int = 60,
+                              highlightNull: Bool = false) -> String {
         let shown = results.filter { !$0.columns.isEmpty }
         return switch format {
-        case .table: TableRenderer(maxCellWidth: maxCellWidth).render(shown)
+        case .table: TableRenderer(maxCellWidth: maxCellWidth, highlightNull: highlightNull).render(shown)
         case .json: JSONRenderer.renderArray(shown)
         case .jsonl: JSONRenderer.renderLines(shown)
         case .csv: CSVRenderer.render(shown)

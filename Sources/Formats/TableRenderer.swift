@@ -4,9 +4,12 @@ import QuiverStorage
 /// emoji line up, and every line of a table ends at the same column.
 struct TableRenderer {
     let maxCellWidth: Int
+    /// Draws NULL dim (ANSI SGR 2), for terminals, so it stands apart from the text 'NULL'.
+    let highlightNull: Bool
 
-    init(maxCellWidth: Int) {
+    init(maxCellWidth: Int, highlightNull: Bool = false) {
         self.maxCellWidth = max(1, maxCellWidth)
+        self.highlightNull = highlightNull
     }
 
     /// Tables separated by a blank line.
@@ -18,19 +21,21 @@ struct TableRenderer {
         let text: String
         let width: Int
         let rightAligned: Bool
+        var isNull = false
     }
 
-    private func cell(_ text: String, rightAligned: Bool) -> Cell {
+    private func cell(_ text: String, rightAligned: Bool, isNull: Bool = false) -> Cell {
         let shown = DisplayWidth.truncate(TableCellText.singleLine(text), toWidth: maxCellWidth)
-        return Cell(text: shown, width: DisplayWidth.of(shown), rightAligned: rightAligned)
+        return Cell(text: shown, width: DisplayWidth.of(shown), rightAligned: rightAligned, isNull: isNull)
     }
 
     private func table(_ result: ResultSet) -> String {
         let header = result.columns.map { cell($0, rightAligned: false) }
         let body = result.rows.map { row in
             result.columns.indices.map { column in
-                let (text, isNumber) = TableCellText.text(result.value(row, column), maxCellWidth: maxCellWidth)
-                return cell(text, rightAligned: isNumber)
+                let value = result.value(row, column)
+                let (text, isNumber) = TableCellText.text(value, maxCellWidth: maxCellWidth)
+                return cell(text, rightAligned: isNumber, isNull: value.isNull)
             }
         }
         var widths = header.map(\.width)
@@ -43,7 +48,8 @@ struct TableRenderer {
             var out = "|"
             for (cell, width) in zip(cells, widths) {
                 let padding = String(repeating: " ", count: width - cell.width)
-                out += " " + (cell.rightAligned ? padding + cell.text : cell.text + padding) + " |"
+                let text = cell.isNull && highlightNull ? "\u{1B}[2m" + cell.text + "\u{1B}[22m" : cell.text
+                out += " " + (cell.rightAligned ? padding + text : text + padding) + " |"
             }
             return out + "\n"
         }

@@ -22,7 +22,28 @@ public enum StatementSplitter {
         split(Tokenizer.tokenize(sql))
     }
 
+    /// True when `sql` ends with a statement's terminating `;` (ignoring trailing spaces and
+    /// comments): a `;` inside a string, a quoted name, a comment, parentheses or a trigger body
+    /// does not end it, nor does an unterminated string or comment. Interactive input runs
+    /// when this says so.
+    public static func isComplete(_ sql: String) -> Bool {
+        let tokens = Tokenizer.tokenize(sql)
+        guard let last = tokens.last(where: { !$0.isTrivia }), last.isPunctuation(";") else { return false }
+        if let tail = tokens.last, tail.kind == .whitespace, tail.text.hasPrefix("/*"),
+           !(tail.text.count >= 4 && tail.text.hasSuffix("*/")) {
+            return false   // an unterminated block comment swallows what follows
+        }
+        var terminated = false
+        _ = split(tokens) { token in terminated = token.offset == last.offset }
+        return terminated
+    }
+
     public static func split(_ tokens: [Token]) -> [SQLStatement] {
+        split(tokens) { _ in }
+    }
+
+    /// Splits `tokens`, telling `onTerminator` about each `;` that ends a statement.
+    private static func split(_ tokens: [Token], onTerminator: (Token) -> Void) -> [SQLStatement] {
         var statements: [SQLStatement] = []
         var current: [Token] = []
         var depth = 0
@@ -36,6 +57,7 @@ public enum StatementSplitter {
         }
         for token in tokens {
             if token.isPunctuation(";") && depth == 0 && triggerBlock == 0 {
+                onTerminator(token)
                 finish()
                 continue
             }

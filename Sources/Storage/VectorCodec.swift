@@ -4,7 +4,12 @@ public enum VectorCodec {
     /// What is wrong with a vector value, phrased to follow "invalid vector …: ".
     public struct Problem: Error, CustomStringConvertible, Equatable {
         public var message: String
-        public init(_ message: String) { self.message = message }
+        /// Byte offset in the parsed text where parsing stopped, when the problem is the text's.
+        public var position: Int?
+        public init(_ message: String, at position: Int? = nil) {
+            self.message = message
+            self.position = position
+        }
         public var description: String { message }
     }
 
@@ -19,12 +24,12 @@ public enum VectorCodec {
         func skipSpace() { while utf8[i] == 0x20 || utf8[i] == 0x09 || utf8[i] == 0x0A || utf8[i] == 0x0D { i += 1 } }
         skipSpace()
         guard utf8[i] == UInt8(ascii: "[") else {
-            throw Problem("expected a vector literal like '[1, 2, 3]' but found \(preview(text))")
+            throw Problem("expected a vector literal like '[1, 2, 3]' but found \(preview(text))", at: i)
         }
         i += 1
         skipSpace()
         if utf8[i] == UInt8(ascii: "]") {
-            throw Problem("a vector needs at least one element")
+            throw Problem("a vector needs at least one element", at: i)
         }
         while true {
             skipSpace()
@@ -34,20 +39,20 @@ public enum VectorCodec {
             let element = values.count + 1
             guard isJSONNumber(token), let value = Float(token) else {
                 let bad = token
-                if bad.lowercased().contains("nan") { throw Problem("element \(element) is NaN") }
-                if bad.lowercased().contains("inf") { throw Problem("element \(element) is infinite") }
-                throw Problem("element \(element) is not a number: \(preview(bad.isEmpty ? "(nothing)" : bad))")
+                if bad.lowercased().contains("nan") { throw Problem("element \(element) is NaN", at: start) }
+                if bad.lowercased().contains("inf") { throw Problem("element \(element) is infinite", at: start) }
+                throw Problem("element \(element) is not a number: \(preview(bad.isEmpty ? "(nothing)" : bad))", at: start)
             }
-            guard value.isFinite else { throw Problem("element \(element) (\(token)) is out of float32 range") }
+            guard value.isFinite else { throw Problem("element \(element) (\(token)) is out of float32 range", at: start) }
             values.append(value)
             skipSpace()
             if utf8[i] == UInt8(ascii: ",") { i += 1; continue }
             if utf8[i] == UInt8(ascii: "]") { i += 1; break }
             throw Problem(utf8[i] == 0 ? "missing ']' at the end of the vector"
-                                       : "expected ',' or ']' after element \(element)")
+                                       : "expected ',' or ']' after element \(element)", at: i)
         }
         skipSpace()
-        guard utf8[i] == 0 else { throw Problem("unexpected text after ']'") }
+        guard utf8[i] == 0 else { throw Problem("unexpected text after ']'", at: i) }
         guard values.count <= maximumDimension else {
             throw Problem("\(values.count) elements exceed the maximum of \(maximumDimension)")
         }

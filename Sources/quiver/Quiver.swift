@@ -5,7 +5,7 @@ struct Quiver: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quiver",
         abstract: "A vector-plus-relational data store: SQLite rows, vector search, one SQL.",
-        subcommands: [SQLCommand.self, SearchCommand.self, DemoCommand.self])
+        subcommands: [SQLCommand.self, SearchCommand.self, DemoCommand.self, ShellCommand.self])
 }
 
 /// The database directory, shared by every subcommand.

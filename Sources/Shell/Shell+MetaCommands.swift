@@ -1,0 +1,103 @@
+import Foundation
+import QuiverStorage
+
+/// What each meta-command does. Catalog views go through SQL on the backend, so they work the
+/// same embedded and over a connection.
+extension Shell {
+    func runMetaCommand(_ line: String) throws {
+        switch try MetaCommand.parse(line) {
+        case .help:
+            output.write(MetaCommand.helpText)
+        case .tables:
+            let rows = try query("""
+                SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') \(Self.userObjects) ORDER BY name
+                """)
+            let names = rows.compactMap { $0.first?.textValue }
+            output.write(names.isEmpty ? "" : names.joined(separator: "\n") + "\n")
+        case .schema(let table):
+            try showSchema(of: table)
+        case .indexes:
+            try showIndexes()
+        case .mode(let mode):
+            display.mode = mode
+        case .timer(let on):
+            timer = on
+        case .explain(let on):
+            explain = on
+        case .importFile(let path, let table):
+            try importFile(path, into: table)
+        case .export(let table, let path):
+            try export(table, to: path)
+        case .read(let path):
+            try read(path)
+        case .output(let path):
+            try output.redirect(to: path)
+        case .quit:
+            quitRequested = true
+        }
+    }
+
+    /// Leaves out SQLite's and Quiver's own bookkeeping (sqlite_*, _quiver_*, quiver:* triggers).
+    static let userObjects = """
+        AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_quiver%' ESCAPE '\\' AND name NOT LIKE 'quiver:%'
+        """
+
+    func query(_ sql: String) throws -> [[SQLValue]] {
+        try backend.execute(sql).first?.rows ?? []
+    }
+
+    private func hnswIndexes(on table: String?) throws -> [[SQLValue]] {
+        guard try query("SELECT count(*) FROM sqlite_schema WHERE name = '_quiver_indexes'").first?.first?.integerValue == 1 else {
+            return []
+        }
+        let filter = table.map { "WHERE table_name = \(Self.literal($0)) COLLATE NOCASE" } ?? ""
+        return try query("SELECT name, table_name, column_name, metric, m, ef_construction FROM _quiver_indexes \(filter) ORDER BY table_name, name")
+    }
+
+    private func showSchema(of table: String?) throws {
+        let filter = table.map { "AND tbl_name = \(Self.literal($0)) COLLATE NOCASE" } ?? ""
+        let rows = try query("""
+            SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL \(Self.userObjects) \(filter)
+            ORDER BY tbl_name, CASE type WHEN 'table' THEN 0 WHEN 'view' THEN 1 WHEN 'index' THEN 2 ELSE 3 END, name
+            """)
+        var text = rows.compactMap { $0.first?.textValue.map { $0 + ";\n" } }.joined()
+        for index in try hnswIndexes(on: table) {
+            let t = index.map { $0.textValue ?? $0.integerValue.map(String.init) ?? "" }
+            let ops = ["cosine": "vector_cosine_ops", "l2": "vector_l2_ops", "ip": "vector_ip_ops"][t[3]] ?? t[3]
+            text += "CREATE INDEX \(t[0]) ON \(t[1]) USING hnsw (\(t[2]) \(ops)) WITH (m = \(t[4]), ef_construction = \(t[5]));\n"
+        }
+        if let table, text.isEmpty { throw StatementFailure(message: "no such table: \(table)") }
+        output.write(text)
+    }
+
+    private func showIndexes() throws {
+        var rows: [[SQLValue]] = try query("""
+            SELECT name, tbl_name, 'sqlite', '' FROM sqlite_schema WHERE type = 'index' \(Self.userObjects) ORDER BY tbl_name, name
+            """)
+        for index in try hnswIndexes(on: nil) {
+            let detail = "\(index[2].textValue ?? "") \(index[3].textValue ?? ""), m=\(index[4].integerValue ?? 0), ef_construction=\(index[5].integerValue ?? 0)"
+            rows.append([index[0], index[1], .text("hnsw"), .text(detail)])
+        }
+        show(ResultSet(columns: ["index", "table", "kind", "detail"], rows: rows))
+    }
+
+    private func read(_ path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw StatementFailure(message: "cannot read \(path)")
+        }
+        var lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)[...]
+        if lines.last == "" { lines = lines.dropLast() }
+        let succeeded = runLines { lines.popFirst().map(String.init) }
+        if !succeeded { throw StatementFailure(message: "\(path) stopped with errors") }
+    }
+
+    /// An SQL string literal.
+    static func literal(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+    }
+
+    /// An SQL quoted identifier.
+    static func identifier(_ name: String) -> String {
+        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -1,0 +1,236 @@
+import Dispatch
+import Foundation
+import QuiverQuery
+import QuiverStorage
+
+/// A shell session: reads statements and meta-commands, runs them on a backend, shows results.
+///
+/// Interactive on a terminal (line editor, history, completion, Ctrl-C cancels the statement, a
+/// progress line, styling); otherwise a plain script runner (standard input, `-c`, `.read`) with
+/// none of that chrome, whose exit status says whether every statement succeeded.
+public final class Shell {
+    public struct Options {
+        /// Draw colours and the progress line (standard output and error are a terminal).
+        public var styled: Bool
+        /// Stop a script at its first error.
+        public var bail: Bool
+        /// Where history persists (nil: not kept across sessions).
+        public var historyPath: String?
+
+        public init(styled: Bool, bail: Bool = false, historyPath: String? = nil) {
+            self.styled = styled
+            self.bail = bail
+            self.historyPath = historyPath
+        }
+    }
+
+    let backend: ShellBackend
+    let options: Options
+    var display = ResultDisplay()
+    var timer = false
+    var explain = false
+    let output = OutputSink()
+    var completer = Completer()
+    /// Set when `.quit` ran.
+    var quitRequested = false
+    private var interactive = false
+    private var progress: ProgressLine?
+    private var interruptSource: DispatchSourceSignal?
+
+    /// `$QUIVER_HISTORY`, else `~/.quiver_history` (`$HOME` honoured).
+    public static var defaultHistoryPath: String? { History.defaultPath() }
+
+    public init(backend: ShellBackend, options: Options) {
+        self.backend = backend
+        self.options = options
+        completer.metaCommands = MetaCommand.names
+    }
+
+    // MARK: - Interactive
+
+    /// Runs until Ctrl-D or `.quit`; returns the exit status.
+    public func runInteractive() -> Int32 {
+        interactive = true
+        display.styled = options.styled
+        let terminal = Terminal()
+        progress = ProgressLine { text in FileHandle.standardError.write(Data(text.utf8)) }
+        installInterruptHandler()
+        let history = History(path: options.historyPath)
+        refreshCompletion()
+        let editor = LineEditor(terminal: terminal, history: history) { [unowned self] line, cursor in
+            completer.complete(line, cursor: cursor)
+        }
+        message("quiver shell — \(backend.location). Statements end with \";\"; .help lists commands, Ctrl-D leaves.")
+        var buffer = StatementBuffer()
+        while !quitRequested {
+            switch editor.readLine(prompt: buffer.isEmpty ? "quiver> " : "   ...> ") {
+            case .endOfInput:
+                return 0
+            case .cancelled:
+                buffer.clear()
+            case .line(let line):
+                guard let unit = buffer.add(line) else { continue }
+                switch unit {
+                case .sql(let text, _):
+                    history.add(text)
+                    _ = run(.sql(text, firstLine: 1))   // errors number the statement's own lines
+                case .meta(let text, _):
+                    history.add(text)
+                    _ = run(unit)
+                }
+            }
+        }
+        return 0
+    }
+
+    /// Ctrl-C while a statement runs (the terminal is in cooked mode then) cancels the statement;
+    /// at the prompt the editor reads Ctrl-C as a key, so the shell itself is never stopped.
+    private func installInterruptHandler() {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        let interrupter = backend.interrupter
+        source.setEventHandler { interrupter.interrupt() }
+        source.resume()
+        interruptSource = source
+    }
+
+    // MARK: - Scripts
+
+    /// Runs lines from `nextLine` (standard input, `-c`, a `.read` file) as a script; returns
+    /// the exit status: 0 when every statement and command succeeded, 1 otherwise.
+    public func runScript(nextLine: () -> String?) -> Int32 {
+        runLines(nextLine) ? 0 : 1
+    }
+
+    /// True when every unit succeeded (or, with `bail`, until the first failure).
+    func runLines(_ nextLine: () -> String?) -> Bool {
+        var buffer = StatementBuffer()
+        var succeeded = true
+        while !quitRequested, let line = nextLine() {
+            guard let unit = buffer.add(line) else { continue }
+            if !run(unit) {
+                succeeded = false
+                if options.bail { return false }
+            }
+        }
+        if !quitRequested, let unit = buffer.finish(), !run(unit) { succeeded = false }
+        return succeeded
+    }
+
+    // MARK: - Running units
+
+    /// Runs one unit; false when it failed (the error has been shown).
+    func run(_ unit: StatementBuffer.Unit) -> Bool {
+        switch unit {
+        case .meta(let text, _):
+            do {
+                try runMetaCommand(text)
+                return true
+            } catch {
+                showError(String(describing: error))
+                return false
+            }
+        case .sql(let text, let firstLine):
+            for statement in StatementSplitter.split(text) {
+                guard runStatement(statement, in: text, firstLine: firstLine) else { return false }
+            }
+            return true
+        }
+    }
+
+    private func runStatement(_ statement: SQLStatement, in text: String, firstLine: Int) -> Bool {
+        let sql = statement.text
+        if explain, ["SELECT", "WITH"].contains(statement.leadingKeyword) { showPlan(of: sql) }
+        let started = DispatchTime.now()
+        let results: [ResultSet]
+        do {
+            results = try withProgress(Self.label(for: statement)) { try backend.execute(sql) }
+        } catch let failure as StatementFailure {
+            // SQLite gives no position for input that ends too soon: it is the end.
+            let offset = failure.offset ?? (failure.message == "incomplete input" ? sql.utf8.count : nil)
+            showError(failure.message, text: text, offset: offset.map { $0 + statement.offset }, firstLine: firstLine)
+            return false
+        } catch {
+            showError(String(describing: error))
+            return false
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+        for result in results { show(result) }
+        if timer { footer(ResultDisplay.time(seconds)) }
+        if statement.changesSchema { refreshCompletion() }
+        return true
+    }
+
+    func show(_ result: ResultSet) {
+        output.write(display.render(result))
+        if !display.mode.isForPeople && interactive && output.isStandardOutput {
+            message(ResultDisplay.rowCount(result.rows.count))
+        }
+    }
+
+    /// Footer lines (time) go with the rows for people, to the terminal for machine formats.
+    private func footer(_ text: String) {
+        if display.mode.isForPeople { output.write(text + "\n") } else if interactive { message(text) }
+    }
+
+    /// `.explain on`: the planner's plan for nearest-neighbour queries, SQLite's query plan
+    /// for the rest, before the rows.
+    private func showPlan(of sql: String) {
+        if let plan = try? backend.execute("EXPLAIN " + sql).first, plan.columns == ["item", "value"] {
+            output.write(display.render(plan))
+        } else if let plan = try? backend.execute("EXPLAIN QUERY PLAN " + sql).first {
+            output.write(QueryPlanTree.render(plan))
+        }
+    }
+
+    /// Runs `work` with the progress line (interactive only).
+    func withProgress<T>(_ label: String, _ work: () throws -> T) throws -> T {
+        guard interactive, options.styled, let progress else { return try work() }
+        progress.start(label)
+        defer { progress.stop() }
+        return try work()
+    }
+
+    func reportProgress(_ detail: String) { progress?.update(detail) }
+
+    private static func label(for statement: SQLStatement) -> String {
+        let words = statement.significant.prefix(4).map(\.text).joined(separator: " ")
+        return words.count > 40 ? String(words.prefix(39)) + "…" : words
+    }
+
+    // MARK: - Messages
+
+    /// A line for the person at the terminal (standard error, so it never mixes with results).
+    func message(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    func showError(_ message: String, text: String? = nil, offset: Int? = nil, firstLine: Int = 1) {
+        let rendered = ErrorDisplay.render(message: message, text: text ?? "", offset: text == nil ? nil : offset,
+                                           firstLine: firstLine, styled: options.styled && interactive)
+        FileHandle.standardError.write(Data(rendered.utf8))
+    }
+
+    /// Table and column names for completion, read through the backend.
+    func refreshCompletion() {
+        guard interactive else { return }
+        let sql = """
+            SELECT m.name, p.name FROM sqlite_schema AS m, pragma_table_info(m.name) AS p
+            WHERE m.type IN ('table', 'view') AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '\\_quiver%' ESCAPE '\\'
+            ORDER BY m.name, p.cid
+            """
+        guard let rows = try? backend.execute(sql).first?.rows else { return }
+        var schema: [(table: String, columns: [String])] = []
+        for row in rows {
+            guard case .text(let table) = row[0], case .text(let column) = row[1] else { continue }
+            if schema.last?.table == table { schema[schema.count - 1].columns.append(column) } else { schema.append((table, [column])) }
+        }
+        completer.schema = schema
+    }
+}
+
+extension SQLStatement {
+    var changesSchema: Bool {
+        ["CREATE", "DROP", "ALTER"].contains(leadingKeyword)
+    }
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import QuiverShell
+
+struct ShellCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shell",
+        abstract: "An interactive SQL shell: line editing, history, completion, meta-commands (.help).",
+        discussion: """
+        On a terminal: statements end with ";" and may span lines; Ctrl-C cancels a running \
+        statement (or clears the line), Ctrl-D leaves; history is kept in ~/.quiver_history \
+        ($QUIVER_HISTORY overrides). With -c, or with standard input from a file or a pipe, it \
+        runs the statements and commands as a script, with no prompt, colour or history, and \
+        exits non-zero when any of them failed.
+        """)
+
+    @OptionGroup var database: DatabaseOption
+
+    @Option(name: [.customShort("c"), .long], help: "Run these statements and commands, then exit.")
+    var command: String?
+
+    @Flag(help: "Stop a script at its first error.")
+    var bail = false
+
+    func run() throws {
+        let backend = try EmbeddedBackend(path: database.path)
+        let environment = ProcessInfo.processInfo.environment
+        let interactive = command == nil && isatty(STDIN_FILENO) == 1
+        let styled = interactive && isatty(STDOUT_FILENO) == 1 && isatty(STDERR_FILENO) == 1
+            && environment["TERM"] != "dumb" && environment["NO_COLOR"] == nil
+        let shell = Shell(backend: backend, options: .init(styled: styled, bail: bail,
+                                                           historyPath: interactive ? Shell.defaultHistoryPath : nil))
+        let status: Int32
+        if let command {
+            var lines = command.split(separator: "\n", omittingEmptySubsequences: false)[...]
+            status = shell.runScript { lines.popFirst().map(String.init) }
+        } else if interactive {
+            status = shell.runInteractive()
+        } else {
+            status = shell.runScript { readLine(strippingNewline: true) }
+        }
+        if status != 0 { throw ExitCode(status) }
+    }
+}
