@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "QuiverEngine", dependencies: ["QuiverQuery", "QuiverIndex", "QuiverStorage", "QuiverKernels", "QuiverDedupe"],
                 path: "Sources/Engine"),
         .target(name: "QuiverFormats", dependencies: ["QuiverStorage"], path: "Sources/Formats"),
-        .target(name: "QuiverShell", dependencies: ["QuiverEngine", "QuiverFormats", "QuiverQuery", "QuiverStorage"],
+        .target(name: "QuiverShell", dependencies: ["QuiverEngine", "QuiverFormats", "QuiverQuery", "QuiverStorage", "QuiverDedupe"],
                 path: "Sources/Shell"),
         .executableTarget(name: "quiver",
                           dependencies: ["QuiverEngine", "QuiverFormats", "QuiverDedupe", "QuiverShell",

@@ -45,15 +45,35 @@ public final class HNSWIndex: @unchecked Sendable {
 
     /// Builds an index over `vectors` (row-major, one per label) with `threads` threads and
     /// writes its file. `sequence` is the change-log position the rows were read at.
+    /// Watches a bulk build: told how many rows are linked so far (from the building threads,
+    /// one call at a time), and asked now and then whether to stop (Ctrl-C in the shell).
+    public struct BuildMonitor: Sendable {
+        public var progress: @Sendable (_ done: Int, _ total: Int) -> Void
+        public var isCancelled: @Sendable () -> Bool
+
+        public init(progress: @escaping @Sendable (_ done: Int, _ total: Int) -> Void = { _, _ in },
+                    isCancelled: @escaping @Sendable () -> Bool = { false }) {
+            self.progress = progress
+            self.isCancelled = isCancelled
+        }
+
+        public static let none = BuildMonitor()
+    }
+
+    /// A build stopped because its monitor asked; the index it was building is discarded.
+    public struct BuildCancelled: Error, CustomStringConvertible {
+        public var description: String { "index build cancelled" }
+    }
+
     public static func build(path: String, parameters: HNSWParameters, labels: [Int64], vectors: [Float],
-                             sequence: Int64, threads: Int = 2) throws -> HNSWIndex {
+                             sequence: Int64, threads: Int = 2, monitor: BuildMonitor = .none) throws -> HNSWIndex {
         try parameters.validate()
         precondition(vectors.count == labels.count * parameters.dimension)
         let quantizer = vectors.withUnsafeBufferPointer {
             Quantizer.fitted(to: $0, dimension: parameters.dimension, fallbackRange: parameters.metric == .cosine ? 1 : 0)
         }
         let index = HNSWIndex(path: path, graph: try IndexFile.empty(parameters, quantizer: quantizer), sequence: sequence)
-        try index.insertBatch(labels: labels, vectors: vectors, threads: threads)
+        try index.insertBatch(labels: labels, vectors: vectors, threads: threads, monitor: monitor)
         try index.checkpoint()
         return index
     }
@@ -64,8 +84,9 @@ public final class HNSWIndex: @unchecked Sendable {
 
     // MARK: changes
 
-    /// Inserts many rows at once, in parallel: the bulk path.
-    public func insertBatch(labels: [Int64], vectors: [Float], threads: Int) throws {
+    /// Inserts many rows at once, in parallel: the bulk path. A batch its monitor cancels throws
+    /// `BuildCancelled` and leaves the graph holding part of the batch (`build` discards it).
+    public func insertBatch(labels: [Int64], vectors: [Float], threads: Int, monitor: BuildMonitor = .none) throws {
         let dimension = parameters.dimension
         try lock.write {
             try graph.reserve(additional: labels.count)
@@ -74,6 +95,7 @@ public final class HNSWIndex: @unchecked Sendable {
             defer { for region in [graph.nodes, graph.vectors, graph.upper] { region.allowsRelocation = true } }
             let next = AtomicCounter()
             let failure = FailureBox()
+            let reporting = NSLock()
             let graph = self.graph
             vectors.withUnsafeBufferPointer { buffer in
                 nonisolated(unsafe) let base = buffer.baseAddress!
@@ -82,6 +104,10 @@ public final class HNSWIndex: @unchecked Sendable {
                     while true {
                         let i = next.increment()
                         guard i < labels.count, !failure.isSet else { break }
+                        if i % 512 == 0 {
+                            if monitor.isCancelled() { failure.set(BuildCancelled()); break }
+                            reporting.withLock { monitor.progress(i, labels.count) }
+                        }
                         do {
                             try graph.upsert(label: labels[i], vector: base + i * dimension, scratch: scratch)
                         } catch {

@@ -235,6 +235,14 @@ public final class QueryExecutor {
     }
 
     private func run(_ statement: IndexStatement) throws -> ResultSet {
+        interruptFlag.clear()
+        let flag = interruptFlag
+        // Builds run on several threads; the handler is called from them one at a time.
+        nonisolated(unsafe) let handler = progressHandler
+        indexes.buildMonitor = HNSWIndex.BuildMonitor(
+            progress: { done, total in handler?(DedupeProgress(phase: "building index", done: done, total: total)) },
+            isCancelled: { flag.isRaised })
+        defer { indexes.buildMonitor = .none }
         let none = ResultSet(columns: [], rows: [])
         switch statement {
         case .create(let name, let table, let column, let metric, let m, let ef, let ifNotExists):

@@ -20,6 +20,8 @@ final class VectorIndexes {
     let directory: String
     /// Changes after which a checkpoint writes a new file (at least; 10% of the index if larger).
     var checkpointInterval = 10_000
+    /// Watches CREATE INDEX and REINDEX builds (progress, interruption); set by the executor.
+    var buildMonitor = HNSWIndex.BuildMonitor.none
 
     /// The database's state when each index was last caught up: (data_version, total changes).
     /// Unchanged means nothing was committed since, by anyone, so there is nothing to replay.
@@ -102,10 +104,16 @@ final class VectorIndexes {
             vectors.append(contentsOf: UnsafeBufferPointer(start: bytes.baseAddress!.assumingMemoryBound(to: Float.self), count: dimension))
         }
         let path = self.path(of: definition)
-        let index = try HNSWIndex.build(path: path, parameters: HNSWParameters(dimension: dimension, metric: definition.metric,
+        let index: HNSWIndex
+        do {
+            index = try HNSWIndex.build(path: path, parameters: HNSWParameters(dimension: dimension, metric: definition.metric,
                                                                                 m: definition.m, efConstruction: definition.efConstruction),
                                         labels: labels, vectors: vectors, sequence: definition.checkpointSequence,
-                                        threads: Int(ProcessInfo.processInfo.environment["QUIVER_BUILD_THREADS"] ?? "") ?? ProcessInfo.processInfo.activeProcessorCount)
+                                        threads: Int(ProcessInfo.processInfo.environment["QUIVER_BUILD_THREADS"] ?? "") ?? ProcessInfo.processInfo.activeProcessorCount,
+                                        monitor: buildMonitor)
+        } catch is HNSWIndex.BuildCancelled {
+            throw SQLiteError.interrupted
+        }
         IndexRegistry.shared.register(index)
         connection.transactionHooks.afterRollback {
             IndexRegistry.shared.forget(path)

@@ -1,3 +1,4 @@
+import QuiverDedupe
 import QuiverEngine
 import QuiverStorage
 
@@ -6,6 +7,18 @@ public final class EmbeddedBackend: ShellBackend {
     private let database: Database
     public let location: String
     public let interrupter: any StatementInterrupter
+
+    public var progressHandler: ((String) -> Void)? {
+        didSet {
+            database.progressHandler = progressHandler.map { report in
+                { progress in
+                    report(progress.total > 0
+                        ? "\(progress.phase) \(Int(progress.fraction * 100))% (\(progress.done)/\(progress.total))"
+                        : "\(progress.phase) \(progress.done)")
+                }
+            }
+        }
+    }
 
     public init(path: String) throws {
         database = try Database(path: path)

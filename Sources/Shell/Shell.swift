@@ -35,6 +35,7 @@ public final class Shell {
     var quitRequested = false
     private var interactive = false
     private var progress: ProgressLine?
+    private var terminal: Terminal?
     private var interruptSource: DispatchSourceSignal?
 
     /// `$QUIVER_HISTORY`, else `~/.quiver_history` (`$HOME` honoured).
@@ -53,7 +54,11 @@ public final class Shell {
         interactive = true
         display.styled = options.styled
         let terminal = Terminal()
-        progress = ProgressLine { text in FileHandle.standardError.write(Data(text.utf8)) }
+        self.terminal = terminal
+        defer { self.terminal = nil }
+        let progress = ProgressLine { text in FileHandle.standardError.write(Data(text.utf8)) }
+        self.progress = progress
+        backend.progressHandler = { progress.update($0) }
         installInterruptHandler()
         let history = History(path: options.historyPath)
         refreshCompletion()
@@ -207,7 +212,8 @@ public final class Shell {
 
     func showError(_ message: String, text: String? = nil, offset: Int? = nil, firstLine: Int = 1) {
         let rendered = ErrorDisplay.render(message: message, text: text ?? "", offset: text == nil ? nil : offset,
-                                           firstLine: firstLine, styled: options.styled && interactive)
+                                           firstLine: firstLine, styled: options.styled && interactive,
+                                           width: interactive ? terminal?.width : nil)
         FileHandle.standardError.write(Data(rendered.utf8))
     }
 

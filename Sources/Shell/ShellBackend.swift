@@ -13,6 +13,10 @@ public protocol ShellBackend: AnyObject {
     /// Runs one INSERT once per row of values, all or nothing; returns the rows written.
     func insert(_ sql: String, rows: [[SQLValue]]) throws -> Int
 
+    /// Told, on the thread running a long statement (DEDUPE), what it has done so far
+    /// ("comparing blocks 40% (4/10)"), for the progress line.
+    var progressHandler: ((String) -> Void)? { get set }
+
     /// Cancels the running statement; safe to call from another thread (the Ctrl-C handler).
     var interrupter: any StatementInterrupter { get }
 }

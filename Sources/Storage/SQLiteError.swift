@@ -19,6 +19,10 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
 
     public var description: String { message }
 
+    /// What SQLite reports for a statement stopped by `sqlite3_interrupt`, for Quiver's own
+    /// long loops stopped the same way.
+    public static var interrupted: SQLiteError { SQLiteError(code: SQLITE_INTERRUPT, message: "interrupted") }
+
     /// True for "database is locked"/"busy" failures that a caller may retry.
     public var isBusy: Bool { code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED }
 

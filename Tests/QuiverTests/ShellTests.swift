@@ -18,10 +18,10 @@ import Glibc
     }
 
     /// An interactive shell on `db`, with `home` as $HOME (where history lives).
-    func interactive(db: String, home: String) throws -> PseudoTerminal {
+    func interactive(db: String, home: String, columns: UInt16 = 100) throws -> PseudoTerminal {
         let environment = ["HOME": home, "TERM": "xterm-256color", "LANG": "C.UTF-8",
                            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
-        let terminal = try PseudoTerminal(try binary(), ["shell", "--db", db], environment: environment)
+        let terminal = try PseudoTerminal(try binary(), ["shell", "--db", db], environment: environment, columns: columns)
         try terminal.expect("quiver> ")
         return terminal
     }
@@ -158,6 +158,31 @@ import Glibc
         #expect(try shell.waitForExit() == 0)
     }
 
+    @Test func ctrlCCancelsAnIndexBuildShownWithItsProgress() throws {
+        let tmp = TemporaryDirectory("quiver-shell")
+        let db = tmp.file("db")
+        let setup = try script(["--db", db, "-c", """
+            CREATE TABLE t (id INTEGER PRIMARY KEY, v VECTOR(32));
+            WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 6000),
+                           d(j) AS (SELECT 1 UNION ALL SELECT j + 1 FROM d WHERE j < 32)
+            INSERT INTO t SELECT i, (SELECT '[' || group_concat(((i * 7919 + j * 104729 + i * j * 31) % 1009) / 1009.0, ',') || ']' FROM d) FROM r;
+            """])
+        #expect(setup.succeeded, "\(setup)")
+        let shell = try interactive(db: db, home: tmp.path)
+        shell.send("CREATE INDEX t_v ON t USING hnsw (v vector_l2_ops) WITH (m = 32, ef_construction = 400);\r")
+        try shell.expect("building index")
+        shell.send(PseudoTerminal.ctrlC)
+        try shell.expect("interrupted")
+        try shell.expect("quiver> ")
+        shell.send(".indexes\r")
+        let indexes = try shell.expect("(0 rows)")
+        #expect(!indexes.contains("t_v"), "\(PseudoTerminal.readable(indexes))")
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: (db as NSString).appendingPathComponent("indexes"))) ?? []
+        #expect(files.isEmpty, "a cancelled build leaves no file: \(files)")
+        shell.send(PseudoTerminal.ctrlD)
+        #expect(try shell.waitForExit() == 0)
+    }
+
     // MARK: - Output
 
     @Test func wideCharactersLineUpAndValuesReadWell() throws {
@@ -215,6 +240,23 @@ import Glibc
         // Still working.
         shell.send("INSERT INTO t VALUES (1, 'ok', '[1,2,3]');\rSELECT count(*) AS n FROM t;\r")
         try shell.expect("| 1 |")
+        shell.send(PseudoTerminal.ctrlD)
+        #expect(try shell.waitForExit() == 0)
+    }
+
+    @Test func aLineWiderThanTheTerminalIsShownAsAWindowAroundTheError() throws {
+        let tmp = TemporaryDirectory("quiver-shell")
+        let shell = try interactive(db: tmp.file("db"), home: tmp.path, columns: 60)
+        let columns = (1...12).map { "'第\($0)列' AS c\($0)" }.joined(separator: ", ")
+        shell.send("SELECT \(columns) FORM nowhere WHERE 1 = 1 AND 2 = 2 AND 3 = 3;\r")
+        let lines = PseudoTerminal.plainLines(try shell.expect("^"))
+        let statementLine = try #require(lines.first { $0.hasPrefix("LINE 1: ") }, "\(lines)")
+        let caretLine = try #require(lines.last)
+        #expect(Self.terminalWidth(statementLine) < 60, "fits the terminal: \(statementLine)")
+        #expect(statementLine.contains("…"), "cut ends are marked: \(statementLine)")
+        let form = try #require(statementLine.range(of: "FORM"), "\(statementLine)")
+        let formColumn = Self.terminalWidth(String(statementLine[..<form.lowerBound]))
+        #expect(Self.terminalWidth(caretLine) - 1 == formColumn, "caret under FORM:\n\(statementLine)\n\(caretLine)")
         shell.send(PseudoTerminal.ctrlD)
         #expect(try shell.waitForExit() == 0)
     }
