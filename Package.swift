@@ -10,6 +10,7 @@ import PackageDescription
 //   → QuiverQuery (SQL tokenizer, rewriting, exact nearest-neighbour execution)
 //   → QuiverEngine (the database facade)
 //   → QuiverFormats (NumPy files, result rendering)
+//   → QuiverImport (bulk import and export of JSONL/CSV/TSV with .npy/.fvecs vectors)
 //   → QuiverShell (the interactive shell) and the `quiver` executable.
 let package = Package(
     name: "Quiver",
@@ -27,6 +28,8 @@ let package = Package(
                        providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CLZ4", path: "Sources/CLZ4", pkgConfig: "liblz4",
                        providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS",
                        providers: [.apt(["libblas-dev", "libopenblas0-pthread"])]),
         .target(name: "CQuiverSIMD", path: "Sources/CQuiverSIMD",
@@ -39,10 +42,12 @@ let package = Package(
         .target(name: "QuiverEngine", dependencies: ["QuiverQuery", "QuiverIndex", "QuiverStorage", "QuiverKernels", "QuiverDedupe"],
                 path: "Sources/Engine"),
         .target(name: "QuiverFormats", dependencies: ["QuiverStorage"], path: "Sources/Formats"),
+        .target(name: "QuiverImport", dependencies: ["QuiverEngine", "QuiverDedupe", "QuiverFormats", "QuiverStorage", "CZlib"],
+                path: "Sources/Import"),
         .target(name: "QuiverShell", dependencies: ["QuiverEngine", "QuiverFormats", "QuiverQuery", "QuiverStorage", "QuiverDedupe"],
                 path: "Sources/Shell"),
         .executableTarget(name: "quiver",
-                          dependencies: ["QuiverEngine", "QuiverFormats", "QuiverDedupe", "QuiverShell",
+                          dependencies: ["QuiverEngine", "QuiverFormats", "QuiverDedupe", "QuiverImport", "QuiverShell",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/quiver"),
         // The Quiver side of the side-by-side benchmarks (Tools/bench drives it); not a test.
@@ -50,8 +55,8 @@ let package = Package(
                                                                  "QuiverStorage", "CQuiverSIMD"],
                           path: "Tools/Bench"),
         .testTarget(name: "QuiverTests",
-                    dependencies: ["QuiverEngine", "QuiverFormats", "QuiverIndex", "QuiverKernels", "QuiverQuery", "QuiverStorage",
-                                   "QuiverDedupe"],
+                    dependencies: ["QuiverEngine", "QuiverFormats", "QuiverImport", "QuiverIndex", "QuiverKernels", "QuiverQuery",
+                                   "QuiverStorage", "QuiverDedupe"],
                     path: "Tests/QuiverTests"),
     ]
 )

@@ -32,6 +32,12 @@ public final class Database {
 
     public var catalog: Catalog { executor.catalog }
 
+    /// The catalog, re-read first if the schema changed (another connection's DDL, a rollback).
+    public func currentCatalog() throws -> Catalog {
+        try executor.refreshCatalogIfStale()
+        return executor.catalog
+    }
+
     /// What the last statement did (strategy, rows scanned).
     public var lastReport: QueryExecutor.Report { executor.lastReport }
 

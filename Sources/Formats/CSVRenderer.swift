@@ -5,11 +5,11 @@ import QuiverStorage
 enum CSVRenderer {
     /// A header line then one line per row; a blank line between result sets.
     static func render(_ results: [ResultSet]) -> String {
-        results.map(table).joined(separator: "\r\n")
+        results.map { table($0) }.joined(separator: "\r\n")
     }
 
-    private static func table(_ result: ResultSet) -> String {
-        var out = line(result.columns.map(quoted))
+    static func table(_ result: ResultSet, header: Bool = true) -> String {
+        var out = header ? line(result.columns.map(quoted)) : ""
         for row in result.rows {
             out += line(result.columns.indices.map { field(result.value(row, $0)) })
         }

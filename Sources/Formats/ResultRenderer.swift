@@ -18,6 +18,18 @@ public enum ResultRenderer {
     }
 }
 
+extension ResultRenderer {
+    /// One result set's rows as JSON Lines or CSV, for output written in chunks: `header`
+    /// says whether CSV starts with the header line (the first chunk's).
+    public static func renderChunk(_ result: ResultSet, as format: OutputFormat, header: Bool) -> String {
+        switch format {
+        case .csv: CSVRenderer.table(result, header: header)
+        case .jsonl: JSONRenderer.renderLines([result])
+        default: render([result], as: format)
+        }
+    }
+}
+
 extension ResultSet {
     /// The value in `column` of `row`, NULL where a short row lacks it.
     func value(_ row: [SQLValue], _ column: Int) -> SQLValue {

@@ -2,19 +2,19 @@ import Foundation
 
 /// Text forms of values shared by the machine-readable formats, chosen so that
 /// reading them back yields the same bits.
-enum ValueText {
+public enum ValueText {
     /// Swift's description is the shortest text that parses back to the same Double.
-    static func number(_ value: Double) -> String {
+    public static func number(_ value: Double) -> String {
         "\(value)"
     }
 
     /// JSON has no NaN or infinity, so those become null.
-    static func jsonNumber(_ value: Double) -> String {
+    public static func jsonNumber(_ value: Double) -> String {
         value.isFinite ? "\(value)" : "null"
     }
 
     /// A JSON array whose numbers parse back to the same Floats (shortest Float text, not Double).
-    static func vectorJSON(_ vector: [Float]) -> String {
+    public static func vectorJSON(_ vector: [Float]) -> String {
         var text = "["
         for (i, element) in vector.enumerated() {
             if i > 0 { text += "," }
@@ -23,14 +23,14 @@ enum ValueText {
         return text + "]"
     }
 
-    static func base64(_ bytes: [UInt8]) -> String {
+    public static func base64(_ bytes: [UInt8]) -> String {
         Data(bytes).base64EncodedString()
     }
 
     /// A JSON string literal: quote, backslash and control characters escaped, other
     /// characters (including non-ASCII) kept as UTF-8. U+2028/2029 are escaped too
     /// because JavaScript string literals cannot hold them raw.
-    static func jsonString(_ text: String) -> String {
+    public static func jsonString(_ text: String) -> String {
         var out = "\""
         out.unicodeScalars.reserveCapacity(text.utf8.count + 2)
         for scalar in text.unicodeScalars {

@@ -6,6 +6,14 @@ public struct ColumnInfo: Sendable, Equatable {
     public var notNull: Bool
     /// 1-based position in the primary key, 0 when not part of it.
     public var primaryKeyPosition: Int
+
+    public init(name: String, declaredType: String, kind: ColumnKind, notNull: Bool, primaryKeyPosition: Int) {
+        self.name = name
+        self.declaredType = declaredType
+        self.kind = kind
+        self.notNull = notNull
+        self.primaryKeyPosition = primaryKeyPosition
+    }
 }
 
 /// A table as Quiver sees it.
@@ -13,6 +21,12 @@ public struct TableInfo: Sendable, Equatable {
     public var name: String
     public var columns: [ColumnInfo]
     public var withoutRowID: Bool
+
+    public init(name: String, columns: [ColumnInfo], withoutRowID: Bool) {
+        self.name = name
+        self.columns = columns
+        self.withoutRowID = withoutRowID
+    }
 
     public func column(named name: String) -> ColumnInfo? {
         columns.first { $0.name.caseInsensitiveEquals(name) }

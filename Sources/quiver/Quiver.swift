@@ -5,7 +5,8 @@ struct Quiver: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quiver",
         abstract: "A vector-plus-relational data store: SQLite rows, vector search, one SQL.",
-        subcommands: [SQLCommand.self, SearchCommand.self, DemoCommand.self, ShellCommand.self])
+        subcommands: [SQLCommand.self, SearchCommand.self, ImportCommand.self, ExportCommand.self, ShellCommand.self,
+                      DemoCommand.self])
 }
 
 /// The database directory, shared by every subcommand.

@@ -1,0 +1,43 @@
+/// One field of an input record, before it is converted to the type of its column.
+enum FieldValue: Equatable {
+    case null
+    case bool(Bool)
+    case integer(Int64)
+    case real(Double)
+    case string(String)
+    /// A JSON array holding only numbers: a vector candidate. `raw` is its text as written.
+    case numbers([Float], raw: String)
+    /// Any other JSON array or object, as written.
+    case json(String)
+    /// A CSV/TSV field: text whose type the column decides.
+    case untyped(String)
+
+    /// How the value is described in an error message.
+    var kindDescription: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .integer: "an integer"
+        case .real: "a number"
+        case .string: "a string"
+        case .numbers: "an array of numbers"
+        case .json(let raw): raw.hasPrefix("[") ? "an array" : "an object"
+        case .untyped: "text"
+        }
+    }
+}
+
+/// A record read from the input: its fields by name, in file order, and where it starts.
+struct InputRecord {
+    var line: Int
+    /// 1-based position among the records, malformed ones included (each takes its row of a
+    /// side vector file); blank lines are not records.
+    var ordinal = 0
+    var fields: [(name: String, value: FieldValue)]
+    /// The record as written, for the reject file.
+    var text: String
+
+    func value(of name: String) -> FieldValue? {
+        fields.first { $0.name == name }?.value
+    }
+}

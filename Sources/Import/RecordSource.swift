@@ -1,0 +1,85 @@
+/// What a reader yields: a record, or a line that could not be read as one.
+enum SourceItem {
+    case record(InputRecord)
+    case malformed(line: Int, text: String, reason: String)
+}
+
+/// The input formats `quiver import` reads.
+public enum InputFormat: String, CaseIterable, Sendable {
+    case jsonl, csv, tsv
+
+    /// The format a file name suggests (`.jsonl`, `.ndjson`, `.json`, `.csv`, `.tsv`, each also
+    /// with `.gz`), or nil.
+    public static func guess(fromPath path: String) -> InputFormat? {
+        var name = path.lowercased()
+        if name.hasSuffix(".gz") { name.removeLast(3) }
+        if name.hasSuffix(".jsonl") || name.hasSuffix(".ndjson") || name.hasSuffix(".json") { return .jsonl }
+        if name.hasSuffix(".csv") { return .csv }
+        if name.hasSuffix(".tsv") || name.hasSuffix(".tab") { return .tsv }
+        return nil
+    }
+}
+
+/// Records from an input file of any supported format.
+final class RecordSource {
+    private enum Reader {
+        case jsonl(LineReader)
+        case delimited(DelimitedReader)
+    }
+
+    private var reader: Reader
+    private let bytes: ByteSource
+    /// For CSV/TSV the header's field names; for JSONL nil (each line names its own).
+    let header: [String]?
+
+    init(path: String, format: InputFormat) throws {
+        bytes = try openByteSource(path: path)
+        let lines = LineReader(source: bytes)
+        switch format {
+        case .jsonl:
+            reader = .jsonl(lines)
+            header = nil
+        case .csv, .tsv:
+            do {
+                let delimited = try DelimitedReader(lines: lines, delimiter: format == .csv ? UInt8(ascii: ",") : 0x09)
+                header = delimited.header
+                reader = .delimited(delimited)
+            } catch let problem as DelimitedReader.Problem {
+                throw InputError(path: path, problem: "line \(problem.line): \(problem)")
+            }
+        }
+    }
+
+    /// Compressed bytes consumed so far, and the file's size when known.
+    var consumedBytes: Int { bytes.consumed }
+    var totalBytes: Int? { bytes.size }
+
+    /// The line last read (valid until the next call), for the text of a rejected JSONL record.
+    private var lastLine: UnsafeRawBufferPointer?
+
+    /// The text of `record` as written; for JSONL only while it is the latest record read.
+    func text(of record: InputRecord) -> String {
+        if !record.text.isEmpty { return record.text }
+        return lastLine.map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+
+    func next() throws -> SourceItem? {
+        switch reader {
+        case .jsonl(let lines):
+            while let line = try lines.next() {
+                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                lastLine = line
+                do {
+                    let fields = try JSONLineParser.parseObject(line)
+                    return .record(InputRecord(line: lines.lineNumber, fields: fields, text: ""))
+                } catch {
+                    return .malformed(line: lines.lineNumber, text: String(decoding: line, as: UTF8.self), reason: error.description)
+                }
+            }
+            return nil
+        case .delimited(var delimited):
+            defer { reader = .delimited(delimited) }
+            return try delimited.next()
+        }
+    }
+}

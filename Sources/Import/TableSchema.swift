@@ -1,0 +1,163 @@
+import Foundation
+import QuiverKernels
+import QuiverStorage
+
+/// A table as an import creates it or an export describes it: the JSON format of `--schema`
+/// (documented by Schemas/table-schema.schema.json).
+public struct TableSchema: Codable, Equatable, Sendable {
+    public struct Column: Codable, Equatable, Sendable {
+        public var name: String
+        /// INTEGER, REAL, TEXT, BLOB, NUMERIC, TEXT COMPRESSED or VECTOR(n).
+        public var type: String
+        /// NOT NULL: a record without this field is rejected.
+        public var required: Bool?
+
+        public init(name: String, type: String, required: Bool? = nil) {
+            self.name = name
+            self.type = type
+            self.required = required
+        }
+    }
+
+    public struct Index: Codable, Equatable, Sendable {
+        public var name: String
+        public var column: String
+        /// cosine, l2 or ip (or pgvector's operator class names).
+        public var metric: String?
+        public var m: Int?
+        public var efConstruction: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case name, column, metric, m
+            case efConstruction = "ef_construction"
+        }
+    }
+
+    public var table: String?
+    /// The primary-key column: integer keys become the rowid, text keys a unique key.
+    public var key: String
+    public var columns: [Column]
+    public var indexes: [Index]?
+
+    public init(table: String?, key: String, columns: [Column], indexes: [Index]? = nil) {
+        self.table = table
+        self.key = key
+        self.columns = columns
+        self.indexes = indexes
+    }
+
+    static let allowedTypes = ["INTEGER", "REAL", "TEXT", "BLOB", "NUMERIC", "TEXT COMPRESSED"]
+
+    /// Reads and checks a schema file; errors name the file and the problem.
+    public static func read(path: String) throws -> TableSchema {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw InputError(path: path, problem: FileManager.default.fileExists(atPath: path) ? "cannot read" : "no such file")
+        }
+        let schema: TableSchema
+        do {
+            schema = try JSONDecoder().decode(TableSchema.self, from: data)
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw InputError(path: path, problem: "missing \"\(key.stringValue)\"\(Self.location(context.codingPath))")
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            throw InputError(path: path, problem: "\(context.debugDescription)\(Self.location(context.codingPath))")
+        } catch let DecodingError.dataCorrupted(context) {
+            let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
+            throw InputError(path: path, problem: "not valid JSON: \(underlying ?? context.debugDescription)")
+        } catch {
+            throw InputError(path: path, problem: "\(error)")
+        }
+        do {
+            try schema.validate()
+        } catch let problem as SchemaProblem {
+            throw InputError(path: path, problem: problem.description)
+        }
+        return schema
+    }
+
+    private static func location(_ path: [any CodingKey]) -> String {
+        path.isEmpty ? "" : " at " + path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+    }
+
+    struct SchemaProblem: Error, CustomStringConvertible { var description: String }
+
+    func validate() throws {
+        guard !columns.isEmpty else { throw SchemaProblem(description: "a table needs at least one column") }
+        var seen = Set<String>()
+        for column in columns {
+            guard !column.name.isEmpty else { throw SchemaProblem(description: "a column has an empty name") }
+            guard seen.insert(column.name.lowercased()).inserted else { throw SchemaProblem(description: "column \"\(column.name)\" appears twice") }
+            let normalized = Self.normalizedType(column.type)
+            if normalized.hasPrefix("VECTOR") {
+                do { _ = try ColumnKind(declaredType: normalized) } catch { throw SchemaProblem(description: "column \(column.name): \(error)") }
+            } else if !Self.allowedTypes.contains(normalized) {
+                throw SchemaProblem(description: "column \(column.name): type \"\(column.type)\" is not one of \(Self.allowedTypes.joined(separator: ", ")), VECTOR(n)")
+            }
+        }
+        guard let keyColumn = columns.first(where: { $0.name.caseInsensitiveEquals(key) }) else {
+            throw SchemaProblem(description: "key \"\(key)\" is not one of the columns")
+        }
+        let keyType = Self.normalizedType(keyColumn.type)
+        guard keyType == "INTEGER" || keyType == "TEXT" else {
+            throw SchemaProblem(description: "key \"\(key)\" must be INTEGER or TEXT, not \(keyColumn.type)")
+        }
+        for index in indexes ?? [] {
+            guard let column = columns.first(where: { $0.name.caseInsensitiveEquals(index.column) }),
+                  Self.normalizedType(column.type).hasPrefix("VECTOR") else {
+                throw SchemaProblem(description: "index \(index.name): \"\(index.column)\" is not a VECTOR column of the schema")
+            }
+            if let metric = index.metric, DistanceMetric(name: metric) == nil {
+                throw SchemaProblem(description: "index \(index.name): unknown metric \"\(metric)\" (cosine, l2 or ip)")
+            }
+        }
+    }
+
+    /// Upper case, single spaces: `vector( 384 )` → `VECTOR(384)`, `text  compressed` → `TEXT COMPRESSED`.
+    static func normalizedType(_ type: String) -> String {
+        let words = type.uppercased().split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
+        let joined = words.joined(separator: " ")
+        return joined.hasPrefix("VECTOR") ? joined.filter { $0 != " " } : joined
+    }
+
+    /// The statements that create the table and its indexes.
+    func createStatements(table: String) -> [String] {
+        let definitions = columns.map { column -> String in
+            var text = "\(quoteIdentifier(column.name)) \(Self.normalizedType(column.type))"
+            if column.name.caseInsensitiveEquals(key) {
+                // An INTEGER key is the rowid and never NULL; SQLite lets other keys be NULL
+                // unless told otherwise.
+                text += Self.normalizedType(column.type) == "INTEGER" ? " PRIMARY KEY" : " PRIMARY KEY NOT NULL"
+            } else if column.required == true {
+                text += " NOT NULL"
+            }
+            return text
+        }
+        var statements = ["CREATE TABLE \(quoteIdentifier(table)) (\(definitions.joined(separator: ", ")))"]
+        for index in indexes ?? [] {
+            let metric = index.metric.flatMap(DistanceMetric.init(name:)) ?? .cosine
+            var with: [String] = []
+            if let m = index.m { with.append("m = \(m)") }
+            if let ef = index.efConstruction { with.append("ef_construction = \(ef)") }
+            statements.append("CREATE INDEX \(quoteIdentifier(index.name)) ON \(quoteIdentifier(table)) USING hnsw (\(quoteIdentifier(index.column)) \(metric.operatorClass))"
+                              + (with.isEmpty ? "" : " WITH (\(with.joined(separator: ", ")))"))
+        }
+        return statements
+    }
+
+    /// The schema of an existing table, as `quiver export --schema` writes it.
+    public static func describing(_ table: TableInfo, indexes: [IndexDefinition]) -> TableSchema {
+        TableSchema(
+            table: table.name,
+            key: table.primaryKeyColumn?.name ?? "rowid",
+            columns: table.columns.map { Column(name: $0.name, type: $0.declaredType.isEmpty ? "BLOB" : $0.declaredType,
+                                                required: $0.notNull && $0.primaryKeyPosition == 0 ? true : nil) },
+            indexes: indexes.isEmpty ? nil : indexes.map {
+                Index(name: $0.name, column: $0.column, metric: $0.metric.operatorClass, m: $0.m, efConstruction: $0.efConstruction)
+            })
+    }
+
+    public func encoded() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)) ?? Data()
+    }
+}
