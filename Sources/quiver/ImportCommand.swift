@@ -79,9 +79,12 @@ struct ImportCommand: ParsableCommand {
             }
         }
         let db = try Database(path: database.path)
-        let display = quiet ? nil : TerminalProgress()
-        let summary = try Importer(database: db, options: options).run(progress: display.map { line in { line.show(ProgressLine.render($0, width: line.width)) } })
-        display?.clear()
+        let display = quiet ? nil : ProgressLine.forTerminal()
+        defer { display?.finish() }
+        let summary = try Importer(database: db, options: options).run(progress: display.map { line in
+            { line.show(ImportProgressText.render($0, width: line.width)) }
+        })
+        display?.finish()
         print(summary.text)
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 
 /// The one-line progress display of a long import: a bar when the input's size is known,
 /// rows/s, MB/s and the time left. Rendered as text; the caller decides where it goes.
-public enum ProgressLine {
+public enum ImportProgressText {
     public static func render(_ progress: Importer.Progress, width: Int = 80) -> String {
         let seconds = max(progress.seconds, 0.001)
         let rows = Double(progress.read) / seconds
@@ -15,7 +15,8 @@ public enum ProgressLine {
         let fraction = min(1, Double(progress.bytes) / Double(total))
         let left = fraction > 0 ? seconds * (1 - fraction) / fraction : 0
         stats += "  ETA " + clock(left)
-        let barWidth = max(10, width - stats.count - 9)
+        // A fixed bar (stats vary in length from line to line) that leaves room for them.
+        let barWidth = max(10, min(30, width - 62))
         let filled = Int(fraction * Double(barWidth))
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: barWidth - filled)
         return String(format: "%3.0f%% ", fraction * 100) + bar + "  " + stats
