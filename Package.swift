@@ -19,9 +19,12 @@ let package = Package(
         .executable(name: "quiver", targets: ["quiver"]),
         .library(name: "QuiverEngine", targets: ["QuiverEngine"]),
         .library(name: "QuiverDedupe", targets: ["QuiverDedupe"]),
+        .library(name: "QuiverClient", targets: ["QuiverClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
@@ -46,17 +49,24 @@ let package = Package(
                 path: "Sources/Import"),
         .target(name: "QuiverShell", dependencies: ["QuiverEngine", "QuiverFormats", "QuiverQuery", "QuiverStorage", "QuiverDedupe"],
                 path: "Sources/Shell"),
+        // `quiver serve`: HTTP/1.1 + JSON over TCP or a Unix socket (Hummingbird on SwiftNIO).
+        .target(name: "QuiverServer", dependencies: ["QuiverEngine", "QuiverQuery", "QuiverStorage", "QuiverKernels",
+                                                     .product(name: "Hummingbird", package: "hummingbird"),
+                                                     .product(name: "Logging", package: "swift-log")],
+                path: "Sources/Server"),
+        // A blocking client for `quiver serve` (plain sockets, no NIO): the shell and the tests use it.
+        .target(name: "QuiverClient", path: "Sources/Client"),
         .executableTarget(name: "quiver",
-                          dependencies: ["QuiverEngine", "QuiverFormats", "QuiverDedupe", "QuiverImport", "QuiverShell",
+                          dependencies: ["QuiverEngine", "QuiverFormats", "QuiverDedupe", "QuiverImport", "QuiverShell", "QuiverServer",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/quiver"),
         // The Quiver side of the side-by-side benchmarks (Tools/bench drives it); not a test.
         .executableTarget(name: "quiver-bench", dependencies: ["QuiverEngine", "QuiverFormats", "QuiverIndex", "QuiverKernels",
-                                                                 "QuiverStorage", "CQuiverSIMD"],
+                                                                 "QuiverStorage", "CQuiverSIMD", "QuiverClient"],
                           path: "Tools/Bench"),
         .testTarget(name: "QuiverTests",
                     dependencies: ["QuiverEngine", "QuiverFormats", "QuiverImport", "QuiverIndex", "QuiverKernels", "QuiverQuery",
-                                   "QuiverStorage", "QuiverDedupe"],
+                                   "QuiverStorage", "QuiverDedupe", "QuiverClient"],
                     path: "Tests/QuiverTests"),
     ]
 )

@@ -38,6 +38,29 @@ public final class Database {
         return executor.catalog
     }
 
+    /// As `currentCatalog()`, with the vector index records re-read too (another connection may
+    /// have dropped or rebuilt an index without changing the schema).
+    public func catalogWithIndexes() throws -> Catalog {
+        try executor.refreshCatalogIfStale()
+        var catalog = executor.catalog
+        try catalog.reloadIndexes(from: connection)
+        return catalog
+    }
+
+    /// Why SQLite's authorizer refused the last statement run with restricted access, if it did.
+    public var lastAccessDenial: String? { connection.lastAccessDenial }
+
+    /// True when every statement of the script only reads (SELECT, VALUES, WITH … SELECT,
+    /// EXPLAIN of those): it may run on any connection, beside the writer.
+    public static func isReadOnlyScript(_ sql: String) -> Bool {
+        let statements = StatementSplitter.split(sql)
+        return !statements.isEmpty && statements.allSatisfy { statement in
+            isRead(statement) || (statement.leadingKeyword == "EXPLAIN" && !statement.significant.contains {
+                ["INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER", "REINDEX"].contains($0.text.uppercased())
+            })
+        }
+    }
+
     /// What the last statement did (strategy, rows scanned).
     public var lastReport: QueryExecutor.Report { executor.lastReport }
 
@@ -69,7 +92,10 @@ public final class Database {
     /// All statements run in one transaction, all or nothing, unless the script manages its own
     /// (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE) or holds a statement that cannot run in one
     /// (VACUUM); then each statement stands alone as the script says.
-    public func execute(_ sql: String, _ bindings: SQLBindings = .none) throws -> [ResultSet] {
+    ///
+    /// `access` limits what the statements themselves may do (SQL from a remote user); Quiver's
+    /// own work around them (catalog reloads, index checkpoints) stays unrestricted.
+    public func execute(_ sql: String, _ bindings: SQLBindings = .none, access: SQLAccess = .unrestricted) throws -> [ResultSet] {
         let statements = split(sql)
         try executor.refreshCatalogIfStale()
         let managesOwnTransaction = statements.contains { Self.controlsTransaction($0) }
@@ -80,6 +106,8 @@ public final class Database {
         var results: [ResultSet] = []
         for (index, statement) in statements.enumerated() {
             do {
+                connection.access = access
+                defer { connection.access = .unrestricted }
                 let result = try executor.run(statement, bindings)
                 if !result.columns.isEmpty { results.append(result) }
             } catch var error as SQLiteError {

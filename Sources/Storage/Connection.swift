@@ -14,6 +14,8 @@ public final class Connection {
     /// Prepared statements by SQL text, for the statements Quiver itself runs on every query
     /// (preparing costs tens of microseconds; a nearest-neighbour query runs several).
     private var statementCache: [String: Statement] = [:]
+    /// What user SQL may do here (see SQLAccess); nil until first restricted.
+    var accessState: AccessState?
 
     public struct Options: Sendable {
         public var readOnly = false

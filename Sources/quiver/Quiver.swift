@@ -6,7 +6,7 @@ struct Quiver: ParsableCommand {
         commandName: "quiver",
         abstract: "A vector-plus-relational data store: SQLite rows, vector search, one SQL.",
         subcommands: [SQLCommand.self, SearchCommand.self, ImportCommand.self, ExportCommand.self, ShellCommand.self,
-                      DemoCommand.self])
+                      DemoCommand.self, ServeCommand.self])
 }
 
 /// The database directory, shared by every subcommand.

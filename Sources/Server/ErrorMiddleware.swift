@@ -1,0 +1,25 @@
+import Hummingbird
+
+/// Turns every error a handler or middleware throws into the API's JSON error response, so
+/// clients see one error shape whatever failed (routing, auth, limits, decoding, SQL).
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = ServerContext
+
+    func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            var apiError = APIError.from(error)
+            if apiError.status == .notFound && apiError.message == HTTPResponse.Status.notFound.reasonPhrase {
+                apiError.message = "no such endpoint: \(request.method) \(request.uri.path)"
+            }
+            if apiError.status == .contentTooLarge && apiError.code == "too_large" && apiError.message == HTTPResponse.Status.contentTooLarge.reasonPhrase {
+                apiError.message = "request body larger than the limit of \(context.bodyLimit) bytes"
+            }
+            if apiError.status == .internalServerError {
+                context.logger.error("\(request.method) \(request.uri.path): \(error)")
+            }
+            return try apiError.response(from: request, context: context)
+        }
+    }
+}

@@ -1,0 +1,30 @@
+import Foundation
+import Hummingbird
+
+/// Reading request bodies and writing responses as JSON.
+enum JSONBody {
+    /// The request body decoded as `T`; 413 past the body limit, 400 saying what is wrong.
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: ServerContext) async throws -> T {
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: context.bodyLimit)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw APIError.tooLarge("request body larger than the limit of \(context.bodyLimit) bytes")
+        }
+        guard buffer.readableBytes > 0 else { throw APIError.badRequest("the request needs a JSON body") }
+        do {
+            return try buffer.withUnsafeReadableBytes { bytes in
+                try JSONDecoder().decode(T.self, from: Data(bytes))
+            }
+        } catch let error as DecodingError {
+            throw APIError.badRequest("invalid request body: \(APIError.describe(error))")
+        }
+    }
+
+    static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try JSONEncoder().encode(value)
+        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+
+/// A JSON value as the API reads and writes it: rows and filters have no fixed shape.
+///
+/// Numbers keep whether they were written as integers, so `7` binds as SQLite INTEGER and
+/// `7.5` as REAL, and vectors read back as float32 print in their shortest form.
+enum JSONValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case integer(Int64)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+    /// A vector read from a VECTOR column (written as a JSON array of numbers).
+    case floats([Float])
+
+    var objectValue: [String: JSONValue]? {
+        if case .object(let value) = self { return value }
+        return nil
+    }
+
+    var stringValue: String? {
+        if case .string(let value) = self { return value }
+        return nil
+    }
+
+    var arrayValue: [JSONValue]? {
+        if case .array(let value) = self { return value }
+        return nil
+    }
+
+    /// The JSON type name, for error messages.
+    var typeName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .integer, .number: "a number"
+        case .string: "a string"
+        case .array, .floats: "an array"
+        case .object: "an object"
+        }
+    }
+}
+
+extension JSONValue: Codable {
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        // Numbers first, as a Double: vectors are arrays of hundreds of them, and each failed
+        // attempt costs a thrown error. Integral values are then re-read exactly as Int64.
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Double.self) {
+            if value == value.rounded(), abs(value) < 9.3e18, let integer = try? container.decode(Int64.self) {
+                self = .integer(integer)
+            } else {
+                self = .number(value)
+            }
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else if let value = try? container.decode([String: JSONValue].self) {
+            self = .object(value)
+        } else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a JSON value")
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let value): try container.encode(value)
+        case .integer(let value): try container.encode(value)
+        case .number(let value):
+            // JSON has no NaN or infinity; SQLite can produce them (1e999, 0.0/0.0 is NULL).
+            if value.isFinite { try container.encode(value) } else { try container.encodeNil() }
+        case .string(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        case .floats(let value): try container.encode(value)
+        }
+    }
+}

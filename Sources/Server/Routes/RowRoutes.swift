@@ -1,0 +1,173 @@
+import Foundation
+import Hummingbird
+import QuiverEngine
+import QuiverStorage
+
+/// Rows in batches: `POST /tables/{table}/rows` (upsert), `POST /tables/{table}/rows/get`,
+/// `POST /tables/{table}/rows/delete`. Each batch is one transaction: all rows or none, and a
+/// reader sees the whole batch or nothing of it. A 2xx answer comes after the commit, which
+/// SQLite has synced (synchronous = FULL), so it survives a crash.
+enum RowRoutes {
+    static func add(to routes: inout RouteTable, services: ServerServices) {
+        routes.add(.post, "/tables/{table}/rows") { request, context in
+            try context.requireWrite("write rows")
+            let name = try ServerServices.tableName(context)
+            let body = try await JSONBody.decode(UpsertRequest.self, from: request, context: context)
+            try services.checkBatch(body.rows.count, "rows")
+            let upserted = try await services.write { database in
+                guard let table = try database.currentCatalog().table(named: name) else {
+                    throw APIError.notFound("no table named \(name)")
+                }
+                return try upsert(body.rows, into: table, database: database)
+            }
+            services.metrics.add("rows_upserted", upserted)
+            return try JSONBody.response(UpsertResponse(upserted: upserted))
+        }
+
+        routes.add(.post, "/tables/{table}/rows/get") { request, context in
+            let name = try ServerServices.tableName(context)
+            let body = try await JSONBody.decode(KeysRequest.self, from: request, context: context)
+            try services.checkBatch(body.ids.count, "ids")
+            let response = try await services.read { database in
+                guard let table = try database.currentCatalog().table(named: name) else {
+                    throw APIError.notFound("no table named \(name)")
+                }
+                return try get(body, from: table, database: database)
+            }
+            services.metrics.add("rows_read", response.rows.count)
+            return try JSONBody.response(response)
+        }
+
+        routes.add(.post, "/tables/{table}/rows/delete") { request, context in
+            try context.requireWrite("delete rows")
+            let name = try ServerServices.tableName(context)
+            let body = try await JSONBody.decode(KeysRequest.self, from: request, context: context)
+            try services.checkBatch(body.ids.count, "ids")
+            let ids = try keysJSON(body.ids)
+            let deleted = try await services.write { database in
+                guard let table = try database.currentCatalog().table(named: name) else {
+                    throw APIError.notFound("no table named \(name)")
+                }
+                let sql = "DELETE FROM \(quoteIdentifier(table.name)) WHERE \(table.rowKeyExpression) IN (SELECT value FROM json_each(?1)) RETURNING 1"
+                return try database.execute(sql, SQLBindings([.text(ids)])).first?.rows.count ?? 0
+            }
+            services.metrics.add("rows_deleted", deleted)
+            return try JSONBody.response(DeleteResponse(deleted: deleted))
+        }
+    }
+
+    /// Inserts the rows, or updates the columns they give where the primary key exists.
+    static func upsert(_ rows: [[String: JSONValue]], into table: TableInfo, database: Database) throws -> Int {
+        // Rows are grouped by the columns they give; each group is one prepared statement.
+        var groups: [[String]: (indices: [Int], bindings: [SQLBindings])] = [:]
+        var groupOrder: [[String]] = []
+        for (i, row) in rows.enumerated() {
+            guard !row.isEmpty else { throw APIError.badRequest("rows[\(i)]: empty row") }
+            var columns: [ColumnInfo] = []
+            for key in row.keys {
+                guard let column = table.column(named: key) else {
+                    throw APIError.badRequest("rows[\(i)]: table \(table.name) has no column \(key)")
+                }
+                columns.append(column)
+            }
+            columns.sort { a, b in
+                (table.columns.firstIndex { $0.name == a.name } ?? 0) < (table.columns.firstIndex { $0.name == b.name } ?? 0)
+            }
+            let values = try columns.map { column in
+                let key = row.keys.first { $0.caseInsensitiveEquals(column.name) }!
+                return try ValueMapping.sqlValue(row[key]!, for: column, table: table.name, place: "rows[\(i)]")
+            }
+            let names = columns.map(\.name)
+            if groups[names] == nil { groupOrder.append(names) }
+            groups[names, default: ([], [])].indices.append(i)
+            groups[names]!.bindings.append(SQLBindings(values))
+        }
+        _ = try database.execute("BEGIN IMMEDIATE")
+        do {
+            var changed = 0
+            for names in groupOrder {
+                let group = groups[names]!
+                do {
+                    changed += try database.executeMany(upsertSQL(table: table, columns: names), group.bindings)
+                } catch let error as Database.StatementError {
+                    var located = error
+                    located.statementCount = rows.count
+                    located.statementIndex = group.indices[error.statementIndex - 1]
+                    throw APIError.from(SQLiteError(code: error.underlying.code,
+                                                    message: "rows[\(located.statementIndex)]: \(error.underlying.message)"),
+                                        database: database)
+                }
+            }
+            _ = try database.execute("COMMIT")
+            return changed
+        } catch {
+            _ = try? database.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    static func upsertSQL(table: TableInfo, columns: [String]) -> String {
+        let list = columns.map(quoteIdentifier).joined(separator: ", ")
+        let placeholders = (1...columns.count).map { "?\($0)" }.joined(separator: ", ")
+        var sql = "INSERT INTO \(quoteIdentifier(table.name)) (\(list)) VALUES (\(placeholders))"
+        if let key = table.primaryKeyColumn, columns.contains(where: { $0.caseInsensitiveEquals(key.name) }) {
+            let others = columns.filter { !$0.caseInsensitiveEquals(key.name) }
+            sql += " ON CONFLICT (\(quoteIdentifier(key.name))) DO "
+            sql += others.isEmpty ? "NOTHING"
+                : "UPDATE SET " + others.map { "\(quoteIdentifier($0)) = excluded.\(quoteIdentifier($0))" }.joined(separator: ", ")
+        }
+        return sql
+    }
+
+    static func get(_ body: KeysRequest, from table: TableInfo, database: Database) throws -> RowsResponse {
+        let columns: [ColumnInfo] = try (body.columns ?? table.columns.map(\.name)).map { name in
+            guard let column = table.column(named: name) else {
+                throw APIError.badRequest("columns: table \(table.name) has no column \(name)")
+            }
+            return column
+        }
+        let selectList = ([table.rowKeyExpression + " AS __quiver_id"] + columns.map { quoteIdentifier($0.name) }).joined(separator: ", ")
+        let sql = "SELECT \(selectList) FROM \(quoteIdentifier(table.name)) WHERE \(table.rowKeyExpression) IN (SELECT value FROM json_each(?1))"
+        let result = try database.execute(sql, SQLBindings([.text(try keysJSON(body.ids))])).first
+        var byKey: [JSONValue: [String: JSONValue]] = [:]
+        for values in result?.rows ?? [] {
+            var row: [String: JSONValue] = [:]
+            for (i, column) in columns.enumerated() { row[column.name] = ValueMapping.json(values[i + 1]) }
+            byKey[normalizedKey(ValueMapping.json(values[0]))] = row
+        }
+        var rows: [[String: JSONValue]] = []
+        var missing: [JSONValue] = []
+        for id in body.ids {
+            if let row = byKey[normalizedKey(id)] { rows.append(row) } else { missing.append(id) }
+        }
+        return RowsResponse(rows: rows, missing: missing)
+    }
+
+    /// Keys as a JSON array for json_each: scalars only.
+    static func keysJSON(_ ids: [JSONValue]) throws -> String {
+        for (i, id) in ids.enumerated() {
+            switch id {
+            case .integer, .number, .string: continue
+            default: throw APIError.badRequest("ids[\(i)]: a key must be a number or a string, not \(id.typeName)")
+            }
+        }
+        return String(decoding: try JSONEncoder().encode(ids), as: UTF8.self)
+    }
+
+    /// 7 and 7.0 name the same row.
+    private static func normalizedKey(_ key: JSONValue) -> JSONValue {
+        if case .number(let v) = key, v == v.rounded(), abs(v) < 9e18 { return .integer(Int64(v)) }
+        return key
+    }
+}
+
+extension JSONValue: Hashable {
+    func hash(into hasher: inout Hasher) {
+        switch self {
+        case .integer(let v): hasher.combine(0); hasher.combine(v)
+        case .string(let v): hasher.combine(1); hasher.combine(v)
+        case .number(let v): hasher.combine(2); hasher.combine(v)
+        default: hasher.combine(3)
+        }
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import Hummingbird
+import QuiverEngine
+import QuiverKernels
+import QuiverStorage
+
+/// Tables: `GET /tables`, `POST /tables`, `GET /tables/{table}`, `DELETE /tables/{table}`.
+enum TableRoutes {
+    static func add(to routes: inout RouteTable, services: ServerServices) {
+        routes.add(.get, "/tables") { _, _ in
+            let list = try await services.read { database in
+                let catalog = try database.catalogWithIndexes()
+                return TableList(tables: try catalog.tables.map { try describe($0, catalog: catalog, database: database) })
+            }
+            return try JSONBody.response(list)
+        }
+
+        routes.add(.post, "/tables") { request, context in
+            try context.requireWrite("create tables")
+            let body = try await JSONBody.decode(CreateTableRequest.self, from: request, context: context)
+            let script = try createScript(body)
+            let ifNotExists = body.ifNotExists ?? false
+            let (description, created) = try await services.write { database -> (TableDescription, Bool) in
+                let before = try database.catalogWithIndexes()
+                if before.table(named: body.name) != nil {
+                    guard ifNotExists else { throw APIError.conflict("table \(body.name) already exists") }
+                } else {
+                    _ = try database.execute(script)
+                }
+                let catalog = try database.catalogWithIndexes()
+                guard let table = catalog.table(named: body.name) else {
+                    throw APIError.badRequest("table \(body.name) was not created (is it a name Quiver reserves?)")
+                }
+                return (try describe(table, catalog: catalog, database: database), before.table(named: body.name) == nil)
+            }
+            return try JSONBody.response(description, status: created ? .created : .ok)
+        }
+
+        routes.add(.get, "/tables/{table}") { _, context in
+            let name = try ServerServices.tableName(context)
+            let description = try await services.read { database in
+                let catalog = try database.catalogWithIndexes()
+                guard let table = catalog.table(named: name) else { throw APIError.notFound("no table named \(name)") }
+                return try describe(table, catalog: catalog, database: database)
+            }
+            return try JSONBody.response(description)
+        }
+
+        routes.add(.delete, "/tables/{table}") { _, context in
+            try context.requireWrite("drop tables")
+            let name = try ServerServices.tableName(context)
+            let dropped = try await services.write { database in
+                let catalog = try database.catalogWithIndexes()
+                guard let table = catalog.table(named: name) else { throw APIError.notFound("no table named \(name)") }
+                // Indexes first, in the same transaction, so their files go only if the table goes.
+                let script = catalog.indexes(on: table.name).map { "DROP INDEX \(quoteIdentifier($0.name));" }.joined()
+                    + "DROP TABLE \(quoteIdentifier(table.name))"
+                _ = try database.execute(script)
+                return DroppedTable(dropped: table.name)
+            }
+            return try JSONBody.response(dropped)
+        }
+    }
+
+    static func describe(_ table: TableInfo, catalog: Catalog, database: Database) throws -> TableDescription {
+        let count = try database.execute("SELECT count(*) FROM \(quoteIdentifier(table.name))").first?.rows.first?.first?.integerValue ?? 0
+        return TableDescription(
+            name: table.name,
+            columns: table.columns.map { column in
+                let kind: String
+                switch column.kind {
+                case .plain: kind = "plain"
+                case .vector: kind = "vector"
+                case .compressedText: kind = "compressed_text"
+                }
+                return ColumnDescription(name: column.name, type: column.declaredType, kind: kind,
+                                         dimension: column.kind.vectorDimension, primaryKey: column.primaryKeyPosition > 0,
+                                         notNull: column.notNull)
+            },
+            indexes: catalog.indexes(on: table.name).map {
+                IndexDescription(name: $0.name, column: $0.column, metric: $0.metric.rawValue, m: $0.m,
+                                 efConstruction: $0.efConstruction)
+            },
+            rows: count)
+    }
+
+    /// CREATE TABLE and CREATE INDEX … USING hnsw statements for a request, checked first.
+    static func createScript(_ body: CreateTableRequest) throws -> String {
+        guard !body.name.isEmpty else { throw APIError.badRequest("name: a table needs a name") }
+        guard !body.name.lowercased().hasPrefix("sqlite_"), !body.name.lowercased().hasPrefix("_quiver_") else {
+            throw APIError.badRequest("name: \(body.name) is reserved (sqlite_… and _quiver_… names belong to the engine)")
+        }
+        guard !body.columns.isEmpty else { throw APIError.badRequest("columns: a table needs at least one column") }
+        var seen = Set<String>()
+        var definitions: [String] = []
+        for (i, column) in body.columns.enumerated() {
+            let place = "columns[\(i)]"
+            guard !column.name.isEmpty else { throw APIError.badRequest("\(place).name: empty") }
+            guard seen.insert(column.name.lowercased()).inserted else {
+                throw APIError.badRequest("\(place).name: duplicate column \(column.name)")
+            }
+            let type = column.type.trimmingCharacters(in: .whitespaces)
+            guard type.range(of: #"^[A-Za-z][A-Za-z0-9 _]*(\([0-9 ,]+\))?$"#, options: .regularExpression) != nil else {
+                throw APIError.badRequest("\(place).type: '\(column.type)' is not a column type (e.g. INTEGER, TEXT, TEXT COMPRESSED, VECTOR(384))")
+            }
+            do {
+                _ = try ColumnKind(declaredType: type)
+            } catch {
+                throw APIError.badRequest("\(place).type: \(error.description)")
+            }
+            var definition = "\(quoteIdentifier(column.name)) \(type)"
+            if column.primaryKey == true { definition += " PRIMARY KEY" }
+            if column.notNull == true { definition += " NOT NULL" }
+            if column.unique == true { definition += " UNIQUE" }
+            definitions.append(definition)
+        }
+        if body.columns.filter({ $0.primaryKey == true }).count > 1 {
+            throw APIError.badRequest("columns: only one column can be the primary key")
+        }
+        var script = "CREATE TABLE \(quoteIdentifier(body.name)) (\(definitions.joined(separator: ", ")));"
+        for (i, index) in (body.indexes ?? []).enumerated() {
+            let place = "indexes[\(i)]"
+            guard let column = body.columns.first(where: { $0.name.caseInsensitiveEquals(index.column) }) else {
+                throw APIError.badRequest("\(place).column: no column \(index.column) in this table")
+            }
+            guard (try? ColumnKind(declaredType: column.type))?.vectorDimension != nil else {
+                throw APIError.badRequest("\(place).column: \(column.name) is not a VECTOR column")
+            }
+            let metric: DistanceMetric
+            if let name = index.metric {
+                guard let parsed = DistanceMetric(name: name) else {
+                    throw APIError.badRequest("\(place).metric: expected cosine, l2 or ip, got \(name)")
+                }
+                metric = parsed
+            } else {
+                metric = .cosine
+            }
+            var options: [String] = []
+            if let m = index.m {
+                guard (2...128).contains(m) else { throw APIError.badRequest("\(place).m: must be between 2 and 128, got \(m)") }
+                options.append("m = \(m)")
+            }
+            if let ef = index.efConstruction {
+                guard (1...4096).contains(ef) else {
+                    throw APIError.badRequest("\(place).ef_construction: must be between 1 and 4096, got \(ef)")
+                }
+                options.append("ef_construction = \(ef)")
+            }
+            let name = index.name ?? "\(body.name)_\(column.name)_idx"
+            script += "CREATE INDEX \(quoteIdentifier(name)) ON \(quoteIdentifier(body.name)) USING hnsw (\(quoteIdentifier(column.name)) \(metric.operatorClass))"
+                + (options.isEmpty ? "" : " WITH (\(options.joined(separator: ", ")))") + ";"
+        }
+        return script
+    }
+}

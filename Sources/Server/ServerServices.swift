@@ -1,0 +1,37 @@
+import Foundation
+import Hummingbird
+import QuiverEngine
+
+/// What every route handler shares: the connections, the limits and the metrics.
+struct ServerServices: Sendable {
+    let pool: DatabasePool
+    let limits: RequestLimits
+    let metrics: ServerMetrics
+
+    /// Runs `body` on a reader; errors become API errors that can name what SQLite refused.
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await pool.read { database in
+            do { return try body(database) } catch { throw APIError.from(error, database: database) }
+        }
+    }
+
+    /// Runs `body` on the writer, after every write submitted before it.
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await pool.write { database in
+            do { return try body(database) } catch { throw APIError.from(error, database: database) }
+        }
+    }
+
+    /// A table name from the path, percent-decoded.
+    static func tableName(_ context: ServerContext) throws -> String {
+        let raw = try context.parameters.require("table")
+        return raw.removingPercentEncoding ?? raw
+    }
+
+    func checkBatch(_ count: Int, _ what: String) throws {
+        if count > limits.maxBatchRows {
+            throw APIError.tooLarge("\(count) \(what) in one request; the limit is \(limits.maxBatchRows)")
+        }
+        if count == 0 { throw APIError.badRequest("no \(what) given") }
+    }
+}

@@ -1,0 +1,435 @@
+import Foundation
+import QuiverClient
+import QuiverKernels
+import Testing
+
+/// End-to-end tests of `quiver serve`: each starts the built server on an ephemeral port
+/// (and a Unix socket where it matters) and talks to it over real sockets with QuiverClient.
+@Suite struct ServerTests {
+    static let dimension = 8
+
+    /// Creates `docs(id, lang, n, body, embedding VECTOR(8))` with an HNSW index and `count` rows.
+    @discardableResult
+    func loadDocs(_ client: QuiverClient, count: Int, seed: UInt64 = 7) throws -> [(id: Int64, lang: String, n: Int, vector: [Float])] {
+        try client.call("POST", "/tables", [
+            "name": "docs",
+            "columns": [
+                ["name": "id", "type": "INTEGER", "primary_key": true],
+                ["name": "lang", "type": "TEXT", "not_null": true],
+                ["name": "n", "type": "INTEGER"],
+                ["name": "body", "type": "TEXT"],
+                ["name": "embedding", "type": .string("VECTOR(\(Self.dimension))")],
+            ],
+            "indexes": [["column": "embedding", "metric": "cosine", "m": 8, "ef_construction": 40]],
+        ])
+        var random = SeededRandom(seed: seed)
+        let rows = (1...count).map { i in
+            (id: Int64(i), lang: i % 3 == 0 ? "zh" : "en", n: i % 10, vector: random.vector(Self.dimension))
+        }
+        try client.call("POST", "/tables/docs/rows", ["rows": .array(rows.map { row in
+            ["id": .integer(row.id), "lang": .string(row.lang), "n": .integer(Int64(row.n)),
+             "body": .string("passage k\(row.id)q in \(row.lang)"), "embedding": .vector(row.vector)]
+        })])
+        return rows
+    }
+
+    func ids(_ answer: JSONValue) -> [Int64] {
+        answer["results"]?.arrayValue?.compactMap { $0["id"]?.integerValue } ?? []
+    }
+
+    func expectStatus(_ status: Int, code: String? = nil, _ body: () throws -> Void,
+                      sourceLocation: SourceLocation = #_sourceLocation) -> ClientError? {
+        do {
+            try body()
+            Issue.record("expected HTTP \(status), got success", sourceLocation: sourceLocation)
+            return nil
+        } catch let error as ClientError {
+            #expect(error.status == status, "\(error)", sourceLocation: sourceLocation)
+            if let code { #expect(error.code == code, "\(error)", sourceLocation: sourceLocation) }
+            #expect(!error.message.isEmpty, sourceLocation: sourceLocation)
+            return error
+        } catch {
+            Issue.record("unexpected error \(error)", sourceLocation: sourceLocation)
+            return nil
+        }
+    }
+
+    // MARK: - Every endpoint, over TCP and over a Unix socket
+
+    @Test func everyEndpointAnswersOverTCPAndUnixSocket() throws {
+        let directory = TemporaryDirectory("quiver-serve")
+        let server = try ServerProcess(database: directory.file("db"), ["--port", "0", "--socket", directory.file("q.sock")])
+        for unix in [false, true] {
+            let client = server.client(unix: unix)
+            #expect(try client.health())
+            let rows = try loadDocs(client, count: 60)
+
+            // Tables: list and describe.
+            let list = try client.call("GET", "/tables")
+            #expect(list["tables"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["docs"])
+            let table = try client.call("GET", "/tables/docs")
+            #expect(table["rows"]?.integerValue == 60)
+            #expect(table["indexes"]?[0]?["metric"]?.stringValue == "cosine")
+            #expect(table["columns"]?[4]?["dimension"]?.integerValue == Int64(Self.dimension))
+
+            // Nearest neighbours, exact and through the index, against brute force.
+            let query = rows[5].vector
+            let expected = bruteForce(rows.map { ($0.id, $0.vector) }, query: query, metric: .cosine, k: 5).map(\.id)
+            let exact = try client.call("POST", "/tables/docs/query", ["vector": .vector(query), "k": 5, "exact": true])
+            #expect(ids(exact) == expected)
+            #expect(exact["results"]?[0]?["row"]?["lang"]?.stringValue == rows[5].lang)
+            #expect(exact["results"]?[0]?["row"]?["embedding"] == nil, "vectors are returned only when asked for")
+            let viaIndex = try client.call("POST", "/tables/docs/query", ["vector": .vector(query), "k": 5, "ef": 200])
+            #expect(ids(viaIndex) == expected)
+
+            // Structured filter and WHERE expression agree with brute force over the matching rows.
+            let zh = rows.filter { $0.lang == "zh" && $0.n >= 3 }
+            let expectedZh = bruteForce(zh.map { ($0.id, $0.vector) }, query: query, metric: .cosine, k: 4).map(\.id)
+            let filtered = try client.call("POST", "/tables/docs/query", [
+                "vector": .vector(query), "k": 4, "filter": ["lang": "zh", "n": ["$gte": 3]], "columns": ["id", "n"]])
+            #expect(ids(filtered) == expectedZh)
+            #expect(filtered["results"]?[0]?["row"]?.objectValue?.keys.sorted() == ["id", "n"])
+            let whered = try client.call("POST", "/tables/docs/query", [
+                "vector": .vector(query), "k": 4, "where": "lang = :lang AND n >= 3", "params": ["lang": "zh"]])
+            #expect(ids(whered) == expectedZh)
+            let either = try client.call("POST", "/tables/docs/query", [
+                "vector": .vector(query), "k": 60, "filter": ["$or": [["n": ["$in": [1, 2]]], ["$not": ["lang": "en"]]]]])
+            #expect(Set(ids(either)) == Set(rows.filter { [1, 2].contains($0.n) || $0.lang != "en" }.map(\.id)))
+
+            // A batch of queries answers each as a single query would.
+            let batch = try client.call("POST", "/tables/docs/query/batch", ["queries": [
+                ["vector": .vector(rows[0].vector), "k": 3, "exact": true],
+                ["vector": .vector(query), "k": 4, "filter": ["lang": "zh", "n": ["$gte": 3]]],
+            ]])
+            #expect(batch["results"]?[0]?.arrayValue?.compactMap { $0["id"]?.integerValue }
+                        == bruteForce(rows.map { ($0.id, $0.vector) }, query: rows[0].vector, metric: .cosine, k: 3).map(\.id))
+            #expect(batch["results"]?[1]?.arrayValue?.compactMap { $0["id"]?.integerValue } == expectedZh)
+
+            // Rows: get (with a missing key), upsert as update, delete.
+            let got = try client.call("POST", "/tables/docs/rows/get", ["ids": [3, 999, 1], "columns": ["id", "lang", "embedding"]])
+            #expect(got["rows"]?.arrayValue?.compactMap { $0["id"]?.integerValue } == [3, 1])
+            #expect(got["missing"] == [999])
+            let stored = got["rows"]?[0]?["embedding"]?.arrayValue?.compactMap { $0.doubleValue }.map { Float($0) }
+            #expect(stored == rows[2].vector, "vectors round-trip bit for bit")
+            try client.call("POST", "/tables/docs/rows", ["rows": [["id": 3, "lang": "fr"]]])
+            let updated = try client.call("POST", "/tables/docs/rows/get", ["ids": [3]])
+            #expect(updated["rows"]?[0]?["lang"] == "fr")
+            #expect(updated["rows"]?[0]?["body"] == "passage k3q in zh", "an upsert leaves columns it does not give")
+            let deleted = try client.call("POST", "/tables/docs/rows/delete", ["ids": [1, 2, 999]])
+            #expect(deleted["deleted"] == 2)
+
+            // Raw SQL: several statements, parameters, vectors in results.
+            let sets = try client.sql("INSERT INTO docs (id, lang) VALUES (?1, 'de'); SELECT id, lang FROM docs WHERE id = ?1; SELECT count(*) AS n FROM docs",
+                                      parameters: [500])
+            #expect(sets.count == 2)
+            #expect(sets[0].columns == ["id", "lang"])
+            #expect(sets[0].rows == [[500, "de"]])
+            #expect(sets[1].rows == [[59]])
+            let named = try client.sql("SELECT id FROM docs WHERE lang = :lang ORDER BY embedding <=> :q LIMIT 1",
+                                       named: ["lang": "fr", "q": .string("[" + rows[2].vector.map { "\($0)" }.joined(separator: ",") + "]")])
+            #expect(named.first?.rows == [[3]])
+
+            // Hybrid: an FTS5 table beside the rows, fused with the vector ranking.
+            try client.sql("CREATE VIRTUAL TABLE docs_fts USING fts5(body, tokenize = 'trigram'); INSERT INTO docs_fts (rowid, body) SELECT id, body FROM docs WHERE body IS NOT NULL")
+            let hybrid = try client.call("POST", "/tables/docs/hybrid", [
+                "vector": .vector(rows[40].vector), "text": "k17q", "k": 3, "candidates": 50, "columns": ["id", "body"]])
+            let hybridIDs = hybrid["results"]?.arrayValue?.compactMap { $0["id"]?.integerValue } ?? []
+            // Row 41 is the vector's nearest, row 17 the only text match: each scores 1/61 from
+            // its first place, more than any row ranked second in one list and absent from the other.
+            #expect(hybridIDs.count == 3)
+            #expect(Set(hybridIDs.prefix(2)) == [41, 17], "the vector's own row and the text's own row rank first: \(hybridIDs)")
+            #expect(hybrid["results"]?[0]?["vector_rank"] != nil || hybrid["results"]?[0]?["text_rank"] != nil)
+            _ = expectStatus(400) { try client.call("POST", "/tables/docs/hybrid", ["vector": .vector(query), "text": "x", "text_table": "docs"]) }
+
+            // Metrics in Prometheus' text format count what happened.
+            let metrics = try client.send("GET", "/metrics")
+            #expect(metrics.status == 200 && metrics.contentType.hasPrefix("text/plain"))
+            #expect(metrics.text.contains("quiver_http_requests_total{method=\"POST\",route=\"/tables/{table}/query\",status=\"200\"}"))
+            #expect(metrics.text.contains("# TYPE quiver_http_request_duration_seconds histogram"))
+
+            // Unknown things: 404 with a message; undeclared methods: 405 with Allow.
+            _ = expectStatus(404, code: "not_found") { try client.call("GET", "/tables/nope") }
+            _ = expectStatus(404, code: "not_found") { try client.call("POST", "/tables/nope/query", ["vector": [1, 2]]) }
+            _ = expectStatus(404) { try client.call("GET", "/no/such/path") }
+            let put = try client.send("PUT", "/tables")
+            #expect(put.status == 405)
+            #expect(put.headers["allow"] == "GET, POST, HEAD")
+            #expect(put.json?["error"]?["code"] == "method_not_allowed")
+            #expect(try client.send("DELETE", "/sql").status == 405)
+
+            let dropped = try client.call("DELETE", "/tables/docs")
+            #expect(dropped["dropped"] == "docs")
+            try client.sql("DROP TABLE docs_fts")
+            #expect(try client.call("GET", "/tables")["tables"] == [])
+        }
+        #expect(server.stop() == 0)
+        #expect(!FileManager.default.fileExists(atPath: directory.file("q.sock")), "a clean exit removes the socket file")
+    }
+
+    // MARK: - Authentication and access
+
+    @Test func tokensGateEveryRequestButHealthAndTheReadTokenOnlyReads() throws {
+        let directory = TemporaryDirectory("quiver-serve")
+        let server = try ServerProcess(database: directory.file("db"), ["--port", "0", "--read-token", "reader-secret"],
+                                       environment: ["QUIVER_TOKEN": "writer-secret"])
+        let anonymous = server.client()
+        #expect(try anonymous.health(), "GET /health needs no token")
+        let denied = expectStatus(401, code: "unauthorized") { try anonymous.call("GET", "/tables") }
+        #expect(denied?.message.contains("bearer token") == true)
+        _ = expectStatus(401) { try server.client(token: "writer-secreT").call("GET", "/tables") }
+        _ = expectStatus(401) { try server.client(token: "writer-secret-and-more").call("GET", "/tables") }
+        _ = expectStatus(401) { try anonymous.call("GET", "/metrics") }
+        let raw = try anonymous.send("GET", "/tables", headers: [("Authorization", "Basic d3JpdGVyLXNlY3JldA==")])
+        #expect(raw.status == 401 && raw.headers["www-authenticate"]?.hasPrefix("Bearer") == true)
+
+        let writer = server.client(token: "writer-secret")
+        let rows = try loadDocs(writer, count: 20)
+        let reader = server.client(token: "reader-secret")
+        // The read token queries and reads…
+        #expect(ids(try reader.call("POST", "/tables/docs/query", ["vector": .vector(rows[0].vector), "k": 1, "exact": true])) == [1])
+        #expect(try reader.sql("SELECT count(*) FROM docs").first?.rows == [[20]])
+        #expect(try reader.call("POST", "/tables/docs/rows/get", ["ids": [1]])["rows"]?.arrayValue?.count == 1)
+        #expect(try reader.sql("PRAGMA table_info(docs)").first?.rows.count == 5)
+        // …and changes nothing, however it tries.
+        _ = expectStatus(403) { try reader.call("POST", "/tables/docs/rows", ["rows": [["id": 100, "lang": "en"]]]) }
+        _ = expectStatus(403) { try reader.call("POST", "/tables/docs/rows/delete", ["ids": [1]]) }
+        _ = expectStatus(403) { try reader.call("POST", "/tables", ["name": "t", "columns": [["name": "a", "type": "TEXT"]]]) }
+        _ = expectStatus(403) { try reader.call("DELETE", "/tables/docs") }
+        let insert = expectStatus(403, code: "forbidden") { try reader.sql("INSERT INTO docs (id, lang) VALUES (100, 'en')") }
+        #expect(insert?.message.contains("read-only") == true, "\(String(describing: insert))")
+        _ = expectStatus(403) { try reader.sql("WITH x AS (SELECT 1) DELETE FROM docs") }
+        _ = expectStatus(403) { try reader.sql("CREATE TABLE t (a)") }
+        _ = expectStatus(403) { try reader.sql("CREATE INDEX docs_n ON docs (n)") }
+        _ = expectStatus(403) { try reader.sql("PRAGMA user_version = 3") }
+        _ = expectStatus(403) { try reader.call("POST", "/tables/docs/query", [
+            "vector": .vector(rows[0].vector), "where": "id > 0 AND load_extension('/tmp/nothing.so') IS NULL"]) }
+        #expect(try writer.sql("SELECT count(*) FROM docs").first?.rows == [[20]], "nothing changed")
+
+        // Every token: no ATTACH, no extensions, no weakening of durability.
+        for client in [writer, reader] {
+            _ = expectStatus(403) { try client.sql("ATTACH DATABASE '\(directory.file("other.db"))' AS other") }
+            _ = expectStatus(403) { try client.sql("VACUUM INTO '\(directory.file("copy.db"))'") }
+            _ = expectStatus(403) { try client.sql("SELECT load_extension('/tmp/nothing.so')") }
+            _ = expectStatus(403) { try client.sql("PRAGMA synchronous = OFF") }
+            _ = expectStatus(403) { try client.sql("PRAGMA journal_mode = DELETE") }
+            _ = expectStatus(403) { try client.sql("PRAGMA writable_schema = ON") }
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.file("other.db")))
+        #expect(!FileManager.default.fileExists(atPath: directory.file("copy.db")))
+        #expect(try writer.sql("PRAGMA journal_mode").first?.rows == [["wal"]], "reading a setting is fine")
+        #expect(try writer.sql("PRAGMA synchronous").first?.rows == [[2]], "still FULL")
+    }
+
+    @Test func aReadTokenWithoutAFullTokenIsRefused() throws {
+        let directory = TemporaryDirectory("quiver-serve")
+        let binary = try #require(ServerProcess.located.path)
+        let outcome = try ProcessRunner.run(binary, ["serve", "--db", directory.file("db"), "--port", "0", "--read-token", "r"],
+                                            environment: ProcessInfo.processInfo.environment.filter { $0.key != "QUIVER_TOKEN" })
+        #expect(!outcome.succeeded)
+        #expect(outcome.stderr.contains("--read-token needs --token"), "\(outcome)")
+    }
+
+    // MARK: - Limits and bad input
+
+    @Test func limitsAnswer413AndBadInputAnswers4xxWithoutChangingAnything() throws {
+        let directory = TemporaryDirectory("quiver-serve")
+        let server = try ServerProcess(database: directory.file("db"), ["--port", "0", "--max-body-bytes", "20000",
+                                                                         "--max-batch-rows", "30", "--max-k", "50",
+                                                                         "--max-batch-queries", "3"])
+        let client = server.client()
+        let rows = try loadDocs(client, count: 30)
+        let query: JSONValue = .vector(rows[0].vector)
+
+        let big = Data(("{\"sql\": \"SELECT '" + String(repeating: "x", count: 30_000) + "'\"}").utf8)
+        let tooBig = try client.send("POST", "/sql", body: big)
+        #expect(tooBig.status == 413 && tooBig.json?["error"]?["code"] == "too_large", "\(tooBig.text)")
+        _ = expectStatus(413) { try client.call("POST", "/tables/docs/rows", ["rows": .array((100..<131).map { ["id": .integer(Int64($0)), "lang": "en"] })]) }
+        _ = expectStatus(413) { try client.call("POST", "/tables/docs/rows/get", ["ids": .array((0..<31).map { .integer(Int64($0)) })]) }
+        _ = expectStatus(413) { try client.call("POST", "/tables/docs/query", ["vector": query, "k": 51]) }
+        _ = expectStatus(413) { try client.call("POST", "/tables/docs/query/batch", ["queries": .array(Array(repeating: ["vector": query], count: 4))]) }
+
+        // Malformed and mistyped bodies say what and where.
+        let malformed = try client.send("POST", "/tables/docs/query", body: Data("{\"vector\": [1, 2".utf8))
+        #expect(malformed.status == 400 && malformed.text.contains("malformed JSON"), "\(malformed.text)")
+        let missing = expectStatus(400) { try client.call("POST", "/tables/docs/query", ["k": 3]) }
+        #expect(missing?.message.contains("vector") == true)
+        let mistyped = expectStatus(400) { try client.call("POST", "/tables/docs/query", ["vector": query, "k": "ten"]) }
+        #expect(mistyped?.message.contains("k") == true, "\(String(describing: mistyped))")
+        #expect(try client.send("POST", "/sql").status == 400, "no body")
+
+        // Wrong dimensions, out-of-range elements, unknown columns, bad SQL, bad filters.
+        let dims = expectStatus(400) { try client.call("POST", "/tables/docs/query", ["vector": [1, 2, 3]]) }
+        #expect(dims?.message.contains("expected 8 dimensions, got 3") == true, "\(String(describing: dims))")
+        let rowDims = expectStatus(400) { try client.call("POST", "/tables/docs/rows", ["rows": [["id": 200, "lang": "en", "embedding": [1, 2]]]]) }
+        #expect(rowDims?.message.contains("rows[0].embedding") == true, "\(String(describing: rowDims))")
+        let huge = expectStatus(400) { try client.call("POST", "/tables/docs/rows", ["rows": [
+            ["id": 201, "lang": "en"], ["id": 202, "lang": "en", "embedding": .array([1e39] + Array(repeating: 0.5, count: 7))]]]) }
+        #expect(huge?.message.contains("rows[1]") == true && huge?.message.contains("float32") == true, "\(String(describing: huge))")
+        let textVector = expectStatus(400) { try client.call("POST", "/tables/docs/rows", ["rows": [["id": 203, "lang": "en", "embedding": "oops"]]]) }
+        #expect(textVector?.message.contains("VECTOR(8)") == true)
+        _ = expectStatus(400) { try client.call("POST", "/tables/docs/rows", ["rows": [["id": 204, "colour": "red"]]]) }
+        let constraint = expectStatus(409) { try client.call("POST", "/tables/docs/rows", ["rows": [["id": 205, "lang": "en"], ["id": 206, "n": 1]]]) }
+        #expect(constraint?.message.contains("rows[1]") == true && constraint?.message.contains("NOT NULL") == true, "\(String(describing: constraint))")
+        let badSQL = expectStatus(400, code: "sql_error") { try client.sql("SELEC id FROM docs") }
+        #expect(badSQL?.message.contains("syntax error") == true, "\(String(describing: badSQL))")
+        _ = expectStatus(400) { try client.sql("SELECT nope FROM docs") }
+        _ = expectStatus(400) { try client.sql("SELECT 1; INSERT INTO docs (id, lang) VALUES (207, 'en'); SELEC 2") }
+        _ = expectStatus(400) { try client.call("POST", "/tables/docs/query", ["vector": query, "filter": ["lang": ["$regex": "e"]]]) }
+        _ = expectStatus(400) { try client.call("POST", "/tables/docs/query", ["vector": query, "filter": ["colour": "red"]]) }
+        _ = expectStatus(400) { try client.call("POST", "/tables/docs/query", ["vector": query, "filter": ["embedding": 1]]) }
+        _ = expectStatus(400) { try client.call("POST", "/tables/docs/query", ["vector": query, "where": "1); DELETE FROM docs; --"]) }
+        _ = expectStatus(400) { try client.call("POST", "/tables/docs/query", ["vector": query, "where": "lang = "]) }
+        _ = expectStatus(400) { try client.call("POST", "/tables/docs/query", ["vector": query, "k": 0]) }
+        _ = expectStatus(400) { try client.call("POST", "/tables/docs/query", ["vector": query, "metric": "hamming"]) }
+        _ = expectStatus(400) { try client.call("POST", "/tables", ["name": "t", "columns": [["name": "a", "type": "TEXT); DROP TABLE docs; --"]]]) }
+        _ = expectStatus(400) { try client.call("POST", "/tables", ["name": "t", "columns": [["name": "v", "type": "VECTOR(0)"]]]) }
+        _ = expectStatus(409) { try client.call("POST", "/tables", ["name": "docs", "columns": [["name": "a", "type": "TEXT"]]]) }
+        #expect(try client.call("POST", "/tables", ["name": "docs", "columns": [["name": "a", "type": "TEXT"]], "if_not_exists": true])["name"] == "docs")
+
+        #expect(try client.sql("SELECT count(*), max(id) FROM docs").first?.rows == [[30, 30]], "no bad request changed anything")
+        #expect(try client.health(), "the server is still up")
+    }
+
+    // MARK: - Concurrency and durability
+
+    @Test func concurrentReadersNeverSeeHalfABatch() throws {
+        let directory = TemporaryDirectory("quiver-serve")
+        let server = try ServerProcess(database: directory.file("db"))
+        let setup = server.client()
+        try loadDocs(setup, count: 50)
+        let batchSize = 100, batches = 12
+        let failures = Failures()
+        let writerDone = Flag()
+        let group = DispatchGroup()
+        DispatchQueue.global().async(group: group) {
+            let writer = server.client()
+            var random = SeededRandom(seed: 99)
+            for batch in 0..<batches {
+                let rows: [JSONValue] = (0..<batchSize).map { i in
+                    ["id": .integer(Int64(1000 + batch * batchSize + i)), "lang": "en", "n": .integer(Int64(batch)),
+                     "embedding": .vector(random.vector(Self.dimension))]
+                }
+                do { try writer.call("POST", "/tables/docs/rows", ["rows": .array(rows)]) } catch { failures.add("write: \(error)") }
+            }
+            writerDone.set()
+        }
+        var random = SeededRandom(seed: 5)
+        let probe = random.vector(Self.dimension)
+        for r in 0..<4 {
+            DispatchQueue.global().async(group: group) {
+                let reader = server.client()
+                var last = 0
+                var reads = 0
+                while !writerDone.isSet || reads < 3 {
+                    reads += 1
+                    do {
+                        let count = Int(try reader.sql("SELECT count(*) FROM docs WHERE id >= 1000").first?.rows.first?.first?.integerValue ?? -1)
+                        if count % batchSize != 0 { failures.add("reader \(r) saw \(count) rows: part of a batch") }
+                        if count < last { failures.add("reader \(r) saw \(count) after \(last)") }
+                        last = count
+                        let answer = try reader.call("POST", "/tables/docs/query", ["vector": .vector(probe), "k": 5, "filter": ["n": ["$gte": 0]]])
+                        if answer["results"]?.arrayValue?.count != 5 { failures.add("reader \(r): query answered \(answer)") }
+                    } catch {
+                        failures.add("reader \(r): \(error)")
+                    }
+                }
+            }
+        }
+        #expect(group.wait(timeout: .now() + 120) == .success)
+        #expect(failures.all.isEmpty, "\(failures.all.prefix(5))")
+        #expect(try setup.sql("SELECT count(*) FROM docs WHERE id >= 1000").first?.rows == [[.integer(Int64(batchSize * batches))]])
+    }
+
+    @Test func acknowledgedWritesSurviveKill9() throws {
+        let directory = TemporaryDirectory("quiver-serve")
+        let database = directory.file("db")
+        var server: ServerProcess? = try ServerProcess(database: database)
+        let rows = try loadDocs(server!.client(), count: 40)
+        // Keep writing batches from another thread; kill -9 the server while it writes.
+        let acknowledged = Failures()   // (used as a list of acknowledged batch numbers)
+        let started = DispatchSemaphore(value: 0)
+        let port = server!.port!
+        let writing = Thread {
+            let writer = QuiverClient(endpoint: .tcp(host: "127.0.0.1", port: port), timeout: 10)
+            var random = SeededRandom(seed: 11)
+            for batch in 0..<10_000 {
+                let rows: [JSONValue] = (0..<50).map { i in
+                    ["id": .integer(Int64(10_000 + batch * 50 + i)), "lang": "en", "n": .integer(Int64(batch)),
+                     "embedding": .vector(random.vector(Self.dimension))]
+                }
+                do {
+                    try writer.call("POST", "/tables/docs/rows", ["rows": .array(rows)])
+                    acknowledged.add("\(batch)")
+                    if batch == 5 { started.signal() }
+                } catch {
+                    return   // the server is gone
+                }
+            }
+        }
+        writing.start()
+        #expect(started.wait(timeout: .now() + 60) == .success)
+        Thread.sleep(forTimeInterval: 0.2)
+        server!.stop(signal: SIGKILL)
+        while writing.isExecuting { Thread.sleep(forTimeInterval: 0.01) }
+        server = nil
+        let batches = acknowledged.all.compactMap { Int($0) }
+        #expect(batches.count > 5)
+
+        let restarted = try ServerProcess(database: database)
+        let client = restarted.client()
+        let present = Set(try client.sql("SELECT id FROM docs WHERE id >= 10000").first?.rows.compactMap { $0.first?.integerValue } ?? [])
+        for batch in batches {
+            let expected = (0..<50).map { Int64(10_000 + batch * 50 + $0) }
+            #expect(expected.allSatisfy(present.contains), "acknowledged batch \(batch) lost rows")
+        }
+        #expect(present.count % 50 == 0, "no batch is half there: \(present.count) rows")
+        // The index agrees with the rows: each original row is its own nearest neighbour.
+        for row in rows.prefix(10) {
+            let answer = try client.call("POST", "/tables/docs/query", ["vector": .vector(row.vector), "k": 1, "filter": ["id": ["$lt": 10_000]]])
+            #expect(ids(answer) == [row.id])
+        }
+        let count = try client.sql("SELECT count(*) FROM docs").first?.rows.first?.first?.integerValue ?? 0
+        let viaIndex = try client.call("POST", "/tables/docs/query", ["vector": .vector(rows[0].vector), "k": .integer(count), "ef": 400])
+        #expect(Int64(ids(viaIndex).count) == count, "every row is in the index once")
+    }
+
+    @Test func sigtermFinishesRequestsInFlightAndExitsCleanly() throws {
+        let directory = TemporaryDirectory("quiver-serve")
+        let server = try ServerProcess(database: directory.file("db"), ["--socket", directory.file("s.sock")])
+        let slowSQL = "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 3000000) SELECT count(*) FROM c"
+        let answered = Failures()
+        let done = DispatchSemaphore(value: 0)
+        let path = server.socketPath!
+        Thread {
+            let client = QuiverClient(endpoint: .unix(path: path))
+            do {
+                let rows = try client.sql(slowSQL).first?.rows
+                answered.add(rows == [[3_000_000]] ? "ok" : "wrong answer \(String(describing: rows))")
+            } catch {
+                answered.add("failed: \(error)")
+            }
+            done.signal()
+        }.start()
+        Thread.sleep(forTimeInterval: 0.3)
+        let status = server.stop(signal: SIGTERM)
+        #expect(done.wait(timeout: .now() + 30) == .success)
+        #expect(answered.all == ["ok"], "the request in flight finished: \(answered.all)")
+        #expect(status == 0, "exit status after SIGTERM: \(String(describing: status)); \(server.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+}
+
+/// A thread-safe list of messages, for failures seen on background threads.
+final class Failures: @unchecked Sendable {
+    private let lock = NSLock()
+    private var messages: [String] = []
+    func add(_ message: String) { lock.withLock { messages.append(message) } }
+    var all: [String] { lock.withLock { messages } }
+}
+
+final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import QuiverClient
+import Testing
+
+/// A running `quiver serve` child process on an ephemeral TCP port and/or a Unix socket,
+/// found from the line it prints once listening. Killed (SIGKILL) when released.
+final class ServerProcess: @unchecked Sendable {
+    static let located = ProcessRunner.locateExecutable("quiver", repositoryRoot: repositoryRoot)
+
+    let process = Process()
+    let database: String
+    private(set) var port: Int?
+    private(set) var socketPath: String?
+    private let outputPath: String
+    private let errorPath: String
+    private let exited = DispatchSemaphore(value: 0)
+
+    /// Starts `quiver serve --db DATABASE ARGS` (with `--port 0` unless ARGS say where to
+    /// listen) and waits until it listens on every address it was asked to.
+    init(database: String, _ arguments: [String] = [], environment: [String: String] = [:],
+         sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let binary = try #require(Self.located.path, """
+            the quiver executable was not found; build it with `swift build --build-tests` \
+            (searched: \(Self.located.searched.joined(separator: ", ")))
+            """, sourceLocation: sourceLocation)
+        self.database = database
+        let scratch = NSTemporaryDirectory() + "quiver-serve-\(UUID().uuidString)"
+        outputPath = scratch + ".out"
+        errorPath = scratch + ".err"
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
+        var arguments = ["serve", "--db", database] + arguments
+        if !arguments.contains("--port") && !arguments.contains("--socket") { arguments += ["--port", "0"] }
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.standardOutput = FileHandle(forWritingAtPath: outputPath)
+        process.standardError = FileHandle(forWritingAtPath: errorPath)
+        process.standardInput = FileHandle.nullDevice
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "QUIVER_TOKEN")
+        env.removeValue(forKey: "QUIVER_READ_TOKEN")
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let exited = self.exited
+        process.terminationHandler = { _ in exited.signal() }
+        try process.run()
+
+        let wantsTCP = arguments.contains("--port") || arguments.contains("--host") || !arguments.contains("--socket")
+        let wantsUnix = arguments.contains("--socket")
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let output = stdout
+            for line in output.split(separator: "\n") {
+                if let range = line.range(of: "listening on http://") {
+                    port = line[range.upperBound...].split(separator: ":").last.flatMap { Int($0) }
+                }
+                if let range = line.range(of: "listening on unix:") { socketPath = String(line[range.upperBound...]) }
+            }
+            if (!wantsTCP || port != nil) && (!wantsUnix || socketPath != nil) { return }
+            if !process.isRunning { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        let message = "quiver serve did not start listening: \(stdout)\n\(stderr)"
+        if process.isRunning { process.terminate() }
+        throw ProcessRunnerError(description: message)
+    }
+
+    var stdout: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
+    var url: String { "http://127.0.0.1:\(port ?? 0)" }
+
+    /// A client over TCP (or the Unix socket), with a token or none.
+    func client(token: String? = nil, unix: Bool = false, timeout: TimeInterval = 60) -> QuiverClient {
+        if unix, let socketPath { return QuiverClient(endpoint: .unix(path: socketPath), token: token, timeout: timeout) }
+        return QuiverClient(endpoint: .tcp(host: "127.0.0.1", port: port ?? 0), token: token, timeout: timeout)
+    }
+
+    /// Sends a signal and waits for the process to exit; its exit status, or nil on timeout.
+    @discardableResult
+    func stop(signal: Int32 = SIGTERM, timeout: TimeInterval = 30) -> Int32? {
+        guard process.isRunning else { return process.terminationStatus }
+        kill(process.processIdentifier, signal)
+        guard exited.wait(timeout: .now() + timeout) == .success else { return nil }
+        exited.signal()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: outputPath)
+        try? FileManager.default.removeItem(atPath: errorPath)
+    }
+}
