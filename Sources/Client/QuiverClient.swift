@@ -23,6 +23,8 @@ public final class QuiverClient {
     }
 
     public let endpoint: Endpoint
+    /// Called with the method, path and answer of every request (for logging or contract checks).
+    public var onResponse: ((_ method: String, _ path: String, _ response: Response) -> Void)?
     private let token: String?
     private let connection: HTTPConnection
 
@@ -97,8 +99,10 @@ public final class QuiverClient {
         if let token { headers.append(("Authorization", "Bearer \(token)")) }
         if body != nil { headers.append(("Content-Type", contentType)) }
         headers += extra
-        let response = try connection.send(method: method, path: path, headers: headers, body: body)
-        return Response(status: response.status, headers: response.headers, body: response.body)
+        let raw = try connection.send(method: method, path: path, headers: headers, body: body)
+        let response = Response(status: raw.status, headers: raw.headers, body: raw.body)
+        onResponse?(method, path, response)
+        return response
     }
 
     /// Closes the connection (the next call opens a new one).

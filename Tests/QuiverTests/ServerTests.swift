@@ -33,6 +33,16 @@ import Testing
         return rows
     }
 
+    /// Every answer the test's clients received matched Schemas/quiver-api.openapi.json.
+    func expectContractHeld(_ server: ServerProcess, atLeast minimum: Int, sourceLocation: SourceLocation = #_sourceLocation) {
+        guard let contract = server.contract else {
+            Issue.record("Schemas/quiver-api.openapi.json is missing or not JSON", sourceLocation: sourceLocation)
+            return
+        }
+        #expect(contract.problems.isEmpty, "\(contract.problems.prefix(10).joined(separator: "\n"))", sourceLocation: sourceLocation)
+        #expect(contract.checked >= minimum, "only \(contract.checked) answers were checked", sourceLocation: sourceLocation)
+    }
+
     func ids(_ answer: JSONValue) -> [Int64] {
         answer["results"]?.arrayValue?.compactMap { $0["id"]?.integerValue } ?? []
     }
@@ -162,6 +172,7 @@ import Testing
             try client.sql("DROP TABLE docs_fts")
             #expect(try client.call("GET", "/tables")["tables"] == [])
         }
+        expectContractHeld(server, atLeast: 50)
         #expect(server.stop() == 0)
         #expect(!FileManager.default.fileExists(atPath: directory.file("q.sock")), "a clean exit removes the socket file")
     }
@@ -218,6 +229,7 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: directory.file("copy.db")))
         #expect(try writer.sql("PRAGMA journal_mode").first?.rows == [["wal"]], "reading a setting is fine")
         #expect(try writer.sql("PRAGMA synchronous").first?.rows == [[2]], "still FULL")
+        expectContractHeld(server, atLeast: 30)
     }
 
     @Test func aReadTokenWithoutAFullTokenIsRefused() throws {
@@ -288,6 +300,7 @@ import Testing
 
         #expect(try client.sql("SELECT count(*), max(id) FROM docs").first?.rows == [[30, 30]], "no bad request changed anything")
         #expect(try client.health(), "the server is still up")
+        expectContractHeld(server, atLeast: 30)
     }
 
     // MARK: - Concurrency and durability
@@ -338,6 +351,7 @@ import Testing
         #expect(group.wait(timeout: .now() + 120) == .success)
         #expect(failures.all.isEmpty, "\(failures.all.prefix(5))")
         #expect(try setup.sql("SELECT count(*) FROM docs WHERE id >= 1000").first?.rows == [[.integer(Int64(batchSize * batches))]])
+        expectContractHeld(server, atLeast: 20)
     }
 
     @Test func acknowledgedWritesSurviveKill9() throws {

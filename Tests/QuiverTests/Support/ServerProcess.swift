@@ -70,10 +70,18 @@ final class ServerProcess: @unchecked Sendable {
     var url: String { "http://127.0.0.1:\(port ?? 0)" }
 
     /// A client over TCP (or the Unix socket), with a token or none.
+    /// Every answer it receives is checked against the OpenAPI document (see `contract`).
     func client(token: String? = nil, unix: Bool = false, timeout: TimeInterval = 60) -> QuiverClient {
-        if unix, let socketPath { return QuiverClient(endpoint: .unix(path: socketPath), token: token, timeout: timeout) }
-        return QuiverClient(endpoint: .tcp(host: "127.0.0.1", port: port ?? 0), token: token, timeout: timeout)
+        let client = unix && socketPath != nil
+            ? QuiverClient(endpoint: .unix(path: socketPath!), token: token, timeout: timeout)
+            : QuiverClient(endpoint: .tcp(host: "127.0.0.1", port: port ?? 0), token: token, timeout: timeout)
+        let contract = self.contract
+        client.onResponse = { method, path, response in contract?.check(method: method, path: path, response: response) }
+        return client
     }
+
+    /// The checks of every answer this server's clients received.
+    let contract: OpenAPIContract? = OpenAPIContract.load()
 
     /// Sends a signal and waits for the process to exit; its exit status, or nil on timeout.
     @discardableResult
