@@ -214,3 +214,60 @@ struct SQLResponse: Encodable, Sendable {
 struct HealthResponse: Encodable, Sendable {
     var status: String
 }
+
+/// `DEDUPE` as a request: which column, how similar, which rows, which to keep.
+struct DedupeRequest: Decodable, Sendable {
+    var column: String
+    /// vector (cosine similarity of a VECTOR column), exact (same normalized text) or minhash
+    /// (Jaccard of character n-grams); default: vector for a VECTOR column, else exact.
+    var method: String?
+    var threshold: Double?
+    var ngram: Int?
+    var filter: JSONValue?
+    var `where`: String?
+    var params: JSONValue?
+    /// first, last or longest; or give keep_by.
+    var keep: String?
+    /// Keep the row with the largest value of this SQL expression.
+    var keepBy: String?
+    /// Set this column of each duplicate to the kept row's key instead of deleting it.
+    var markColumn: String?
+    var dryRun: Bool?
+    /// Compare every pair (no k-means blocking).
+    var exact: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case column, method, threshold, ngram, filter, `where`, params, keep, exact
+        case keepBy = "keep_by"
+        case markColumn = "mark_column"
+        case dryRun = "dry_run"
+    }
+}
+
+struct Duplicate: Encodable, Sendable {
+    var clusterID: Int64
+    var keptID: JSONValue
+    var duplicateID: JSONValue
+    var similarity: Double
+
+    enum CodingKeys: String, CodingKey {
+        case similarity
+        case clusterID = "cluster_id"
+        case keptID = "kept_id"
+        case duplicateID = "duplicate_id"
+    }
+}
+
+struct DedupeResponse: Encodable, Sendable {
+    var dryRun: Bool
+    /// Groups of duplicates found (one row kept in each).
+    var groups: Int
+    /// Rows deleted, or marked with mark_column (none on a dry run).
+    var changed: Int
+    var duplicates: [Duplicate]
+
+    enum CodingKeys: String, CodingKey {
+        case groups, changed, duplicates
+        case dryRun = "dry_run"
+    }
+}

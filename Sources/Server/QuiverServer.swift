@@ -60,6 +60,7 @@ public enum QuiverServer {
         RowRoutes.add(to: &routes, services: services)
         QueryRoutes.add(to: &routes, services: services)
         SQLRoutes.add(to: &routes, services: services)
+        DedupeRoutes.add(to: &routes, services: services)
         routes.finish()
         return router
     }

@@ -303,6 +303,48 @@ import Testing
         expectContractHeld(server, atLeast: 30)
     }
 
+    // MARK: - DEDUPE
+
+    @Test func dedupeFindsGroupsOnADryRunAndRemovesThemInOneTransaction() throws {
+        let directory = TemporaryDirectory("quiver-serve")
+        let server = try ServerProcess(database: directory.file("db"), ["--port", "0", "--token", "w", "--read-token", "r"])
+        let writer = server.client(token: "w"), reader = server.client(token: "r")
+        let rows = try loadDocs(writer, count: 30)
+        // Rows 101…110 copy the vectors of rows 1…10 and the text of rows 11…20 (case and spacing changed).
+        try writer.call("POST", "/tables/docs/rows", ["rows": .array((1...10).map { i in
+            ["id": .integer(Int64(100 + i)), "lang": "en", "n": .integer(Int64(i)),
+             "body": .string("PASSAGE   k\(i + 10)q IN \(rows[i + 9].lang.uppercased())"), "embedding": .vector(rows[i - 1].vector)]
+        })])
+        let dry = try reader.call("POST", "/tables/docs/dedupe", ["column": "embedding", "threshold": 0.999, "dry_run": true])
+        #expect(dry["groups"] == 10 && dry["changed"] == 0 && dry["dry_run"] == true, "\(dry.jsonText)")
+        let pairs = Set(dry["duplicates"]?.arrayValue?.compactMap { d -> [Int64]? in
+            guard let kept = d["kept_id"]?.integerValue, let duplicate = d["duplicate_id"]?.integerValue else { return nil }
+            return [kept, duplicate]
+        } ?? [])
+        #expect(pairs == Set((1...10).map { [Int64($0), Int64(100 + $0)] }), "\(pairs)")
+        #expect(try writer.sql("SELECT count(*) FROM docs").first?.rows == [[40]], "a dry run changes nothing")
+        _ = expectStatus(403) { try reader.call("POST", "/tables/docs/dedupe", ["column": "embedding", "threshold": 0.999]) }
+        _ = expectStatus(400) { try writer.call("POST", "/tables/docs/dedupe", ["column": "embedding"]) }
+        _ = expectStatus(400) { try writer.call("POST", "/tables/docs/dedupe", ["column": "embedding", "threshold": 1.5]) }
+        _ = expectStatus(400) { try writer.call("POST", "/tables/docs/dedupe", ["column": "body", "method": "vector", "threshold": 0.9]) }
+        _ = expectStatus(400) { try writer.call("POST", "/tables/docs/dedupe", ["column": "nope"]) }
+
+        // Exact text, within a filter, marking instead of deleting; keep the larger id.
+        let marked = try writer.call("POST", "/tables/docs/dedupe", ["column": "body", "method": "exact", "keep": "last",
+                                                                      "filter": ["id": ["$gt": 10]], "mark_column": "dup_of"])
+        #expect(marked["groups"] == 10 && marked["changed"] == 10, "\(marked.jsonText)")
+        #expect(try writer.sql("SELECT count(*) FROM docs WHERE dup_of IS NOT NULL").first?.rows == [[10]])
+        #expect(try writer.sql("SELECT dup_of FROM docs WHERE id = 11").first?.rows == [[101]])
+
+        // Semantic, deleting: the copies go, and the index no longer returns them.
+        let removed = try writer.call("POST", "/tables/docs/dedupe", ["column": "embedding", "threshold": 0.999, "exact": true])
+        #expect(removed["changed"] == 10)
+        #expect(try writer.sql("SELECT count(*) FROM docs").first?.rows == [[30]])
+        let nearest = try writer.call("POST", "/tables/docs/query", ["vector": .vector(rows[0].vector), "k": 2, "ef": 100])
+        #expect(ids(nearest).first == 1 && !ids(nearest).contains(101))
+        expectContractHeld(server, atLeast: 10)
+    }
+
     // MARK: - Concurrency and durability
 
     @Test func concurrentReadersNeverSeeHalfABatch() throws {

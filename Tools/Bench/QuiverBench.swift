@@ -10,6 +10,7 @@ import QuiverStorage
 ///     quiver-bench kernels [--dim 384]
 ///     quiver-bench build-modes --base B.npy --db DIR [--n 20000]
 ///     quiver-bench filtered --data DIR --db DIR [--ef 40] [--reuse]
+///     quiver-bench http-load --url URL --path PATH --bodies B.jsonl --connections 1,8,64 [--responses OUT]
 ///     quiver-bench hnsw --base BASE.npy --queries Q.npy --db DIR --m 16 --ef-construction 200
 ///                       --efs 16,32,64 --threads 2 --k 10 --out-dir DIR
 ///
@@ -32,6 +33,16 @@ struct QuiverBench {
             while rest.count >= 2 { o[String(rest.first!.dropFirst(2))] = rest.dropFirst().first!; rest = rest.dropFirst(2) }
             try BuildModesBench.run(base: o["base"] ?? "", db: o["db"] ?? "/tmp/quiver-build-modes", count: Int(o["n"] ?? "") ?? 20_000,
                                     m: Int(o["m"] ?? "") ?? 16, efConstruction: Int(o["ef-construction"] ?? "") ?? 200)
+            return
+        }
+        if arguments.first == "http-load" {
+            var o: [String: String] = [:]
+            var rest = arguments.dropFirst()
+            while let key = rest.first, key.hasPrefix("--"), rest.count >= 2 {
+                o[String(key.dropFirst(2))] = rest.dropFirst().first!
+                rest = rest.dropFirst(2)
+            }
+            try HTTPLoadBench.run(o)
             return
         }
         if arguments.first == "filtered" {
