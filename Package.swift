@@ -62,7 +62,7 @@ let package = Package(
                           path: "Sources/quiver"),
         // The Quiver side of the side-by-side benchmarks (Tools/bench drives it); not a test.
         .executableTarget(name: "quiver-bench", dependencies: ["QuiverEngine", "QuiverFormats", "QuiverIndex", "QuiverKernels",
-                                                                 "QuiverStorage", "CQuiverSIMD", "QuiverClient"],
+                                                                 "QuiverStorage", "CQuiverSIMD", "QuiverClient", "QuiverDedupe"],
                           path: "Tools/Bench"),
         .testTarget(name: "QuiverTests",
                     dependencies: ["QuiverEngine", "QuiverFormats", "QuiverImport", "QuiverIndex", "QuiverKernels", "QuiverQuery",

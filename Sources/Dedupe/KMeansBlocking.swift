@@ -1,3 +1,4 @@
+import Dispatch
 import QuiverKernels
 
 /// All pairs at or above a cosine threshold without comparing all pairs (SemDeDup's idea):
@@ -22,6 +23,8 @@ public enum KMeansBlocking {
         public var probesPerRow: Double
         /// True when the cells would have covered most pairs and brute force ran instead.
         public var fellBackToExact: Bool
+        /// Seconds per phase (training, assigning, comparing), for EXPLAIN ANALYZE and benchmarks.
+        public var phases: [(name: String, seconds: Double)] = []
     }
 
     /// Blocking stops paying when the probed cells hold more than this share of all pairs.
@@ -40,7 +43,15 @@ public enum KMeansBlocking {
         let n = live.count
         let allPairs = n > 1 ? n * (n - 1) / 2 : 0
         let k = max(1, min(requested, n / 4))
+        var phases: [(name: String, seconds: Double)] = []
+        var clock = DispatchTime.now().uptimeNanoseconds
+        func lap(_ name: String) {
+            let now = DispatchTime.now().uptimeNanoseconds
+            phases.append((name, Double(now - clock) / 1e9))
+            clock = now
+        }
         let centroids = try SphericalKMeans.train(rows, live: live, clusters: k, iterations: trainingIterations, progress: progress)
+        lap("k-means training")
         let margin = Float(2 * (1 - threshold))
 
         // Assign every row to its cell and to the cells it probes.
@@ -70,12 +81,15 @@ public enum KMeansBlocking {
                 }
             }
         }
+        lap("assigning rows to cells")
         var compared = 0
         for c in 0..<k { compared += (members[c].count + probers[c].count) * members[c].count }
         let probesPerRow = n > 0 ? 1 + Double(probes) / Double(n) : 0
         if Double(compared) > fallbackShare * Double(2 * allPairs) {
             let pairs = try ExactPairSearch.pairs(in: rows, threshold: threshold, progress: progress)
-            return Outcome(pairs: pairs, comparedPairs: allPairs, allPairs: allPairs, probesPerRow: probesPerRow, fellBackToExact: true)
+            lap("all pairs")
+            return Outcome(pairs: pairs, comparedPairs: allPairs, allPairs: allPairs, probesPerRow: probesPerRow, fellBackToExact: true,
+                           phases: phases)
         }
 
         // Compare each cell's members with its members and its probers.
@@ -120,8 +134,9 @@ public enum KMeansBlocking {
             }
         }
         try progress.report("comparing cells", k, of: k)
+        lap("comparing within cells")
         return Outcome(pairs: collector.pairs, comparedPairs: compared, allPairs: allPairs, probesPerRow: probesPerRow,
-                       fellBackToExact: false)
+                       fellBackToExact: false, phases: phases)
     }
 }
 
@@ -144,14 +159,14 @@ struct SphericalKMeans {
         }
     }
 
-    /// Trains on up to 64 rows per cell (at least 20,000), drawn with a fixed seed so that the
+    /// Trains on 16 rows per cell (at least 8,000; cells need not be perfect, only consistent), drawn with a fixed seed so that the
     /// same rows give the same cells.
     static func train(_ rows: VectorRows, live: [Int], clusters k: Int, iterations: Int,
                       progress: ProgressReporter) throws -> SphericalKMeans {
         let d = rows.dimension
         var random = SplitMix(seed: UInt64(live.count) &* 0x9E37_79B9)
         var sample = live
-        let m = min(live.count, max(20_000, 64 * k))
+        let m = min(live.count, max(8_000, 16 * k))
         for i in 0..<m {   // partial Fisher–Yates shuffle
             let j = i + Int(random.next() % UInt64(sample.count - i))
             sample.swapAt(i, j)

@@ -16,6 +16,8 @@ public struct DedupeReport: Sendable, Equatable {
     public var duplicates = 0
     public var action = ""
     public var steps: [QueryExecutor.Report.Step] = []
+    /// The phases of the pair search itself (k-means blocking), inside the step "find pairs".
+    public var searchPhases: [QueryExecutor.Report.Step] = []
 }
 
 /// Set from another thread (Database.interrupt) to stop a long DEDUPE between blocks.
@@ -88,6 +90,9 @@ extension QueryExecutor {
         for step in run.report.steps {
             add("time: \(step.name)", format3(step.milliseconds) + " ms")
             total += step.milliseconds
+            if step.name == "find pairs" {
+                for phase in run.report.searchPhases { add("time: find pairs: \(phase.name)", format3(phase.milliseconds) + " ms") }
+            }
         }
         add("time: total", format3(total) + " ms")
         return explanation
@@ -361,6 +366,7 @@ struct DedupeRun {
         case .kMeansBlocks(let clusters):
             let outcome = try KMeansBlocking.pairs(in: vectors, threshold: threshold, clusters: clusters, progress: progress)
             report.comparisons = outcome.comparedPairs
+            report.searchPhases = outcome.phases.map { .init(name: $0.name, milliseconds: $0.seconds * 1000) }
             if outcome.fellBackToExact {
                 report.strategy = Self.describe(.exactBlocks)
                 report.reason = "k-means cells would have covered \(format3(Double(outcome.comparedPairs) / Double(max(1, 2 * outcome.allPairs)) * 100))% of all pairs (\(format3(outcome.probesPerRow)) cells per row): all pairs compared instead"

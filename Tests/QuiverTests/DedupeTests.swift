@@ -1,6 +1,7 @@
 import Foundation
 import QuiverDedupe
 import QuiverEngine
+import QuiverFormats
 import QuiverKernels
 import QuiverStorage
 import Testing
@@ -226,5 +227,56 @@ import Testing
         let result = try db.execute("DEDUPE pages ON body EXACT")[0]
         #expect(result.rows == [[.integer(1), .text("a.example"), .text("b.example"), .real(1)]])
         #expect(try db.rows("SELECT url FROM pages ORDER BY url") == [[.text("a.example")], [.text("c.example")]])
+    }
+}
+
+/// Past the planner's exact limit: k-means blocking through SQL, and on the real set.
+@Suite struct DedupeAtScaleTests {
+    @Test func largeTablesUseBlockingAndFindThePlantedGroups() throws {
+        let directory = TemporaryDirectory("quiver-dedupe-scale")
+        let db = try Database(path: directory.file("db"))
+        let dimension = 32, count = PairSearchPlanner.exactBelowRows + 1000
+        _ = try db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, v VECTOR(\(dimension)))")
+        var random = SeededRandom(seed: 31)
+        var bindings: [SQLBindings] = []
+        var groups: [[Int64]] = []
+        var previous: [Float] = []
+        // Random directions in 32 dimensions are never within cosine 0.95 of each other by chance
+        // (the chance per pair is below 1e-15); every 40th row copies the one before, nearly.
+        for id in 1...Int64(count) {
+            var v = random.vector(dimension)
+            if id % 40 == 0 {
+                v = zip(previous, v).map { $0 + 0.05 * $1 }
+                groups.append([id - 1, id])
+            }
+            bindings.append(SQLBindings([.integer(id), .vector(v)]))
+            previous = v
+        }
+        try db.executeMany("INSERT INTO items VALUES (?, ?)", bindings)
+        let plan = try db.execute("EXPLAIN DEDUPE items ON v THRESHOLD 0.95")[0].rows
+        #expect(plan.contains { $0[0] == .text("strategy") && $0[1].textValue!.hasPrefix("k-means blocking") })
+        let result = try db.execute("DEDUPE items ON v THRESHOLD 0.95 DRY RUN")[0]
+        #expect(db.lastDedupeReport?.strategy.hasPrefix("k-means blocking") == true)
+        #expect(DedupeOutcome(result) == DedupeOutcome(groups: groups))
+        #expect(db.lastDedupeReport!.comparisons < count * (count - 1) / 20)   // a small share of all pairs
+    }
+
+    @Test func blockingRecallOnTheRealSet() throws {
+        guard let data = sharedDataDirectory else {
+            print("skipped: the real embedding set (../shared/data) is absent")
+            return
+        }
+        let matrix = try NumPy.readFloatMatrix(path: (data as NSString).appendingPathComponent("base_f16.npy"))
+        var rows = VectorRows(dimension: matrix.columns)
+        for i in 0..<12_000 { rows.append(Array(matrix[row: i])) }
+        for threshold in [0.95, 0.9] {
+            let truth = Set(try ExactPairSearch.pairs(in: rows, threshold: threshold).map { [$0.first, $0.second] })
+            let outcome = try KMeansBlocking.pairs(in: rows, threshold: threshold, clusters: KMeansBlocking.clusterCount(forRows: rows.count))
+            let found = Set(outcome.pairs.map { [$0.first, $0.second] })
+            #expect(truth.count > 1000)   // the real set has many duplicates
+            #expect(found.isSubset(of: truth))
+            #expect(Double(found.count) >= 0.99 * Double(truth.count), "recall at \(threshold): \(found.count)/\(truth.count)")
+            #expect(!outcome.fellBackToExact && outcome.comparedPairs < outcome.allPairs / 5)
+        }
     }
 }
