@@ -1,3 +1,6 @@
+import Dispatch
+import Foundation
+
 /// Near-duplicate text by Jaccard similarity of character n-gram sets, estimated with MinHash
 /// signatures and found with locality-sensitive hashing (see MinHashLSH); every candidate
 /// pair is then confirmed with the exact Jaccard similarity of its n-gram sets.
@@ -124,5 +127,25 @@ public struct MinHasher: Sendable {
             }
         }
         return minimum
+    }
+}
+
+extension MinHasher {
+    /// Signatures of many raw texts (normalized here), on all cores: normalizing, cutting
+    /// n-grams and hashing cost the same per text and need nothing shared.
+    public func signatures(ofTexts texts: [String], ngram: Int) -> [[UInt32]] {
+        var result = [[UInt32]](repeating: [], count: texts.count)
+        let workers = min(ProcessInfo.processInfo.activeProcessorCount, max(1, texts.count / 64))
+        result.withUnsafeMutableBufferPointer { out in
+            nonisolated(unsafe) let out = out
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                var i = worker
+                while i < texts.count {
+                    out[i] = signature(of: CharacterShingles.of(normalized: TextFingerprint.normalize(texts[i]), n: ngram))
+                    i += workers
+                }
+            }
+        }
+        return result
     }
 }

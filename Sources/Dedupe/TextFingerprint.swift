@@ -39,13 +39,16 @@ public struct TextFingerprint: Hashable, Sendable, CustomStringConvertible {
 
     /// NFKC, case-folded, whitespace-folded `text`.
     public static func normalize(_ text: String) -> String {
+        var contiguous = text
+        if let ascii = contiguous.withUTF8({ normalizeASCII($0) }) { return ascii }
         // Lowercasing can produce characters that NFKC would compose differently, so it sits
-        // between two normalizations (cheap when the text is already in form).
+        // between two normalizations.
         let folded = text.precomposedStringWithCompatibilityMapping.lowercased().precomposedStringWithCompatibilityMapping
         var out = String.UnicodeScalarView()
         var pendingSpace = false
         for scalar in folded.unicodeScalars {
-            if scalar.properties.isWhitespace {
+            let isSpace = scalar.value < 0x80 ? isASCIISpace(UInt8(scalar.value)) : scalar.properties.isWhitespace
+            if isSpace {
                 pendingSpace = !out.isEmpty
                 continue
             }
@@ -53,5 +56,27 @@ public struct TextFingerprint: Hashable, Sendable, CustomStringConvertible {
             out.append(scalar)
         }
         return String(out)
+    }
+
+    /// The ASCII characters with Unicode's White_Space property: tab, line feed, vertical tab,
+    /// form feed, carriage return and space.
+    @inline(__always) static func isASCIISpace(_ b: UInt8) -> Bool { b == 0x20 || (0x09...0x0D).contains(b) }
+
+    /// The same normalization for pure ASCII text (most English text), where NFKC changes
+    /// nothing: byte operations, no Unicode tables. Nil when the text is not ASCII.
+    static func normalizeASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count)
+        var pendingSpace = false
+        for b in bytes {
+            if b >= 0x80 { return nil }
+            if isASCIISpace(b) {
+                pendingSpace = !out.isEmpty
+                continue
+            }
+            if pendingSpace { out.append(0x20); pendingSpace = false }
+            out.append(b >= 0x41 && b <= 0x5A ? b | 0x20 : b)
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

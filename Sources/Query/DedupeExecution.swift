@@ -210,7 +210,7 @@ struct DedupeRun {
         case .minHash(let threshold, let ngram):
             let parameters = MinHashParameters(threshold: threshold, ngram: ngram)
             add("method", "near-duplicate text: Jaccard similarity of character \(ngram)-grams ≥ \(threshold)")
-            add("strategy", "MinHash (\(MinHashParameters.permutations) hashes), LSH with \(parameters.bands) bands of \(parameters.rowsPerBand), candidates confirmed by exact Jaccard")
+            add("strategy", "MinHash (\(MinHashParameters.permutations) hashes), LSH with \(parameters.bands) bands of \(parameters.rowsPerBand), candidates whose signatures agree on at least \(format3(max(0, threshold - MinHashLSH.estimateSlack))) of their hashes confirmed by exact Jaccard")
             add("reason", "a pair at the threshold becomes a candidate with probability \(format3(parameters.candidateProbability(threshold))); at \(format3(min(1, threshold + 0.05))) with \(format3(parameters.candidateProbability(min(1, threshold + 0.05))))")
         case .vector(let threshold):
             let plan = report.strategy.isEmpty ? PairSearchPlanner.plan(rowCount: n, threshold: threshold, exactRequested: statement.exactHint) : nil
@@ -268,10 +268,16 @@ struct DedupeRun {
             let parameters = MinHashParameters(threshold: threshold, ngram: ngram)
             var lsh = MinHashLSH(parameters: parameters)
             let hasher = MinHasher()
-            try read(reader, total: total, rowids: &rowids, keys: &keys, scores: &scores) { statement in
-                let shingles = CharacterShingles.of(normalized: TextFingerprint.normalize(Self.text(statement, at: 2)), n: ngram)
-                lsh.add(hasher.signature(of: shingles))
+            var pending: [String] = []
+            func sign() {
+                for signature in hasher.signatures(ofTexts: pending, ngram: ngram) { lsh.add(signature) }
+                pending.removeAll(keepingCapacity: true)
             }
+            try read(reader, total: total, rowids: &rowids, keys: &keys, scores: &scores) { statement in
+                pending.append(Self.text(statement, at: 2))
+                if pending.count == 4096 { sign() }
+            }
+            sign()
             lap("read rows and sign")
             pairs = try minHashPairs(lsh, rowids: rowids)
             lap("find pairs")
@@ -401,7 +407,8 @@ struct DedupeRun {
     private mutating func minHashPairs(_ lsh: MinHashLSH, rowids: [Int64]) throws -> [SimilarPair] {
         report.method = "minhash"
         report.strategy = "MinHash LSH, \(lsh.parameters.bands) bands of \(lsh.parameters.rowsPerBand)"
-        let candidates = try lsh.candidatePairs(progress: progress)
+        let floor = lsh.parameters.threshold - MinHashLSH.estimateSlack
+        let candidates = try lsh.candidatePairs(progress: progress).filter { lsh.estimatedSimilarity($0.0, $0.1) >= floor }
         report.comparisons = candidates.count
         var involved = Set<Int>()
         for (a, b) in candidates { involved.insert(a); involved.insert(b) }
@@ -411,7 +418,8 @@ struct DedupeRun {
         var pairs: [SimilarPair] = []
         for (done, (a, b)) in candidates.enumerated() {
             if done % 65_536 == 0 { try progress.report("verifying pairs", done, of: candidates.count) }
-            let j = CharacterShingles.jaccard(shingles[a]!, shingles[b]!)
+            // Copies (the bulk of candidates in real corpora) need no set comparison.
+            let j = texts[a]! == texts[b]! ? 1 : CharacterShingles.jaccard(shingles[a]!, shingles[b]!)
             if j >= lsh.parameters.threshold { pairs.append(SimilarPair(a, b, similarity: j)) }
         }
         return pairs

@@ -118,3 +118,18 @@ import Testing
         #expect(DuplicateClusters(rowCount: 6, pairs: pairs, keep: .last, scores: scores).entries.map(\.kept) == [2, 2, 4])
     }
 }
+
+extension DedupeAlgorithmTests {
+    /// ASCII text takes a byte-level path; it must agree with the Unicode path character for
+    /// character (checked by appending a non-ASCII letter that normalization leaves alone).
+    @Test func asciiFastPathAgreesWithTheUnicodePath() {
+        var random = SeededRandom(seed: 3)
+        let alphabet = Array("aZ 09\t\n\r\u{0B}\u{0C}.,;:!?'\"-_()[]{}<>/\\|@#$%^&*+=~`\u{1C}\u{1F}\u{7F}")
+        for _ in 0..<300 {
+            let text = String((0..<Int(random.next() % 40)).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] })
+            var expected = String(TextFingerprint.normalize(text + "é").dropLast())
+            if expected.hasSuffix(" ") { expected.removeLast() }   // text's trailing space, kept before "é"
+            #expect(TextFingerprint.normalize(text) == expected, "\(text.debugDescription)")
+        }
+    }
+}

@@ -17,8 +17,14 @@ import QuiverStorage
 /// `DEDUPE base ON embedding THRESHOLD t DRY RUN` timed end to end (reading rows from SQLite,
 /// search, clustering), planner's choice and `/*+ exact */`. Prints one JSON object.
 enum DedupeBench {
+    /// The one-minute load average: the machine is shared, so every timing carries it.
+    static func loadAverage() -> Double {
+        let text = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? ""
+        return Double(text.split(separator: " ").first ?? "") ?? -1
+    }
+
     static func run(base path: String, db dbPath: String, outDirectory: String, thresholds: [Double], limit: Int?,
-                    quick: Bool = false) throws {
+                    texts textsPath: String? = nil, quick: Bool = false) throws {
         let matrix = try NumPy.readFloatMatrix(path: path)
         let n = min(limit ?? matrix.rows, matrix.rows)
         var rows = VectorRows(dimension: matrix.columns)
@@ -38,6 +44,7 @@ enum DedupeBench {
         var runs: [String] = []
         for threshold in thresholds {
             let tag = String(format: "%.2f", threshold)
+            let load = loadAverage()
             let skipExact = quick && ProcessInfo.processInfo.environment["QUIVER_BENCH_EXACT"] == nil
             let (exact, exactSeconds) = skipExact ? ([], 0) : try seconds { try ExactPairSearch.pairs(in: rows, threshold: threshold) }
             try write(exact, "quiver-exact-\(tag).npy")
@@ -47,7 +54,7 @@ enum DedupeBench {
             let (blocked, blockedSeconds) = try seconds { try KMeansBlocking.pairs(in: rows, threshold: threshold, clusters: clusters) }
             try write(blocked.pairs, "quiver-kmeans-\(tag).npy")
             runs.append("""
-                {"threshold":\(threshold),"exact_seconds":\(exactSeconds),"exact_pairs":\(exact.count),\
+                {"threshold":\(threshold),"load":\(load),"exact_seconds":\(exactSeconds),"exact_pairs":\(exact.count),\
                 "kmeans_seconds":\(blockedSeconds),"kmeans_pairs":\(blocked.pairs.count),"kmeans_cells":\(clusters),\
                 "kmeans_probes_per_row":\(blocked.probesPerRow),"kmeans_compared_share":\(Double(blocked.comparedPairs) / Double(max(1, blocked.allPairs))),\
                 "kmeans_fell_back":\(blocked.fellBackToExact),"kmeans_phases":{\(blocked.phases.map { "\"\($0.name)\":\($0.seconds)" }.joined(separator: ","))},"planner":"\(plan.strategy == .exactBlocks ? "exact" : "kmeans")",\
@@ -62,9 +69,21 @@ enum DedupeBench {
         // The product path: DEDUPE … DRY RUN over a table.
         try? FileManager.default.removeItem(atPath: dbPath)
         let db = try Database(path: dbPath)
-        _ = try db.execute("CREATE TABLE base (id INTEGER PRIMARY KEY, embedding VECTOR(\(matrix.columns)))")
+        _ = try db.execute("CREATE TABLE base (id INTEGER PRIMARY KEY, body TEXT COMPRESSED, embedding VECTOR(\(matrix.columns)))")
+        var bodies = [SQLValue](repeating: .null, count: n)
+        if let textsPath {
+            // One JSON object per line: {"id": …, "text": …}; row i is id i.
+            let data = try String(contentsOfFile: textsPath, encoding: .utf8)
+            for line in data.split(separator: "\n") {
+                guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                      let id = object["id"] as? Int, id < n, let text = object["text"] as? String else { continue }
+                bodies[id] = .text(text)
+            }
+        }
         let (_, loadSeconds) = try seconds {
-            try db.executeMany("INSERT INTO base VALUES (?, ?)", (0..<n).map { SQLBindings([.integer(Int64($0)), .vector(Array(matrix[row: $0]))]) })
+            try db.executeMany("INSERT INTO base VALUES (?, ?, ?)", (0..<n).map {
+                SQLBindings([.integer(Int64($0)), bodies[$0], .vector(Array(matrix[row: $0]))])
+            })
         }
         var statements: [String] = []
         for threshold in thresholds {
@@ -78,6 +97,20 @@ enum DedupeBench {
                     """)
             }
         }
-        print("{\"engine\":\"quiver\",\"n\":\(n),\"dim\":\(matrix.columns),\"load_seconds\":\(loadSeconds),\"runs\":[\(runs.joined(separator: ","))],\"sql\":[\(statements.joined(separator: ","))]}")
+        var textRuns: [String] = []
+        if textsPath != nil {
+            for method in ["EXACT", "MINHASH THRESHOLD 0.8", "MINHASH THRESHOLD 0.8 NGRAM 2 WHERE body GLOB '*[一-龥]*'"] {
+                let (result, elapsed) = try seconds { try db.execute("DEDUPE base ON body \(method) DRY RUN")[0] }
+                let report = db.lastDedupeReport!
+                textRuns.append("""
+                    {"method":"\(method)","seconds":\(elapsed),"rows":\(report.rowsConsidered),\
+                    "candidates":\(report.comparisons),"pairs":\(report.pairsFound),"clusters":\(report.clusters),"duplicates":\(result.rows.count),\
+                    "duplicate_ids_file":"quiver-text-\(textRuns.count).npy"}
+                    """)
+                try NumPy.writeInt64Matrix(path: "\(outDirectory)/quiver-text-\(textRuns.count - 1).npy", rows: result.rows.count, columns: 2,
+                                           values: result.rows.flatMap { [$0[1].integerValue!, $0[2].integerValue!] })
+            }
+        }
+        print("{\"engine\":\"quiver\",\"n\":\(n),\"dim\":\(matrix.columns),\"load_seconds\":\(loadSeconds),\"runs\":[\(runs.joined(separator: ","))],\"sql\":[\(statements.joined(separator: ","))],\"text\":[\(textRuns.joined(separator: ","))]}")
     }
 }

@@ -11,7 +11,7 @@ import QuiverStorage
 ///     quiver-bench build-modes --base B.npy --db DIR [--n 20000]
 ///     quiver-bench filtered --data DIR --db DIR [--ef 40] [--reuse]
 ///     quiver-bench http-load --url URL --path PATH --bodies B.jsonl --connections 1,8,64 [--responses OUT]
-///     quiver-bench dedupe --base B.npy --db DIR --out-dir DIR [--thresholds 0.95,0.9] [--n N]
+///     quiver-bench dedupe --base B.npy --db DIR --out-dir DIR [--thresholds 0.95,0.9] [--n N] [--texts T.jsonl]
 ///     quiver-bench hnsw --base BASE.npy --queries Q.npy --db DIR --m 16 --ef-construction 200
 ///                       --efs 16,32,64 --threads 2 --k 10 --out-dir DIR
 ///
@@ -53,7 +53,7 @@ struct QuiverBench {
             try DedupeBench.run(base: o["base"] ?? "../shared/data/base_f16.npy", db: o["db"] ?? "/tmp/quiver-dedupe-bench",
                                 outDirectory: o["out-dir"] ?? "Tools/bench/.cache",
                                 thresholds: (o["thresholds"] ?? "0.95,0.9").split(separator: ",").map { Double($0)! },
-                                limit: o["n"].flatMap { Int($0) }, quick: o["quick"] == "1")
+                                limit: o["n"].flatMap { Int($0) }, texts: o["texts"], quick: o["quick"] == "1")
             return
         }
         if arguments.first == "filtered" {
