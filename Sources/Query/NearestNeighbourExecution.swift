@@ -172,11 +172,16 @@ extension QueryExecutor {
         return (estimate, false)
     }
 
-    /// Identifies a filter: its SQL, and its parameters' values when it has any (not the query vector's).
+    /// Identifies a filter: its SQL, and the values of the parameters it uses — only those, so
+    /// the query vector (bound too, different every query) does not make every key new.
     private func filterKey(_ plan: NearestNeighbourPlan, _ bindings: SQLBindings) -> String {
         let filter = plan.filterSQL(selecting: "")
-        let usesParameters = Tokenizer.tokenize(filter).contains { $0.kind == .parameter }
-        return usesParameters ? filter + "\u{0}\(bindings)" : filter
+        var key = filter
+        for token in Tokenizer.tokenize(filter) where token.kind == .parameter {
+            let index = token.text.hasPrefix("?") ? Int(token.text.dropFirst()) ?? 0 : 0
+            key += "\u{0}\(token.text)=" + (bindings.value(index: index, name: token.text).map { "\($0)" } ?? "unbound")
+        }
+        return key
     }
 
     private func rememberAllowSet(_ allowed: HNSWIndex.AllowSet, for plan: NearestNeighbourPlan, index: HNSWIndex,
