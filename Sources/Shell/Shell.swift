@@ -182,7 +182,10 @@ public final class Shell {
     /// for the rest, before the rows.
     private func showPlan(of sql: String) {
         if let plan = try? backend.execute("EXPLAIN " + sql).first, plan.columns == ["item", "value"] {
-            output.write(display.render(plan))
+            var planDisplay = display
+            planDisplay.mode = .table
+            planDisplay.maxCellWidth = 120   // reasons are sentences
+            output.write(planDisplay.render(plan))
         } else if let plan = try? backend.execute("EXPLAIN QUERY PLAN " + sql).first {
             output.write(QueryPlanTree.render(plan))
         }

@@ -324,6 +324,17 @@ import Glibc
         #expect(exported.contains("\"title\":\"Hello, world\"") && exported.contains("\"embedding\":[1,0,0]") || exported.contains("\"embedding\":[1.0,0.0,0.0]"),
                 "\(exported)")
 
+        // .explain on: the planner's plan before a nearest-neighbour query's rows, SQLite's for others.
+        let explained = try script(["--db", db, "-c", """
+            .explain on
+            SELECT id FROM docs ORDER BY embedding <-> '[1, 0, 0]' LIMIT 1;
+            SELECT count(*) AS n FROM docs WHERE id > 1;
+            """])
+        #expect(explained.succeeded, "\(explained)")
+        #expect(explained.stdout.contains("| strategy  | hnsw index") && explained.stdout.contains("docs_embedding (hnsw, m=8, ef_construction=32)"),
+                "\(explained.stdout)")
+        #expect(explained.stdout.contains("QUERY PLAN\n`--SEARCH docs USING INTEGER PRIMARY KEY (rowid>?)"), "\(explained.stdout)")
+
         // A bad row stops the import, names its line, and leaves the table as it was.
         try "id,title,embedding\n10,ok,\"[1,1,1]\"\n11,bad,\"[1,1]\"\n".write(toFile: csv, atomically: true, encoding: .utf8)
         let failed = try script(["--db", db, "-c", ".import \(csv) docs\nSELECT count(*) AS n FROM docs;"])
