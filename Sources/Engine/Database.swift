@@ -114,6 +114,9 @@ public final class Database {
                 if wrap, connection.isInTransaction { try? connection.execute("ROLLBACK") }
                 executor.transactionBoundary()
                 if error.offset == nil { error.offset = VectorLiteralLocator.offset(of: error.message, in: statement) }
+                // Offsets are into the script as written (the rewriter's are mapped back), so the
+                // script is the text they refer to.
+                if error.offset != nil { error.sql = sql }
                 throw StatementError(underlying: error, statementIndex: index + 1, statementCount: statements.count)
             } catch {
                 if wrap, connection.isInTransaction { try? connection.execute("ROLLBACK") }

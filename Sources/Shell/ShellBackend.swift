@@ -1,3 +1,5 @@
+import Foundation
+import QuiverImport
 import QuiverStorage
 
 /// What the shell talks to: an embedded database or a running `quiver serve`. Everything the
@@ -10,8 +12,11 @@ public protocol ShellBackend: AnyObject {
     /// Failures are `StatementFailure`s where the backend knows the position.
     func execute(_ sql: String) throws -> [ResultSet]
 
-    /// Runs one INSERT once per row of values, all or nothing; returns the rows written.
-    func insert(_ sql: String, rows: [[SQLValue]]) throws -> Int
+    /// Creates the table with `create` (when given) and inserts `rows` into `columns`, all in one
+    /// transaction; `progress` hears how many rows are in. A row that fails is a
+    /// `StatementFailure` with its 1-based `row`, when the backend knows it.
+    func load(into table: String, columns: [String], rows: [[SQLValue]], create: String?,
+              progress: @escaping (Int) -> Void) throws -> Int
 
     /// Told, on the thread running a long statement (DEDUPE), what it has done so far
     /// ("comparing blocks 40% (4/10)"), for the progress line.
@@ -19,6 +24,14 @@ public protocol ShellBackend: AnyObject {
 
     /// Cancels the running statement; safe to call from another thread (the Ctrl-C handler).
     var interrupter: any StatementInterrupter { get }
+}
+
+/// A backend that reads and writes data files itself (the embedded database, through
+/// QuiverImport); others get the shell's own CSV/JSONL loading through `load`.
+protocol FileTransfer {
+    /// Loads `path` into `table`; returns the summary for the user. `progress` hears how it goes.
+    func importFile(_ path: String, into table: String, progress: @escaping (String) -> Void) throws -> String
+    func exportTable(_ table: String, to path: String, format: ExportOptions.Format) throws -> String
 }
 
 public protocol StatementInterrupter: Sendable {
@@ -39,4 +52,9 @@ public struct StatementFailure: Error, CustomStringConvertible {
     }
 
     public var description: String { message }
+}
+
+/// An SQL quoted identifier.
+func quotedIdentifier(_ name: String) -> String {
+    "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
 }

@@ -8,6 +8,7 @@ import Glibc
 /// `quiver shell` driven as a person drives it: through a pseudo-terminal (typing, editing keys,
 /// history, completion, Ctrl-C, Ctrl-D), and as a script runner through pipes and `-c`.
 @Suite struct ShellTests {
+    init() {}
     static let located = ProcessRunner.locateExecutable("quiver", repositoryRoot: repositoryRoot)
 
     func binary() throws -> String {
@@ -62,6 +63,8 @@ import Glibc
         #expect(out.contains("a;b") && out.contains("42"), "\(PseudoTerminal.readable(out))")
 
         // Ctrl-C at the prompt clears a half-typed line (it never runs); the shell carries on.
+        // (Typed while a statement still runs, Ctrl-C would cancel that instead: wait for the prompt.)
+        try shell.expect("quiver> ")
         shell.send("SELECT no_such_column FROM nowhere")
         shell.send(PseudoTerminal.ctrlC)
         try shell.expect("^C")
@@ -338,7 +341,7 @@ import Glibc
         // A bad row stops the import, names its line, and leaves the table as it was.
         try "id,title,embedding\n10,ok,\"[1,1,1]\"\n11,bad,\"[1,1]\"\n".write(toFile: csv, atomically: true, encoding: .utf8)
         let failed = try script(["--db", db, "-c", ".import \(csv) docs\nSELECT count(*) AS n FROM docs;"])
-        #expect(failed.status == 1 && failed.stderr.contains("line 3") && failed.stderr.contains("expected 3 dimensions"), "\(failed)")
+        #expect(failed.status == 1 && failed.stderr.contains("in.csv:3: ") && failed.stderr.contains("expected 3 dimensions"), "\(failed)")
         #expect(failed.stdout.contains("| 3 |"), "nothing of the failed import was kept: \(failed.stdout)")
 
         // .read runs a file; .output sends results to a file and back.

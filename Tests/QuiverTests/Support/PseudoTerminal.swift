@@ -110,6 +110,16 @@ final class PseudoTerminal {
         }
     }
 
+    /// Reads until the whole transcript satisfies `condition` (for output whose order varies).
+    func wait(until condition: (String) -> Bool, timeout: TimeInterval = 20) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !condition(transcript) {
+            guard deadline.timeIntervalSinceNow > 0, pump(timeoutMilliseconds: 100) || condition(transcript) else {
+                throw PseudoTerminalError(description: "condition not met within \(timeout) s; output:\n\(Self.readable(transcript))")
+            }
+        }
+    }
+
     /// Waits for the child to exit (reading its output meanwhile); returns its exit status.
     func waitForExit(timeout: TimeInterval = 20) throws -> Int32 {
         let deadline = Date().addingTimeInterval(timeout)
