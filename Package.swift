@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "QuiverImport", dependencies: ["QuiverEngine", "QuiverDedupe", "QuiverFormats", "QuiverStorage", "CZlib"],
                 path: "Sources/Import"),
         .target(name: "QuiverShell", dependencies: ["QuiverEngine", "QuiverFormats", "QuiverQuery", "QuiverStorage", "QuiverDedupe",
-                                                    "QuiverImport"],
+                                                    "QuiverImport", "QuiverClient"],
                 path: "Sources/Shell"),
         // `quiver serve`: HTTP/1.1 + JSON over TCP or a Unix socket (Hummingbird on SwiftNIO).
         .target(name: "QuiverServer", dependencies: ["QuiverEngine", "QuiverQuery", "QuiverStorage", "QuiverKernels",

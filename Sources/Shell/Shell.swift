@@ -53,7 +53,8 @@ public final class Shell {
     public func runInteractive() -> Int32 {
         interactive = true
         display.styled = options.styled
-        let terminal = Terminal()
+        // Results may go to a file (`quiver shell > out.txt`); the prompt and editing stay on the terminal.
+        let terminal = Terminal(output: Terminal.isTerminal(STDOUT_FILENO) ? STDOUT_FILENO : STDERR_FILENO)
         self.terminal = terminal
         defer { self.terminal = nil }
         let progress = ProgressLine { text in FileHandle.standardError.write(Data(text.utf8)) }

@@ -1,0 +1,151 @@
+import Dispatch
+import Foundation
+import QuiverClient
+import QuiverStorage
+
+/// The shell on a running `quiver serve` (TCP or Unix socket, bearer token), through
+/// `QuiverClient`. Each statement is one `POST /sql` request, and so its own transaction.
+///
+/// Requests run on a worker queue so that Ctrl-C can return to the prompt at once: the server
+/// has no way to cancel a statement, so the request is abandoned (its connection closed when it
+/// ends) and the shell says the server may still finish it; later requests use a new connection.
+public final class RemoteBackend: ShellBackend {
+    public let location: String
+    public var progressHandler: ((String) -> Void)?
+    public var interrupter: any StatementInterrupter { cancel }
+
+    private let url: String
+    private let token: String?
+    private var session: Session
+    private let cancel = CancelFlag()
+
+    /// Checks the server answers before the shell starts.
+    public init(url: String, token: String?) throws {
+        self.url = url
+        self.token = token
+        location = "server \(url)"
+        session = try Session(url: url, token: token)
+        _ = try perform { client in try client.sql("SELECT 1") }
+    }
+
+    public func execute(_ sql: String) throws -> [ResultSet] {
+        let sets = try perform { client in try client.sql(sql) }
+        return sets.map { set in ResultSet(columns: set.columns, rows: set.rows.map { $0.map(Self.value) }) }
+    }
+
+    /// The server runs each request as one transaction, so the whole load is one script:
+    /// the CREATE and multi-row INSERTs. Larger files belong to `quiver import` on the server.
+    public func load(into table: String, columns: [String], rows: [[SQLValue]], create: String?,
+                     progress: @escaping (Int) -> Void) throws -> Int {
+        var script = create.map { $0 + ";\n" } ?? ""
+        let head = "INSERT INTO \(quotedIdentifier(table)) (\(columns.map(quotedIdentifier).joined(separator: ", "))) VALUES\n"
+        var start = 0
+        while start < rows.count {
+            let chunk = rows[start..<min(start + 500, rows.count)]
+            script += head + chunk.map { "(" + $0.map(Self.literal).joined(separator: ", ") + ")" }.joined(separator: ",\n") + ";\n"
+            start += chunk.count
+        }
+        let limit = 32 << 20
+        guard script.utf8.count <= limit else {
+            throw StatementFailure(message: "\(rows.count) rows make \(script.utf8.count >> 20) MB of SQL, more than one request takes (\(limit >> 20) MB); use quiver import on the server's machine")
+        }
+        let request = script
+        _ = try perform { client in try client.sql(request) }
+        progress(rows.count)
+        return rows.count
+    }
+
+    /// Runs `work` on the session's worker and waits, returning early when Ctrl-C is pressed.
+    private func perform<T>(_ work: @escaping @Sendable (QuiverClient) throws -> T) throws -> T {
+        cancel.clear()
+        let session = self.session
+        let outcome = Outcome<T>()
+        let done = DispatchSemaphore(value: 0)
+        session.queue.async {
+            outcome.set(Result { try work(session.client) })
+            done.signal()
+        }
+        while done.wait(timeout: .now() + .milliseconds(50)) == .timedOut {
+            if cancel.isRaised {
+                session.queue.async { session.client.close() }
+                self.session = try Session(url: url, token: token)
+                throw StatementFailure(message: "interrupted: the request was abandoned; the server may still finish the statement")
+            }
+        }
+        switch outcome.get()! {
+        case .success(let value): return value
+        case .failure(let error as ClientError): throw Self.failure(error)
+        case .failure(let error): throw error
+        }
+    }
+
+    /// The server's message, with the position it gives ("(at byte N: "…")") taken out for the caret.
+    static func failure(_ error: ClientError) -> StatementFailure {
+        var message = error.message
+        var offset: Int?
+        if let range = message.range(of: " (at byte ", options: .backwards), message.hasSuffix("\")") {
+            let digits = message[range.upperBound...].prefix { $0.isNumber }
+            offset = Int(digits)
+            if offset != nil { message = String(message[..<range.lowerBound]) }
+        }
+        if error.status == nil { message = "server \(message)" }
+        return StatementFailure(message: message, offset: offset)
+    }
+
+    /// The server's JSON for a value, back to the SQL value it stands for: arrays of numbers
+    /// are vectors, `{"base64": …}` blobs.
+    static func value(_ json: JSONValue) -> SQLValue {
+        switch json {
+        case .null: return .null
+        case .bool(let b): return .integer(b ? 1 : 0)
+        case .integer(let n): return .integer(n)
+        case .number(let x): return .real(x)
+        case .string(let s): return .text(s)
+        case .array(let items):
+            let numbers = items.compactMap(\.doubleValue)
+            return numbers.count == items.count ? .vector(numbers.map { Float($0) }) : .text(json.jsonText)
+        case .object(let fields):
+            if fields.count == 1, let base64 = fields["base64"]?.stringValue, let data = Data(base64Encoded: base64) {
+                return .blob(Array(data))
+            }
+            return .text(json.jsonText)
+        }
+    }
+
+    static func literal(_ value: SQLValue) -> String {
+        switch value {
+        case .null: "NULL"
+        case .integer(let n): "\(n)"
+        case .real(let x): x.isFinite ? "\(x)" : "NULL"
+        case .text(let s): "'" + s.replacingOccurrences(of: "'", with: "''") + "'"
+        case .blob(let bytes): "X'" + bytes.map { String(format: "%02X", $0) }.joined() + "'"
+        case .vector(let v): "'[" + v.map { "\($0)" }.joined(separator: ",") + "]'"
+        }
+    }
+
+    /// One client and the serial queue that owns it (QuiverClient serves one thread at a time).
+    private final class Session: @unchecked Sendable {
+        let client: QuiverClient
+        let queue = DispatchQueue(label: "quiver.shell.remote")
+        init(url: String, token: String?) throws {
+            // A statement may run for long; the shell waits as long as the user does.
+            client = try QuiverClient(url: url, token: token, timeout: 24 * 3600)
+        }
+    }
+
+    private final class Outcome<T>: @unchecked Sendable {
+        private let lock = NSLock()
+        private var result: Result<T, Error>?
+        func set(_ value: Result<T, Error>) { lock.lock(); result = value; lock.unlock() }
+        func get() -> Result<T, Error>? { lock.lock(); defer { lock.unlock() }; return result }
+    }
+}
+
+/// Ctrl-C for a remote statement: a flag the waiting shell checks.
+final class CancelFlag: StatementInterrupter, @unchecked Sendable {
+    private let lock = NSLock()
+    private var raised = false
+    func interrupt() { lock.lock(); raised = true; lock.unlock() }
+    func clear() { lock.lock(); raised = false; lock.unlock() }
+    var isRaised: Bool { lock.lock(); defer { lock.unlock() }; return raised }
+}
