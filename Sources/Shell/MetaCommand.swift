@@ -7,9 +7,9 @@ enum MetaCommand {
     case tables
     case schema(table: String?)
     case indexes
-    case mode(DisplayMode)
-    case timer(Bool)
-    case explain(Bool)
+    case mode(DisplayMode?)      // nil: say which
+    case timer(Bool?)
+    case explain(Bool?)
     case importFile(path: String, table: String)
     case export(table: String, path: String)
     case read(path: String)
@@ -24,9 +24,9 @@ enum MetaCommand {
         .tables               tables and views
         .schema [TABLE]       CREATE statements (all, or of one table), vector indexes included
         .indexes              indexes: SQLite's and hnsw, with their parameters
-        .mode MODE            result format: table, json, jsonl, csv or line
-        .timer on|off         show the time each statement took
-        .explain on|off       show the plan before each query's rows
+        .mode [MODE]          result format: table, json, jsonl, csv or line (without MODE: the current one)
+        .timer [on|off]       show the time each statement took
+        .explain [on|off]     show the plan before each query's rows
         .import FILE TABLE    load a .csv (header line) or .jsonl file into TABLE (created if missing)
         .export TABLE FILE    write TABLE to FILE as .csv or .jsonl, by the file's extension
         .read FILE            run the statements and commands in FILE
@@ -47,8 +47,9 @@ enum MetaCommand {
         func expect(_ count: ClosedRange<Int>, _ usage: String) throws {
             guard count.contains(args.count) else { throw UsageError(description: "usage: \(usage)") }
         }
-        func onOff(_ usage: String) throws -> Bool {
-            try expect(1...1, usage)
+        func onOff(_ usage: String) throws -> Bool? {
+            try expect(0...1, usage)
+            guard !args.isEmpty else { return nil }
             switch args[0].lowercased() {
             case "on", "yes", "1": return true
             case "off", "no", "0": return false
@@ -64,8 +65,9 @@ enum MetaCommand {
         case ".indexes", ".indices": return .indexes
         case ".mode":
             let usage = ".mode " + DisplayMode.allCases.map(\.rawValue).joined(separator: "|")
-            try expect(1...1, usage)
-            guard let mode = DisplayMode(rawValue: args[0].lowercased()) else { throw UsageError(description: "usage: \(usage)") }
+            try expect(0...1, usage)
+            guard let word = args.first else { return .mode(nil) }
+            guard let mode = DisplayMode(rawValue: word.lowercased()) else { throw UsageError(description: "usage: \(usage)") }
             return .mode(mode)
         case ".timer": return .timer(try onOff(".timer on|off"))
         case ".explain": return .explain(try onOff(".explain on|off"))

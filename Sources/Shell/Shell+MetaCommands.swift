@@ -19,11 +19,11 @@ extension Shell {
         case .indexes:
             try showIndexes()
         case .mode(let mode):
-            display.mode = mode
+            if let mode { display.mode = mode } else { output.write("mode \(display.mode.rawValue)\n") }
         case .timer(let on):
-            timer = on
+            if let on { timer = on } else { output.write("timer \(timer ? "on" : "off")\n") }
         case .explain(let on):
-            explain = on
+            if let on { explain = on } else { output.write("explain \(explain ? "on" : "off")\n") }
         case .importFile(let path, let table):
             try importFile(path, into: table)
         case .export(let table, let path):

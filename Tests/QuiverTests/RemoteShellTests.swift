@@ -21,6 +21,9 @@ import Testing
             port = try #require(Int(started[tcp.upperBound...].prefix { $0.isNumber }))
             self.socket = socket
         }
+
+        /// The server is killed (it may be busy with an abandoned statement) and leaves its socket file.
+        deinit { unlink(socket) }
     }
 
     func makeServer(_ tmp: TemporaryDirectory) throws -> Server {

@@ -296,6 +296,8 @@ import Glibc
         #expect(command.succeeded && command.stdout == "{\"name\":\"two\"}\n", "\(command)")
         #expect(try script(["--db", db, "-c", "SELECT nope FROM t;"]).status == 1)
         #expect(try script(["--db", db, "-c", ".mode xml"]).status == 1)
+        let settings = try script(["--db", db, "-c", ".mode line\n.timer on\n.mode\n.timer\n.explain"])
+        #expect(settings.succeeded && settings.stdout == "mode line\ntimer on\nexplain off\n", "\(settings)")
     }
 
     @Test func metaCommands() throws {
