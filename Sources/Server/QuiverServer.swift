@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import QuiverEngine
+import QuiverKernels
 
 /// `quiver serve`: the HTTP/1.1 + JSON API over one database, on TCP and/or a Unix socket.
 ///
@@ -18,6 +19,8 @@ public enum QuiverServer {
         if configuration.readToken != nil && configuration.token == nil {
             throw ServerError("--read-token needs --token too: without it every caller could write")
         }
+        // Queries run on several reader threads at once; BLAS threads of its own would fight them.
+        BLASThreading.useCallingThreadOnly()
         let pool = try DatabasePool(path: configuration.databasePath, readers: configuration.readers)
         defer { pool.close() }
         let services = ServerServices(pool: pool, limits: configuration.limits, metrics: ServerMetrics())
