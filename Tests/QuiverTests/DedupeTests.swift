@@ -280,3 +280,28 @@ import Testing
         }
     }
 }
+
+/// `quiver sql` with DEDUPE: a progress line on a terminal (driven through a pseudo-terminal),
+/// none when standard error is redirected.
+@Suite struct DedupeCLITests {
+    @Test func progressLineOnATerminalOnly() throws {
+        let directory = TemporaryDirectory("quiver-dedupe-cli")
+        let db = directory.file("db")
+        _ = try DedupeCorpus().load(into: db)
+        let binary = try QuiverBinary.path()
+        let environment = ["TERM": "xterm-256color", "LANG": "C.UTF-8", "HOME": directory.path,
+                           "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        let terminal = try PseudoTerminal(binary, ["sql", "--db", db, "DEDUPE docs ON embedding THRESHOLD 0.95 DRY RUN"],
+                                          environment: environment)
+        let screen = try terminal.expect("rows)")
+        #expect(try terminal.waitForExit() == 0)
+        #expect(screen.contains("DEDUPE reading rows: 100%"), "\(PseudoTerminal.readable(screen))")
+        #expect(screen.contains("\r\u{1B}[2K"))   // the line is erased before the results
+        #expect(PseudoTerminal.stripEscapes(screen).contains("| cluster_id | kept_id | duplicate_id | similarity"))
+
+        let redirected = try ProcessRunner.run(binary, ["sql", "--db", db, "--format", "csv", "DEDUPE docs ON embedding THRESHOLD 0.95 DRY RUN"])
+        #expect(redirected.succeeded, "\(redirected)")
+        #expect(redirected.stderr.isEmpty, "\(redirected.stderr)")
+        #expect(redirected.stdout.hasPrefix("cluster_id,kept_id,duplicate_id,similarity"))
+    }
+}
