@@ -1,3 +1,4 @@
+import Foundation
 import QuiverFormats
 
 /// An interactive line editor over a raw-mode terminal.
@@ -92,6 +93,15 @@ final class LineEditor {
                 let start = wordStart(before: cursor)
                 characters.removeSubrange(start..<cursor)
                 cursor = start
+                refresh()
+            case .control("z"):
+                // Suspend like any job (the terminal is raw, so the key came as a byte, not SIGTSTP);
+                // on `fg` the editor takes the terminal back and redraws.
+                terminal.leaveRawMode()
+                raise(SIGTSTP)
+                terminal.enterRawMode()
+                cursorRow = 0
+                terminal.write("\r\n")
                 refresh()
             case .control("l"):
                 terminal.write("\u{1B}[H\u{1B}[2J")

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import QuiverClient
+import QuiverQuery
 import QuiverStorage
 
 /// The shell on a running `quiver serve` (TCP or Unix socket, bearer token), through
@@ -29,6 +30,12 @@ public final class RemoteBackend: ShellBackend {
     }
 
     public func execute(_ sql: String) throws -> [ResultSet] {
+        // The server runs each request on whichever pooled connection is free and commits it, so
+        // a transaction cannot span requests; saying so beats a BEGIN that silently means nothing.
+        if let control = StatementSplitter.split(sql).first(where: { Self.transactionControl.contains($0.leadingKeyword) }) {
+            throw StatementFailure(message: "\(control.leadingKeyword): over --connect every statement is its own transaction, so BEGIN … COMMIT cannot group statements; use quiver shell --db on the server's machine for that",
+                                   offset: control.significant.first?.offset)
+        }
         let sets = try perform { client in try client.sql(sql) }
         return sets.map { set in ResultSet(columns: set.columns, rows: set.rows.map { $0.map(Self.value) }) }
     }
@@ -122,6 +129,8 @@ public final class RemoteBackend: ShellBackend {
         case .vector(let v): "'[" + v.map { "\($0)" }.joined(separator: ",") + "]'"
         }
     }
+
+    static let transactionControl: Set<String> = ["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"]
 
     /// One client and the serial queue that owns it (QuiverClient serves one thread at a time).
     private final class Session: @unchecked Sendable {

@@ -37,6 +37,7 @@ public final class Shell {
     private var progress: ProgressLine?
     private var terminal: Terminal?
     private var interruptSource: DispatchSourceSignal?
+    private var terminationSource: DispatchSourceSignal?
 
     /// `$QUIVER_HISTORY`, else `~/.quiver_history` (`$HOME` honoured).
     public static var defaultHistoryPath: String? { History.defaultPath() }
@@ -61,6 +62,7 @@ public final class Shell {
         self.progress = progress
         backend.progressHandler = { progress.update($0) }
         installInterruptHandler()
+        restoreTerminalOnTermination(terminal)
         let history = History(path: options.historyPath)
         refreshCompletion()
         let editor = LineEditor(terminal: terminal, history: history) { [unowned self] line, cursor in
@@ -98,6 +100,21 @@ public final class Shell {
         source.setEventHandler { interrupter.interrupt() }
         source.resume()
         interruptSource = source
+    }
+
+    /// SIGTERM would otherwise leave the terminal raw (no echo, no line editing) for the shell
+    /// the user returns to: put its settings back, then end as SIGTERM would have.
+    private func restoreTerminalOnTermination(_ terminal: Terminal) {
+        signal(SIGTERM, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
+        let restore = terminal.restorer
+        source.setEventHandler {
+            restore()
+            signal(SIGTERM, SIG_DFL)
+            kill(getpid(), SIGTERM)   // to the process: this thread blocks signals
+        }
+        source.resume()
+        terminationSource = source
     }
 
     // MARK: - Scripts

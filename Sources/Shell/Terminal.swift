@@ -23,6 +23,16 @@ final class Terminal {
 
     static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
 
+    /// Puts the terminal's own settings back; callable from any thread (a signal handler's).
+    var restorer: @Sendable () -> Void {
+        let settings = original
+        let fd = input
+        return {
+            var restored = settings
+            tcsetattr(fd, TCSADRAIN, &restored)
+        }
+    }
+
     /// Keys arrive one by one, unechoed; Ctrl-C and Ctrl-Z arrive as bytes rather than signals
     /// so the editor decides what they mean at the prompt. Output post-processing stays on.
     func enterRawMode() {

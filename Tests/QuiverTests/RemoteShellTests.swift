@@ -58,6 +58,13 @@ import Testing
             #expect(caret.count - 1 == "LINE 5: SELECT id FROM docs ORDER BY embedding <-> '[1, 0, ".count, "\(out.stderr)")
             #expect(!out.stderr.contains("at byte"), "the position becomes the caret: \(out.stderr)")
         }
+        // A transaction cannot span requests: BEGIN is refused with the reason, and nothing runs.
+        let begin = try shellTests.script(["--connect", "unix:\(server.socket)", "--token", Server.token, "--bail", "-c",
+                                          "BEGIN;\nINSERT INTO docs VALUES (9, 'never', NULL);"])
+        #expect(begin.status == 1 && begin.stderr.contains("BEGIN: over --connect every statement is its own transaction"), "\(begin)")
+        let nine = try shellTests.script(["--connect", "unix:\(server.socket)", "--token", Server.token, "-c", ".mode csv\nSELECT count(*) AS n FROM docs WHERE id = 9;"])
+        #expect(nine.stdout == "n\r\n0\r\n", "\(nine)")
+
         let refused = try shellTests.script(["--connect", "unix:\(server.socket)", "--token", "wrong", "-c", "SELECT 1;"])
         #expect(refused.status != 0 && refused.stderr.contains("token"), "\(refused)")
         let both = try shellTests.script(["--connect", "unix:\(server.socket)", "--db", tmp.file("db"), "-c", "SELECT 1;"])

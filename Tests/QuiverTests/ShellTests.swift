@@ -186,6 +186,23 @@ import Glibc
         #expect(try shell.waitForExit() == 0)
     }
 
+    @Test func terminalSettingsComeBackOnExitAndOnSIGTERM() throws {
+        let tmp = TemporaryDirectory("quiver-shell")
+        let cooked = tcflag_t(ECHO | ICANON | ISIG)
+        for ending in ["Ctrl-D", "SIGTERM"] {
+            let shell = try interactive(db: tmp.file("db"), home: tmp.path)
+            #expect(shell.localModes & tcflag_t(ECHO | ICANON) == 0, "raw at the prompt")
+            if ending == "Ctrl-D" {
+                shell.send(PseudoTerminal.ctrlD)
+                #expect(try shell.waitForExit() == 0)
+            } else {
+                kill(shell.pid, SIGTERM)
+                #expect(try shell.waitForExit() == 128 + SIGTERM)
+            }
+            #expect(shell.localModes & cooked == cooked, "echo and line editing are back after \(ending)")
+        }
+    }
+
     // MARK: - Output
 
     @Test func wideCharactersLineUpAndValuesReadWell() throws {

@@ -78,6 +78,13 @@ final class PseudoTerminal {
         close(master)
     }
 
+    /// The terminal's local modes now (ECHO, ICANON, ISIG …), as the child last set them.
+    var localModes: tcflag_t {
+        var settings = termios()
+        tcgetattr(master, &settings)
+        return settings.c_lflag
+    }
+
     /// Types `text` (control keys as their bytes: "\u{03}" is Ctrl-C, "\r" is Enter).
     func send(_ text: String) {
         let data = Array(text.utf8)
