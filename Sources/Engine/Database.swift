@@ -186,6 +186,13 @@ public final class Database {
         return statements
     }
 
+    /// Brings vector indexes up to date with committed rows now and writes the checkpoints that
+    /// are due, rather than leaving that to the next query (a bulk loader calls it when done).
+    public func checkpointIndexesIfDue() throws {
+        guard !connection.isInTransaction else { return }
+        try executor.checkpointIndexesIfDue()
+    }
+
     /// Cancels the running statement from another thread.
     public func interrupt() { executor.interrupt() }
 

@@ -122,6 +122,18 @@ public final class Importer {
         }
         try BulkWriter.commit(database)
         committedAll = true
+        if summary.indexes.isEmpty, !database.catalog.indexes(on: plan.table).isEmpty {
+            // Not rebuilt: replay the rows into the indexes now (in parallel for large imports)
+            // if enough changes are pending, so the first query afterwards does not wait.
+            let start = Date()
+            progress?(Progress(read: summary.read, written: summary.written, bytes: summary.bytes, totalBytes: source.totalBytes,
+                               seconds: Date().timeIntervalSince(started), phase: "updating indexes"))
+            try database.checkpointIndexesIfDue()
+            let seconds = Date().timeIntervalSince(start)
+            if seconds >= 0.05 {
+                summary.indexes = database.catalog.indexes(on: plan.table).map { ($0.name, seconds, false) }
+            }
+        }
         summary.seconds = Date().timeIntervalSince(started)
         summary.rejectsPath = rejects?.path
         return summary

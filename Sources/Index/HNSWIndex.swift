@@ -87,44 +87,64 @@ public final class HNSWIndex: @unchecked Sendable {
     /// Inserts many rows at once, in parallel: the bulk path. A batch its monitor cancels throws
     /// `BuildCancelled` and leaves the graph holding part of the batch (`build` discards it).
     public func insertBatch(labels: [Int64], vectors: [Float], threads: Int, monitor: BuildMonitor = .none) throws {
+        try lock.write { try insertHoldingLock(labels: labels, vectors: vectors, threads: threads, monitor: monitor) }
+    }
+
+    /// The parallel insert; the caller holds the write lock.
+    private func insertHoldingLock(labels: [Int64], vectors: [Float], threads: Int, monitor: BuildMonitor) throws {
         let dimension = parameters.dimension
-        try lock.write {
-            try graph.reserve(additional: labels.count)
-            let workers = max(1, min(threads, labels.count / 1000 + 1))
-            for region in [graph.nodes, graph.vectors, graph.upper] { region.allowsRelocation = workers == 1 }
-            defer { for region in [graph.nodes, graph.vectors, graph.upper] { region.allowsRelocation = true } }
-            let next = AtomicCounter()
-            let failure = FailureBox()
-            let reporting = NSLock()
-            let graph = self.graph
-            vectors.withUnsafeBufferPointer { buffer in
-                nonisolated(unsafe) let base = buffer.baseAddress!
-                DispatchQueue.concurrentPerform(iterations: workers) { _ in
-                    let scratch = SearchScratch(capacity: graph.nodeCount + labels.count, dimension: dimension)
-                    while true {
-                        let i = next.increment()
-                        guard i < labels.count, !failure.isSet else { break }
-                        if i % 512 == 0 {
-                            if monitor.isCancelled() { failure.set(BuildCancelled()); break }
-                            reporting.withLock { monitor.progress(i, labels.count) }
-                        }
-                        do {
-                            try graph.upsert(label: labels[i], vector: base + i * dimension, scratch: scratch)
-                        } catch {
-                            failure.set(error)
-                        }
+        try graph.reserve(additional: labels.count)
+        let workers = max(1, min(threads, labels.count / 1000 + 1))
+        for region in [graph.nodes, graph.vectors, graph.upper] { region.allowsRelocation = workers == 1 }
+        defer { for region in [graph.nodes, graph.vectors, graph.upper] { region.allowsRelocation = true } }
+        let next = AtomicCounter()
+        let failure = FailureBox()
+        let reporting = NSLock()
+        let graph = self.graph
+        vectors.withUnsafeBufferPointer { buffer in
+            nonisolated(unsafe) let base = buffer.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                let scratch = SearchScratch(capacity: graph.nodeCount + labels.count, dimension: dimension)
+                while true {
+                    let i = next.increment()
+                    guard i < labels.count, !failure.isSet else { break }
+                    if i % 512 == 0 {
+                        if monitor.isCancelled() { failure.set(BuildCancelled()); break }
+                        reporting.withLock { monitor.progress(i, labels.count) }
+                    }
+                    do {
+                        try graph.upsert(label: labels[i], vector: base + i * dimension, scratch: scratch)
+                    } catch {
+                        failure.set(error)
                     }
                 }
             }
-            if let error = failure.error { throw error }
         }
+        if let error = failure.error { throw error }
     }
 
-    /// Applies row changes from the log: a vector inserts or replaces, nil deletes.
-    public func apply(_ changes: [(label: Int64, vector: [Float]?)], through sequence: Int64) throws {
+    /// Applies row changes from the log: a vector inserts or replaces, nil deletes. Each label
+    /// appears at most once. With `threads` > 1, a large batch inserts the labels the graph does
+    /// not hold yet in parallel, as a bulk build does (after a big import, say); replacements and
+    /// deletions stay sequential.
+    public func apply(_ changes: [(label: Int64, vector: [Float]?)], through sequence: Int64, threads: Int = 1) throws {
         try lock.write {
-            let scratch = SearchScratch(capacity: graph.nodeCount + changes.count, dimension: parameters.dimension)
-            for change in changes {
+            var sequential = changes
+            if threads > 1, changes.count >= 2_000 {
+                var labels: [Int64] = [], vectors: [Float] = []
+                sequential = []
+                for change in changes {
+                    if let vector = change.vector, graph.labels.node(for: change.label) == nil {
+                        labels.append(change.label)
+                        vectors += vector
+                    } else {
+                        sequential.append(change)
+                    }
+                }
+                try insertHoldingLock(labels: labels, vectors: vectors, threads: threads, monitor: .none)
+            }
+            let scratch = SearchScratch(capacity: graph.nodeCount + sequential.count, dimension: parameters.dimension)
+            for change in sequential {
                 if let vector = change.vector {
                     precondition(vector.count == parameters.dimension)
                     try vector.withUnsafeBufferPointer { _ = try graph.upsert(label: change.label, vector: $0.baseAddress!, scratch: scratch) }

@@ -109,7 +109,7 @@ final class VectorIndexes {
             index = try HNSWIndex.build(path: path, parameters: HNSWParameters(dimension: dimension, metric: definition.metric,
                                                                                 m: definition.m, efConstruction: definition.efConstruction),
                                         labels: labels, vectors: vectors, sequence: definition.checkpointSequence,
-                                        threads: Int(ProcessInfo.processInfo.environment["QUIVER_BUILD_THREADS"] ?? "") ?? ProcessInfo.processInfo.activeProcessorCount,
+                                        threads: Self.buildThreads,
                                         monitor: buildMonitor)
         } catch is HNSWIndex.BuildCancelled {
             throw SQLiteError.interrupted
@@ -120,6 +120,10 @@ final class VectorIndexes {
             unlink(path)
         }
     }
+
+    /// Threads for bulk graph work (builds, large catch-ups): all cores unless
+    /// QUIVER_BUILD_THREADS says otherwise.
+    static let buildThreads = Int(ProcessInfo.processInfo.environment["QUIVER_BUILD_THREADS"] ?? "") ?? ProcessInfo.processInfo.activeProcessorCount
 
     static func newFileName(for name: String) -> String {
         let safe = String(name.unicodeScalars.map { $0.properties.isAlphabetic || ("0"..."9").contains($0) ? Character($0) : "_" }.prefix(40))
@@ -174,7 +178,7 @@ final class VectorIndexes {
                 current[statement.int64(at: 0)] = Array(UnsafeBufferPointer(start: bytes.baseAddress!.assumingMemoryBound(to: Float.self), count: dimension))
             }
         }
-        try index.apply(ids.map { ($0, current[$0]) }, through: max(latest, rows.last?[0].integerValue ?? after))
+        try index.apply(ids.map { ($0, current[$0]) }, through: max(latest, rows.last?[0].integerValue ?? after), threads: Self.buildThreads)
     }
 
     /// Writes new files for indexes that have taken many changes since their last checkpoint,
