@@ -193,6 +193,19 @@ public final class Database {
         try executor.checkpointIndexesIfDue()
     }
 
+    /// Whether a transaction is open (a script that ran BEGIN without COMMIT leaves one).
+    public var isInTransaction: Bool { connection.isInTransaction }
+
+    /// Rolls back a transaction a script left open; returns whether there was one. A server
+    /// calls it after every request, so no request's changes wait on the next one to commit.
+    @discardableResult
+    public func rollBackOpenTransaction() -> Bool {
+        guard connection.isInTransaction else { return false }
+        try? connection.execute("ROLLBACK")
+        executor.transactionBoundary()
+        return true
+    }
+
     /// Cancels the running statement from another thread.
     public func interrupt() { executor.interrupt() }
 

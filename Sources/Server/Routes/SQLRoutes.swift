@@ -20,7 +20,19 @@ enum SQLRoutes {
             let bindings = try ValueMapping.bindings(body.params)
             let access = context.role.sqlAccess
             let run: @Sendable (Database) throws -> SQLResponse = { database in
-                let results = try database.execute(body.sql, bindings, access: access)
+                // Each request is its own transaction: a script may hold BEGIN … COMMIT, but one
+                // that leaves a transaction open is rolled back and refused, so an answered write
+                // is always a committed one and pooled connections never carry a transaction over.
+                let results: [ResultSet]
+                do {
+                    results = try database.execute(body.sql, bindings, access: access)
+                } catch {
+                    database.rollBackOpenTransaction()
+                    throw error
+                }
+                if database.rollBackOpenTransaction() {
+                    throw APIError.badRequest("sql: the script leaves a transaction open (BEGIN without COMMIT); it was rolled back. Each request runs as its own transaction: put BEGIN … COMMIT in one request, or send the statements alone")
+                }
                 return SQLResponse(results: results.map { result in
                     SQLResultSet(columns: result.columns, rows: result.rows.map { $0.map(ValueMapping.json) })
                 })
