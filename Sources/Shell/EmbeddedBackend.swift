@@ -1,3 +1,4 @@
+import Foundation
 import QuiverDedupe
 import QuiverEngine
 import QuiverImport
@@ -21,10 +22,13 @@ public final class EmbeddedBackend: ShellBackend {
         }
     }
 
+    private let importInterrupter: DatabaseInterrupter
+
     public init(path: String) throws {
         database = try Database(path: path)
         location = "database \(path)"
-        interrupter = DatabaseInterrupter(database: database)
+        importInterrupter = DatabaseInterrupter(database: database)
+        interrupter = importInterrupter
     }
 
     public func execute(_ sql: String) throws -> [ResultSet] {
@@ -67,10 +71,32 @@ public final class EmbeddedBackend: ShellBackend {
 
 /// `sqlite3_interrupt` may be called from any thread while the connection runs a statement;
 /// this is the one operation on the Database that the Ctrl-C handler's thread performs.
+///
+/// An import spends most of its time parsing, between SQLite steps, where `sqlite3_interrupt` has
+/// nothing to stop (it does not carry over to the next statement). So while one runs, Ctrl-C is
+/// repeated every few milliseconds until the import ends, which lands it in the next write; the
+/// import then stops and rolls back. (Calling it when no statement runs is a no-op.)
 private final class DatabaseInterrupter: StatementInterrupter, @unchecked Sendable {
     let database: Database
+    private let lock = NSLock()
+    private var importing = false
+
     init(database: Database) { self.database = database }
-    func interrupt() { database.interrupt() }
+
+    func begin() { lock.withLock { importing = true } }
+    func end() { lock.withLock { importing = false } }
+    private var isImporting: Bool { lock.withLock { importing } }
+
+    func interrupt() {
+        database.interrupt()
+        guard isImporting else { return }
+        DispatchQueue.global().async {
+            while self.isImporting {
+                self.database.interrupt()
+                usleep(2_000)
+            }
+        }
+    }
 }
 
 /// `.import` and `.export` on a database in this process go through QuiverImport, as
@@ -79,10 +105,16 @@ private final class DatabaseInterrupter: StatementInterrupter, @unchecked Sendab
 extension EmbeddedBackend: FileTransfer {
     func importFile(_ path: String, into table: String, progress: @escaping (String) -> Void) throws -> String {
         let options = ImportOptions(table: table, inputPath: path)
-        let summary = try Importer(database: database, options: options).run { step in
-            progress(ImportProgressText.render(step, width: 60))
+        importInterrupter.begin()
+        defer { importInterrupter.end() }
+        do {
+            let summary = try Importer(database: database, options: options).run { step in
+                progress(ImportProgressText.render(step, width: 60))
+            }
+            return summary.text
+        } catch ImportError.rejected(let file, let line, let reason) where reason == SQLiteError.interrupted.message {
+            throw StatementFailure(message: "interrupted at \(file):\(line); nothing was loaded")
         }
-        return summary.text
     }
 
     func exportTable(_ table: String, to path: String, format: ExportOptions.Format) throws -> String {

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import QuiverFormats
 
 /// A status line on the terminal for statements that take a while (imports, index builds, big
 /// updates): after a second it shows what runs, for how long, and any detail the work reports
@@ -8,6 +9,7 @@ import Foundation
 final class ProgressLine: @unchecked Sendable {
     private let queue = DispatchQueue(label: "quiver.shell.progress")
     private let write: @Sendable (String) -> Void
+    private let width: @Sendable () -> Int
     private var timer: DispatchSourceTimer?
     private var label = ""
     private var detail = ""
@@ -15,7 +17,9 @@ final class ProgressLine: @unchecked Sendable {
     private var shown = false
     private static let spinner = Array("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏")
 
-    init(write: @escaping @Sendable (String) -> Void) {
+    /// `width` is the terminal's: the line is cut to fit, since a wrapped line cannot be redrawn in place.
+    init(width: @escaping @Sendable () -> Int, write: @escaping @Sendable (String) -> Void) {
+        self.width = width
         self.write = write
     }
 
@@ -32,8 +36,10 @@ final class ProgressLine: @unchecked Sendable {
                 tick += 1
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
                 let spin = Self.spinner[tick % Self.spinner.count]
+                // What runs and for how long first: on a narrow terminal the detail is what gets cut.
                 let extra = detail.isEmpty ? "" : " — \(detail)"
-                write("\r\u{1B}[K\(spin) \(self.label)\(extra)  \(String(format: "%.1f", seconds)) s  (Ctrl-C cancels)")
+                let line = "\(spin) \(self.label)  \(String(format: "%.1f", seconds)) s (Ctrl-C cancels)\(extra)"
+                write("\r\u{1B}[K" + DisplayWidth.truncate(line, toWidth: width() - 1))
                 shown = true
             }
             self.timer = timer

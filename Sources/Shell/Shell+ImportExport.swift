@@ -9,7 +9,7 @@ import QuiverStorage
 extension Shell {
     func importFile(_ path: String, into table: String) throws {
         if let transfer = backend as? FileTransfer {
-            let summary = try withProgress("importing \(path) into \(table)") {
+            let summary = try withProgress("importing \((path as NSString).lastPathComponent) into \(table)") {
                 try transfer.importFile(path, into: table) { self.reportProgress($0) }
             }
             refreshCompletion()
@@ -22,7 +22,7 @@ extension Shell {
         // A new table takes the file's column names; SQLite's affinity keeps numbers as text.
         let create = created ? "CREATE TABLE \(Self.identifier(table)) (\(records.columns.map { Self.identifier($0) + " TEXT" }.joined(separator: ", ")))" : nil
         do {
-            try withProgress("importing \(path) into \(table)") {
+            try withProgress("importing \((path as NSString).lastPathComponent) into \(table)") {
                 _ = try backend.load(into: table, columns: records.columns, rows: records.rows, create: create) { done in
                     self.reportProgress("\(done) of \(records.rows.count) rows")
                 }

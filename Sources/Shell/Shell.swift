@@ -58,7 +58,7 @@ public final class Shell {
         let terminal = Terminal(output: Terminal.isTerminal(STDOUT_FILENO) ? STDOUT_FILENO : STDERR_FILENO)
         self.terminal = terminal
         defer { self.terminal = nil }
-        let progress = ProgressLine { text in FileHandle.standardError.write(Data(text.utf8)) }
+        let progress = ProgressLine(width: { [fd = terminal.output] in Terminal.width(of: fd) }) { text in FileHandle.standardError.write(Data(text.utf8)) }
         self.progress = progress
         backend.progressHandler = { progress.update($0) }
         installInterruptHandler()

@@ -72,9 +72,11 @@ final class Terminal {
     }
 
     /// Columns of the terminal (80 when it does not say).
-    var width: Int {
+    var width: Int { Self.width(of: output) }
+
+    static func width(of fd: Int32) -> Int {
         var size = winsize()
-        if ioctl(output, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+        if ioctl(fd, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
         return 80
     }
 

@@ -186,6 +186,33 @@ import Glibc
         #expect(try shell.waitForExit() == 0)
     }
 
+    @Test func ctrlCStopsAnImportAndKeepsNothingOfIt() throws {
+        let tmp = TemporaryDirectory("quiver-shell")
+        let db = tmp.file("db")
+        let input = tmp.file("big.jsonl")
+        // Big enough that the import is still running when the progress line appears after a second.
+        var random = SeededRandom(seed: 8)
+        let vectors = (0..<97).map { _ in (0..<16).map { _ in String(Float.random(in: -1...1, using: &random)) }.joined(separator: ", ") }
+        var text = ""
+        text.reserveCapacity(40 << 20)
+        for id in 1...200_000 {
+            text += "{\"id\": \(id), \"title\": \"row \(id)\", \"embedding\": [\(vectors[id % 97])]}\n"
+        }
+        try text.write(toFile: input, atomically: false, encoding: .utf8)
+        let shell = try interactive(db: db, home: tmp.path)
+        shell.send(".import \(input) docs\r")
+        try shell.expect("Ctrl-C cancels")
+        shell.send(PseudoTerminal.ctrlC)
+        let stopped = try shell.expect("quiver> ")
+        #expect(stopped.contains("interrupted at \(input):") && stopped.contains("nothing was loaded") && !stopped.contains("imported"),
+                "\(PseudoTerminal.readable(stopped))")
+        shell.send(".tables\rSELECT 'still here' AS s;\r")
+        let after = try shell.expect("(1 row)")
+        #expect(!after.contains("docs") && after.contains("still here"), "nothing of the import was kept: \(PseudoTerminal.readable(after))")
+        shell.send(PseudoTerminal.ctrlD)
+        #expect(try shell.waitForExit() == 0)
+    }
+
     @Test func terminalSettingsComeBackOnExitAndOnSIGTERM() throws {
         let tmp = TemporaryDirectory("quiver-shell")
         let cooked = tcflag_t(ECHO | ICANON | ISIG)
