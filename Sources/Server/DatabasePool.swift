@@ -15,10 +15,13 @@ final class DatabasePool: Sendable {
     private let writer: ConnectionThreads
 
     /// Opens every connection now, so a bad directory fails before the server listens.
-    init(path: String, readers readerCount: Int) throws {
+    /// `timeout` (seconds, 0 for none) interrupts a job's statements when it runs longer.
+    init(path: String, readers readerCount: Int, timeout: Double = 0) throws {
         self.readerCount = readerCount
-        writer = try ConnectionThreads(name: "quiver-writer", count: 1) { try Database(path: path) }
-        readers = try ConnectionThreads(name: "quiver-reader", count: readerCount) { try Database(path: path, create: false) }
+        writer = try ConnectionThreads(name: "quiver-writer", count: 1, timeout: timeout) { try Database(path: path) }
+        readers = try ConnectionThreads(name: "quiver-reader", count: readerCount, timeout: timeout) {
+            try Database(path: path, create: false)
+        }
     }
 
     /// Runs `body` on a free reader connection.
@@ -42,8 +45,13 @@ final class DatabasePool: Sendable {
 }
 
 /// Threads that each own one `Database` and take jobs from one shared queue in order.
+///
+/// With a timeout, a watchdog thread interrupts (sqlite3_interrupt) the statements of a job that
+/// has run longer; the job then fails with 503 and its transaction is rolled back.
 final class ConnectionThreads: @unchecked Sendable {
-    typealias Job = (Database) -> Void
+    /// A job gets its connection and a `finish` call that ends the job's watch and tells
+    /// whether the watchdog interrupted it.
+    typealias Job = (Database, () -> Bool) -> Void
 
     // Guarded by `condition`.
     private let condition = NSCondition()
@@ -51,7 +59,18 @@ final class ConnectionThreads: @unchecked Sendable {
     private var head = 0
     private var closed = false
 
-    init(name: String, count: Int, open: @escaping @Sendable () throws -> Database) throws {
+    // Guarded by `activity`: what each worker runs since when, for the watchdog.
+    private let activity = NSLock()
+    private var databases: [Database?]
+    private var startedAt: [UInt64?]
+    private var interrupted: [Bool]
+    private let timeout: Double
+
+    init(name: String, count: Int, timeout: Double = 0, open: @escaping @Sendable () throws -> Database) throws {
+        self.timeout = timeout
+        databases = Array(repeating: nil, count: count)
+        startedAt = Array(repeating: nil, count: count)
+        interrupted = Array(repeating: false, count: count)
         for index in 0..<count {
             let opened = Opened()
             let ready = DispatchSemaphore(value: 0)
@@ -59,8 +78,9 @@ final class ConnectionThreads: @unchecked Sendable {
                 // Opened on its own thread: the connection never changes threads.
                 do { opened.database = try open() } catch { opened.error = error }
                 let database = opened.database
+                if let database { self.activity.withLock { self.databases[index] = database } }
                 ready.signal()
-                if let database { self.serve(database) }
+                if let database { self.serve(database, worker: index) }
             }
             thread.name = count == 1 ? name : "\(name)-\(index)"
             thread.stackSize = 4 << 20
@@ -71,6 +91,34 @@ final class ConnectionThreads: @unchecked Sendable {
                 throw error
             }
         }
+        if timeout > 0 {
+            let watchdog = Thread { [self] in self.watch() }
+            watchdog.name = "\(name)-watchdog"
+            watchdog.start()
+        }
+    }
+
+    /// Every quarter second: interrupts jobs past the time limit. The interrupt is sent under
+    /// `activity`, which a job's `finish` also takes, so it can only reach the job it is meant for.
+    private func watch() {
+        while !isClosed {
+            Thread.sleep(forTimeInterval: 0.25)
+            let now = DispatchTime.now().uptimeNanoseconds
+            activity.withLock {
+                for worker in startedAt.indices {
+                    guard let started = startedAt[worker], !interrupted[worker],
+                          Double(now - started) / 1e9 > timeout else { continue }
+                    interrupted[worker] = true
+                    databases[worker]?.interrupt()
+                }
+            }
+        }
+    }
+
+    private var isClosed: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return closed
     }
 
     private final class Opened: @unchecked Sendable {
@@ -86,7 +134,16 @@ final class ConnectionThreads: @unchecked Sendable {
 
     func run<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let job: Job = { database in continuation.resume(with: Result { try body(database) }) }
+            let timeout = self.timeout
+            let job: Job = { database, finish in
+                let result = Result { try body(database) }
+                if finish() {
+                    continuation.resume(throwing: APIError.unavailable(
+                        "the request ran longer than the limit of \(timeout) s (--statement-timeout) and was stopped; nothing of it was kept"))
+                } else {
+                    continuation.resume(with: result)
+                }
+            }
             condition.lock()
             if closed {
                 condition.unlock()
@@ -106,8 +163,19 @@ final class ConnectionThreads: @unchecked Sendable {
         condition.unlock()
     }
 
-    private func serve(_ database: Database) {
-        while let job = next() { job(database) }
+    private func serve(_ database: Database, worker: Int) {
+        while let job = next() {
+            activity.withLock {
+                startedAt[worker] = DispatchTime.now().uptimeNanoseconds
+                interrupted[worker] = false
+            }
+            job(database) {
+                self.activity.withLock {
+                    self.startedAt[worker] = nil
+                    return self.interrupted[worker]
+                }
+            }
+        }
     }
 
     /// The next job, waiting for one; nil once closed and drained.

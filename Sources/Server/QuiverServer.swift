@@ -21,7 +21,8 @@ public enum QuiverServer {
         }
         // Queries run on several reader threads at once; BLAS threads of its own would fight them.
         BLASThreading.useCallingThreadOnly()
-        let pool = try DatabasePool(path: configuration.databasePath, readers: configuration.readers)
+        let pool = try DatabasePool(path: configuration.databasePath, readers: configuration.readers,
+                                    timeout: configuration.limits.statementTimeout)
         defer { pool.close() }
         let services = ServerServices(pool: pool, limits: configuration.limits, metrics: ServerMetrics())
         let router = makeRouter(configuration, services: services)

@@ -34,6 +34,8 @@ public struct RequestLimits: Sendable {
     public var maxK = 10_000
     /// Bytes of one SQL text.
     public var maxSQLBytes = 1 << 20
+    /// Seconds one request's database work may take before it is interrupted (503); 0: no limit.
+    public var statementTimeout: Double = 300
 
     public init() {}
 }

@@ -42,6 +42,9 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("max-k"), help: "Largest k of a query (default 10000).")
     var maxK: Int?
 
+    @Option(name: .customLong("statement-timeout"), help: "Seconds a request's SQL may run before it is stopped with 503 (default 300; 0: no limit).")
+    var statementTimeout: Double?
+
     @Option(name: .long, help: "Reader connections (default: twice the number of cores, at least 2).")
     var readers: Int?
 
@@ -52,6 +55,7 @@ struct ServeCommand: ParsableCommand {
             if let value, value < 1 { throw ValidationError("\(name) must be at least 1") }
         }
         if let token, token.isEmpty { throw ValidationError("--token must not be empty") }
+        if let statementTimeout, !(statementTimeout >= 0) { throw ValidationError("--statement-timeout must be 0 or more seconds") }
     }
 
     func run() throws {
@@ -68,6 +72,7 @@ struct ServeCommand: ParsableCommand {
         if let maxBatchQueries { configuration.limits.maxBatchQueries = maxBatchQueries }
         if let maxK { configuration.limits.maxK = maxK }
         if let readers { configuration.readers = readers }
+        if let statementTimeout { configuration.limits.statementTimeout = statementTimeout }
 
         // The root command is synchronous; the server runs in a task while this thread waits.
         let outcome = Outcome()

@@ -303,6 +303,23 @@ import Testing
         expectContractHeld(server, atLeast: 30)
     }
 
+    @Test func aRunawayStatementIsStoppedAtTheTimeLimitAndKeepsNothing() throws {
+        let directory = TemporaryDirectory("quiver-serve")
+        let server = try ServerProcess(database: directory.file("db"), ["--port", "0", "--statement-timeout", "0.5"])
+        let client = server.client()
+        try client.sql("CREATE TABLE t (a INTEGER)")
+        let endless = "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c) SELECT count(*) FROM c"
+        let started = Date()
+        let stopped = expectStatus(503, code: "unavailable") { try client.sql(endless) }
+        #expect(stopped?.message.contains("--statement-timeout") == true, "\(String(describing: stopped))")
+        #expect(Date().timeIntervalSince(started) < 30)
+        _ = expectStatus(503) { try client.sql("INSERT INTO t VALUES (1); \(endless)") }
+        #expect(try client.sql("SELECT count(*) FROM t").first?.rows == [[0]], "the interrupted script kept nothing")
+        try client.sql("INSERT INTO t VALUES (2)")
+        #expect(try client.sql("SELECT a FROM t").first?.rows == [[2]], "the writer works after an interrupt")
+        expectContractHeld(server, atLeast: 5)
+    }
+
     // MARK: - DEDUPE
 
     @Test func dedupeFindsGroupsOnADryRunAndRemovesThemInOneTransaction() throws {
