@@ -91,8 +91,9 @@ public final class Shell {
         return 0
     }
 
-    /// Ctrl-C while a statement runs (the terminal is in cooked mode then) cancels the statement;
-    /// at the prompt the editor reads Ctrl-C as a key, so the shell itself is never stopped.
+    /// Ctrl-C while a statement runs (the terminal is in its running mode then, which raises
+    /// SIGINT) cancels the statement; at the prompt the editor reads Ctrl-C as a key, so the
+    /// shell itself is never stopped.
     private func installInterruptHandler() {
         signal(SIGINT, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
