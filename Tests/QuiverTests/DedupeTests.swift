@@ -305,3 +305,59 @@ import Testing
         #expect(redirected.stdout.hasPrefix("cluster_id,kept_id,duplicate_id,similarity"))
     }
 }
+
+/// kill -9 in the middle of a DEDUPE that deletes: every duplicate is gone or none is, and the
+/// HNSW index agrees with the rows either way (it replays the committed log on the next open).
+@Suite struct DedupeCrashTests {
+    @Test func killedDuringDedupeLeavesAllOrNothingAndAConsistentIndex() throws {
+        let binary = try QuiverBinary.path()
+        let directory = TemporaryDirectory("quiver-dedupe-crash")
+        let original = directory.file("original")
+        let dimension = 32, count = 6000
+        var random = SeededRandom(seed: 404)
+        var vectors: [[Float]] = []
+        var duplicates = 0
+        for i in 0..<count {
+            if i % 10 == 9 {
+                vectors.append(zip(vectors[i - 1], random.vector(dimension)).map { $0 + 0.04 * $1 })
+                duplicates += 1
+            } else {
+                vectors.append(random.vector(dimension))
+            }
+        }
+        do {
+            let db = try Database(path: original)
+            _ = try db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, v VECTOR(\(dimension)))")
+            try db.executeMany("INSERT INTO items VALUES (?, ?)", vectors.enumerated().map { SQLBindings([.integer(Int64($0.offset + 1)), .vector($0.element)]) })
+            _ = try db.execute("CREATE INDEX items_v ON items USING hnsw (v) WITH (m = 8, ef_construction = 32)")
+        }
+        let scriptPath = directory.file("dedupe.sql")
+        try "DEDUPE items ON v THRESHOLD 0.95;\n".write(toFile: scriptPath, atomically: true, encoding: .utf8)
+        // One run to the end, to know how long a run takes and what it deletes.
+        let measuredPath = directory.file("measured")
+        try FileManager.default.copyItem(atPath: original, toPath: measuredPath)
+        let full = try KillableChild.run(binary, ["sql", "--db", measuredPath], stdinPath: scriptPath, killAfter: 120)
+        #expect(full.status == 0, "\(full.stderr)")
+        #expect(try Database(path: measuredPath).integers("SELECT count(*) FROM items") == [Int64(count - duplicates)])
+
+        var killedRuns = 0
+        for (attempt, fraction) in [0.3, 0.6, 0.8, 0.9, 0.97].enumerated() {
+            let path = directory.file("attempt\(attempt)")
+            try FileManager.default.copyItem(atPath: original, toPath: path)
+            let outcome = try KillableChild.run(binary, ["sql", "--db", path], stdinPath: scriptPath, killAfter: full.elapsed * fraction)
+            if outcome.killed { killedRuns += 1 } else { #expect(outcome.status == 0, "\(outcome.stderr)") }
+            let db = try Database(path: path)
+            let remaining = Set(try db.integers("SELECT id FROM items"))
+            #expect(remaining.count == count || remaining.count == count - duplicates,
+                    "attempt \(attempt): \(remaining.count) rows left of \(count): a DEDUPE must delete all its duplicates or none")
+            for (offset, vector) in vectors.enumerated() where offset % 3 == 0 || offset % 10 == 9 {
+                let id = Int64(offset + 1)
+                let hits = try db.nearest(vector, metric: .cosine, k: 2, table: "items", column: "v", hint: "/*+ hnsw.ef_search = 64 */ ")
+                #expect(hits.allSatisfy { remaining.contains($0.id) }, "attempt \(attempt): the index returned deleted rows \(hits.map(\.id))")
+                if remaining.contains(id) { #expect(hits.first?.id == id, "attempt \(attempt): row \(id) not found by its own vector") }
+            }
+            #expect(db.lastReport.strategy == .hnsw)
+        }
+        #expect(killedRuns >= 2, "too few runs were killed part way to test anything")
+    }
+}
