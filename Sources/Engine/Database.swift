@@ -32,6 +32,12 @@ public final class Database {
 
     public var catalog: Catalog { executor.catalog }
 
+    /// Why the index checkpoint attempted after the last commit failed (a full disk, an I/O
+    /// error); nil when it succeeded or none was due. Not thrown: the statements had committed,
+    /// and an error from `execute` means nothing changed. The index stays correct — its previous
+    /// file plus the change log — and the checkpoint is tried again after the next commit.
+    public private(set) var checkpointError: (any Error)?
+
     /// The catalog, re-read first if the schema changed (another connection's DDL, a rollback).
     public func currentCatalog() throws -> Catalog {
         try executor.refreshCatalogIfStale()
@@ -126,7 +132,14 @@ public final class Database {
         }
         if wrap, connection.isInTransaction { try connection.execute("COMMIT") }
         executor.transactionBoundary()
-        if !connection.isInTransaction { try executor.checkpointIndexesIfDue() }
+        if !connection.isInTransaction {
+            do {
+                try executor.checkpointIndexesIfDue()
+                checkpointError = nil
+            } catch {
+                checkpointError = error
+            }
+        }
         return results
     }
 

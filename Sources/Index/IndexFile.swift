@@ -103,15 +103,22 @@ enum IndexFile {
         header.quantizerOffset = header.freeOffset + padded(free.count * 4)
         header.fileLength = header.quantizerOffset + padded(graph.dimension * 8)
 
+        // Every byte goes through the IndexFileIO table, so tests can make any step fail.
+        let io = IndexFileIO.current
         let temporary = path + ".tmp"
-        let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw OpenError(path: temporary, problem: String(cString: strerror(errno))) }
-        var failed: String?
+        let fd = io.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw IndexFileWriteError(path: path, step: "creating \(temporary)", code: errno) }
+        var failure: IndexFileWriteError?
         func put(_ pointer: UnsafeRawPointer, _ count: Int, at offset: Int) {
             var done = 0
-            while done < count, failed == nil {
-                let n = pwrite(fd, pointer + done, count - done, off_t(offset + done))
-                if n <= 0 { failed = String(cString: strerror(errno)); return }
+            while done < count, failure == nil {
+                let n = io.write(fd, pointer + done, count - done, off_t(offset + done), temporary)
+                if n < 0 || n == 0 && count > done {
+                    // A write that makes no progress without an errno is a full disk in all but name.
+                    let code = n < 0 ? errno : ENOSPC
+                    failure = IndexFileWriteError(path: path, step: "writing \(count - done) bytes at offset \(offset + done) of \(temporary)", code: code)
+                    return
+                }
                 done += n
             }
         }
@@ -130,17 +137,21 @@ enum IndexFile {
         table.withUnsafeBytes { if $0.count > 0 { put($0.baseAddress!, $0.count, at: header.labelsOffset) } }
         free.withUnsafeBytes { if $0.count > 0 { put($0.baseAddress!, $0.count, at: header.freeOffset) } }
         (graph.quantizer.minimum + graph.quantizer.step).withUnsafeBytes { put($0.baseAddress!, $0.count, at: header.quantizerOffset) }
-        if failed == nil, ftruncate(fd, off_t(header.fileLength)) != 0 { failed = String(cString: strerror(errno)) }
-        if failed == nil, fsync(fd) != 0 { failed = String(cString: strerror(errno)) }
-        close(fd)
-        if let failed {
-            unlink(temporary)
-            throw OpenError(path: temporary, problem: "write failed: \(failed)")
+        if failure == nil, io.truncate(fd, off_t(header.fileLength), temporary) != 0 {
+            failure = IndexFileWriteError(path: path, step: "extending \(temporary) to \(header.fileLength) bytes", code: errno)
         }
-        guard rename(temporary, path) == 0 else {
-            let problem = String(cString: strerror(errno))
+        if failure == nil, io.sync(fd, temporary) != 0 {
+            failure = IndexFileWriteError(path: path, step: "syncing \(temporary)", code: errno)
+        }
+        close(fd)
+        if let failure {
             unlink(temporary)
-            throw OpenError(path: path, problem: "cannot replace the index file: \(problem)")
+            throw failure
+        }
+        guard io.rename(temporary, path) == 0 else {
+            let failure = IndexFileWriteError(path: path, step: "renaming \(temporary) over it", code: errno)
+            unlink(temporary)
+            throw failure
         }
         syncDirectory(of: path)
     }

@@ -113,6 +113,9 @@ final class VectorIndexes {
                                         monitor: buildMonitor)
         } catch is HNSWIndex.BuildCancelled {
             throw SQLiteError.interrupted
+        } catch let failure as IndexFileWriteError {
+            // A statement error, so the transaction rolls back and the catalog keeps no trace.
+            throw SQLiteError(message: "index \(definition.name): \(failure)")
         }
         IndexRegistry.shared.register(index)
         connection.transactionHooks.afterRollback {
@@ -202,6 +205,9 @@ final class VectorIndexes {
             try definition.recordCheckpoint(file: definition.file, sequence: index.checkpointSequence, in: connection)
             try IndexDefinition.trimChangeLog(connection)
             try connection.execute("COMMIT")
+        } catch let failure as IndexFileWriteError {
+            try? connection.execute("ROLLBACK")
+            throw SQLiteError(message: "index \(definition.name): checkpoint not written, \(failure); the index stays correct from that file and the change log, and the checkpoint is retried after the next commit")
         } catch {
             try? connection.execute("ROLLBACK")
             throw error

@@ -33,6 +33,9 @@ struct SQLCommand: ParsableCommand {
         let output = ResultRenderer.render(results, as: format)
         // Rendered output ends with its own line break (CRLF for CSV).
         if !output.isEmpty { print(output, terminator: "") }
+        // The statements committed; a checkpoint that could not be written is worth knowing
+        // (a full disk) but is no failure of theirs.
+        if let failure = db.checkpointError { FileHandle.standardError.write(Data("warning: \(failure)\n".utf8)) }
     }
 }
 
