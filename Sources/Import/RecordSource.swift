@@ -32,7 +32,10 @@ final class RecordSource {
     /// For CSV/TSV the header's field names; for JSONL nil (each line names its own).
     let header: [String]?
 
+    let path: String
+
     init(path: String, format: InputFormat) throws {
+        self.path = path
         bytes = try openByteSource(path: path)
         let lines = LineReader(source: bytes)
         switch format {
@@ -79,7 +82,12 @@ final class RecordSource {
             return nil
         case .delimited(var delimited):
             defer { reader = .delimited(delimited) }
-            return try delimited.next()
+            do {
+                return try delimited.next()
+            } catch let problem as DelimitedReader.Problem {
+                // Only a quote left open to the end of the file is thrown (it ends the file).
+                throw InputError(path: path, problem: "line \(problem.line): \(problem)")
+            }
         }
     }
 }

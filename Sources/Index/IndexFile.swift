@@ -46,14 +46,19 @@ enum IndexFile {
         let parameters = HNSWParameters(dimension: header.dimension, metric: header.metric, m: header.m,
                                         efConstruction: header.efConstruction)
         let nodeBytes = header.nodeCount * header.stride, vectorBytes = header.nodeCount * header.dimension * 4
-        let nodes = try MappedRegion(reserve: MappedRegion.reservation(for: nodeBytes), file: fd, offset: header.nodesOffset,
+        let nodes: MappedRegion, vectors: MappedRegion, upper: MappedRegion, labelRegion: MappedRegion
+        do {
+            nodes = try MappedRegion(reserve: MappedRegion.reservation(for: nodeBytes), file: fd, offset: header.nodesOffset,
                                      length: nodeBytes)
-        let vectors = try MappedRegion(reserve: MappedRegion.reservation(for: vectorBytes), file: fd, offset: header.vectorsOffset,
+            vectors = try MappedRegion(reserve: MappedRegion.reservation(for: vectorBytes), file: fd, offset: header.vectorsOffset,
                                        length: vectorBytes)
-        let upper = try MappedRegion(reserve: MappedRegion.reservation(for: header.upperWords * 4), file: fd, offset: header.upperOffset,
+            upper = try MappedRegion(reserve: MappedRegion.reservation(for: header.upperWords * 4), file: fd, offset: header.upperOffset,
                                      length: header.upperWords * 4)
-        let labelRegion = try MappedRegion(reserve: header.labelCount * LabelMap.entrySize, file: fd,
+            labelRegion = try MappedRegion(reserve: header.labelCount * LabelMap.entrySize, file: fd,
                                            offset: header.labelsOffset, length: header.labelCount * LabelMap.entrySize)
+        } catch {
+            throw OpenError(path: path, problem: "\(error)")
+        }
         var free = [UInt32](repeating: 0, count: header.freeCount)
         if header.freeCount > 0 {
             let n = free.withUnsafeMutableBytes { pread(fd, $0.baseAddress, header.freeCount * 4, off_t(header.freeOffset)) }

@@ -170,6 +170,8 @@ struct IndexFileHeader: Equatable {
         guard entryPoint == .max || Int(entryPoint) < nodeCount, topLevel < 64 else {
             throw .inconsistent("entry point \(entryPoint) of \(nodeCount) nodes")
         }
+        // Bounded before any product below is formed: a damaged count must not overflow it.
+        guard upperWords <= fileLength / 4 else { throw .inconsistent("an upper arena of \(upperWords) words") }
         let regions = [(nodesOffset, nodeCount * stride), (vectorsOffset, nodeCount * dimension * 4),
                        (upperOffset, upperWords * 4), (labelsOffset, labelCount * 16), (freeOffset, freeCount * 4),
                        (quantizerOffset, dimension * 8)]

@@ -13,6 +13,7 @@ extension QueryExecutor {
         if significant[1].isKeyword("QUERY") { return nil }
         let analyze = significant[1].isKeyword("ANALYZE")
         let skip = analyze ? 2 : 1
+        guard significant.count > skip else { return nil }   // "EXPLAIN ANALYZE" alone: SQLite's syntax error
         guard let start = statement.tokens.firstIndex(where: { $0.offset == significant[skip].offset }) else { return nil }
         let inner = SQLStatement(tokens: Array(statement.tokens[start...]))
         guard analyze || ["SELECT", "WITH"].contains(inner.leadingKeyword) else { return nil }

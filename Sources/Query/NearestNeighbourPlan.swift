@@ -139,6 +139,9 @@ public struct NearestNeighbourPlan {
         if tok(after).isKeyword("ASC") { after += 1 }
         guard after == limit || tok(after).isPunctuation(",") else { return nil }
 
+        // "LIMIT" with nothing after it is not a plan; SQLite reports the syntax error.
+        guard limit + 1 < entries.count else { return nil }
+
         // FROM sources.
         guard let sources = parseSources(outline, from: from + 1, end: whereAt ?? order, cteNames: cteNames) else { return nil }
 

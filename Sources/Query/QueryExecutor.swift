@@ -132,8 +132,7 @@ public final class QueryExecutor {
         }
         if words.starts(with: ["ALTER", "TABLE"]) { try followRenames(statement) }
         let result: ResultSet
-        if let plan, let planned = try runNearest(plan, bindings, efHint: IndexStatement.efSearchHint(in: statement),
-                                        exact: IndexStatement.exactHint(in: statement)) {
+        if let plan, let planned = try runNearestReportingAsWritten(plan, rewritten, bindings, statement) {
             result = planned
         } else if let nested = answeringNestedNearest(rewritten, bindings, efHint: IndexStatement.efSearchHint(in: statement),
                                                       exact: IndexStatement.exactHint(in: statement)) {
@@ -143,6 +142,19 @@ public final class QueryExecutor {
         }
         if changesSchema { try schemaDidChange() }
         return result
+    }
+
+    /// `runNearest`, except that SQL the plan generated which SQLite cannot prepare (a syntax
+    /// error in the LIMIT, say) is reported as the statement as written reports it, at its own
+    /// position: SQLite's offset into the generated text would point anywhere.
+    private func runNearestReportingAsWritten(_ plan: NearestNeighbourPlan, _ rewritten: SQLStatement, _ bindings: SQLBindings,
+                                              _ statement: SQLStatement) throws -> ResultSet? {
+        do {
+            return try runNearest(plan, bindings, efHint: IndexStatement.efSearchHint(in: statement),
+                                  exact: IndexStatement.exactHint(in: statement))
+        } catch let error as SQLiteError where error.offset != nil {
+            return try runPlain(rewritten, bindings)
+        }
     }
 
     /// The rewritten statement and its nearest-neighbour plan, reused while the schema is

@@ -1,0 +1,1 @@
+SELECT id, title FROM docs WHERE lang = 'en' ORDER BY emb <=> '[0.1, 0.2, 0.3, 0.4]' LIMIT 0x1p3;
