@@ -27,6 +27,10 @@ struct ImportPlan {
         }
         let existing = catalog.table(named: options.table)
         let input = options.inputPath
+        // SQLite reads SQL as C strings: a NUL would cut a column name short in the statements.
+        if let bad = fields.first(where: { $0.utf8.contains(0) }) {
+            throw ImportError.plan("field \(bad.debugDescription) of \(input) holds a NUL character, which no column name can")
+        }
         var create: [String] = []
         let table: TableInfo
         if let existing {

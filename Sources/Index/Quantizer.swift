@@ -19,8 +19,9 @@ struct Quantizer: Sendable, Equatable {
         let count = dimension == 0 ? 0 : vectors.count / dimension
         guard count >= 256 else {
             let r = max(fallbackRange, vectors.map { abs($0) }.max() ?? 0)
+            // r / 127.5, not 2r / 255: 2r overflows for elements of 2^127 and more.
             return Quantizer(minimum: [Float](repeating: -r, count: dimension),
-                             step: [Float](repeating: max(2 * r / 255, .leastNormalMagnitude), count: dimension))
+                             step: [Float](repeating: max(r / 127.5, .leastNormalMagnitude), count: dimension))
         }
         var low = [Float](repeating: .infinity, count: dimension)
         var high = [Float](repeating: -.infinity, count: dimension)
@@ -33,9 +34,12 @@ struct Quantizer: Sendable, Equatable {
         }
         var step = [Float](repeating: 0, count: dimension)
         for i in 0..<dimension {
-            let margin = (high[i] - low[i]) * 0.05 + 1e-6
-            low[i] -= margin
-            step[i] = (high[i] + margin - low[i]) / 255
+            // In halves and clamped: the width of a range near ±Float.max overflows float32.
+            let margin = (high[i] * 0.5 - low[i] * 0.5) * 0.1 + 1e-6
+            let lowest = max(low[i] - margin, -.greatestFiniteMagnitude)
+            let highest = min(high[i] + margin, .greatestFiniteMagnitude)
+            low[i] = lowest
+            step[i] = max(highest / 255 - lowest / 255, .leastNormalMagnitude)
         }
         return Quantizer(minimum: low, step: step)
     }
@@ -46,7 +50,7 @@ struct Quantizer: Sendable, Equatable {
         var clamped = 0
         for i in 0..<dimension {
             let scaled = ((vector[i] - minimum[i]) / step[i]).rounded()
-            if scaled < 0 { codes[i] = 0; clamped += 1 }
+            if scaled.isNaN || scaled < 0 { codes[i] = 0; clamped += 1 }   // NaN: inf / inf, for elements near ±Float.max
             else if scaled > 255 { codes[i] = 255; clamped += 1 }
             else { codes[i] = UInt8(scaled) }
         }

@@ -60,7 +60,8 @@ public struct ExactTopK {
     }
 
     /// The k-th best upper bound so far; rows whose lower bound exceeds it cannot qualify.
-    private var threshold: Float { heap.count < k ? .infinity : heap[0].upper }
+    /// (None qualifies for k = 0, `LIMIT 0`: the heap stays empty and has no top.)
+    private var threshold: Float { k == 0 ? -.infinity : heap.count < k ? .infinity : heap[0].upper }
 
     /// Scores a block of `count` row-major vectors with their ids.
     public mutating func add(rows: UnsafePointer<Float>, ids: UnsafePointer<Int64>, count: Int) {

@@ -1,0 +1,1 @@
+SELECT id, emb <-> '[1,2,3,4]' AS d FROM docs ORDER BY emb <-> '[1,2,3,4]' LIMIT -0;
