@@ -65,6 +65,10 @@ let package = Package(
         .executableTarget(name: "quiver-bench", dependencies: ["QuiverEngine", "QuiverFormats", "QuiverIndex", "QuiverKernels",
                                                                  "QuiverStorage", "CQuiverSIMD", "QuiverClient", "QuiverDedupe"],
                           path: "Tools/Bench"),
+        // kill -9 at random moments of a mixed workload, then checks what is left (RELIABILITY.md).
+        .executableTarget(name: "quiver-crashloop", dependencies: ["QuiverEngine", "QuiverIndex", "QuiverKernels", "QuiverStorage",
+                                                                     .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Tools/CrashLoop"),
         .testTarget(name: "QuiverTests",
                     dependencies: ["QuiverEngine", "QuiverFormats", "QuiverImport", "QuiverIndex", "QuiverKernels", "QuiverQuery",
                                    "QuiverStorage", "QuiverDedupe", "QuiverClient"],

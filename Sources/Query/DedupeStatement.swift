@@ -105,8 +105,8 @@ public struct DedupeStatement: Equatable, Sendable {
             var ngram = MinHashParameters.defaultNgram
             if word(i) == "NGRAM" {
                 i += 1
-                let n = try number("NGRAM")
-                guard n == n.rounded(), (1...16).contains(Int(n)) else { throw fail("NGRAM must be a whole number from 1 to 16; got \(token(i - 1)!.text)") }
+                let n = try number("NGRAM")   // a Double: compared as one, since Int(n) traps beyond Int.max
+                guard n == n.rounded(), (1.0...16.0).contains(n) else { throw fail("NGRAM must be a whole number from 1 to 16; got \(token(i - 1)!.text)") }
                 ngram = Int(n)
             }
             method = .minHash(threshold: j, ngram: ngram)
