@@ -1,0 +1,20 @@
+import Foundation
+import Testing
+
+/// The short run of `quiver-crashloop` (Tools/CrashLoop): twenty child processes on one
+/// database, most killed with SIGKILL part way, each followed by the full check of rows,
+/// acknowledged commits, index files and searches. The long run is in RELIABILITY.md.
+@Suite struct CrashLoopTests {
+    @Test func twentyKillsLeaveEveryCommittedRowAndAConsistentIndex() throws {
+        let located = ProcessRunner.locateExecutable("quiver-crashloop", repositoryRoot: repositoryRoot)
+        let tool = try #require(located.path, "quiver-crashloop was not built (searched \(located.searched))")
+        let outcome = try ProcessRunner.run(tool, ["--iterations", "20", "--seed", "2026", "--quiver", try QuiverBinary.path()], timeout: 300)
+        print(outcome.stdout.split(separator: "\n").last ?? "")
+        #expect(outcome.succeeded, "\(outcome)")
+        // The summary: enough of the children were killed, not just run to the end.
+        let summary = try #require(outcome.stdout.split(separator: "\n").last { $0.hasPrefix("crashloop:") })
+        let killed = summary.split(separator: ",").first { $0.hasSuffix(" killed") }.flatMap { Int($0.split(separator: " ").first ?? "") } ?? 0
+        #expect(killed >= 12, "only \(killed) of 20 children were killed: \(summary)")
+        #expect(summary.contains(" 0 failures"))
+    }
+}
