@@ -59,7 +59,7 @@ struct CrashLoop: ParsableCommand {
                 try workload.text.write(toFile: file, atomically: true, encoding: .utf8)
                 let skip = random.below(2) == 0
                 var arguments = ["import", "--db", path, "--table", "imported", file, "--quiet", "--on-error", skip ? "skip" : "abort"]
-                if skip { arguments += ["--batch-size", "100"] }
+                if skip { arguments += ["--batch-size", "100", "--rejects", (work as NSString).appendingPathComponent("import.rejects.jsonl")] }
                 outcome = try Child.run(binary, arguments, stdinPath: nil, killAfter: letFinish ? 120 : delay, scratch: work)
                 what = "import of \(workload.ids.count) rows (\(skip ? "batches of 100" : "one transaction"))"
                 // Under abort all or nothing; under skip any prefix of the file, in record order.

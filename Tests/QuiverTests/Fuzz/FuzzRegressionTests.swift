@@ -57,11 +57,13 @@ import Testing
         let db = try Database(path: directory.file("db"))
         _ = try db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v VECTOR(2))")
         _ = try db.execute("EXPLAIN ANALYZE")   // SQLite's EXPLAIN of ANALYZE; it trapped when Quiver looked for a query after it
-        for sql in ["SELECT id FROM t ORDER BY v <-> '[0,0]' LIMIT", "SELECT id FROM t ORDER BY v <-> '[0,0]' LIMIT 0x1p3"] {
+        for sql in ["SELECT id FROM t ORDER BY v <-> '[0,0]' LIMIT", "SELECT id FROM t ORDER BY v <-> '[0,0]' LIMIT 0x1p3", "SELECT id, v <-> '["] {
             #expect { _ = try db.execute(sql) } throws: { error in
                 guard let error = error as? Database.StatementError else { return false }
+                print("FuzzRegressionTests: \(sql.debugDescription): \(error.underlying.message) at \(String(describing: error.underlying.offset)) of \(sql.utf8.count)")
                 // The position is the statement's own (it was the generated SQL's, past the end).
-                return (error.underlying.message.contains("syntax error") || error.underlying.message.contains("incomplete input"))
+                return (error.underlying.message.contains("syntax error") || error.underlying.message.contains("incomplete input")
+                        || error.underlying.message.contains("unrecognized token"))
                     && (error.underlying.offset ?? 0) <= sql.utf8.count
             }
         }
