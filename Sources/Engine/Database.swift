@@ -120,6 +120,10 @@ public final class Database {
                 if wrap, connection.isInTransaction { try? connection.execute("ROLLBACK") }
                 executor.transactionBoundary()
                 if error.offset == nil { error.offset = VectorLiteralLocator.offset(of: error.message, in: statement) }
+                // Positions SQLite reports inside text the rewriter made (a pgvector operator's
+                // function call, its alias) can fall past the statement as written: its end, then.
+                let end = statement.offset + statement.text.utf8.count
+                if let offset = error.offset, offset > end { error.offset = end }
                 // Offsets are into the script as written (the rewriter's are mapped back), so the
                 // script is the text they refer to.
                 if error.offset != nil { error.sql = sql }
