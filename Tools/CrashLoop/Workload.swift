@@ -128,9 +128,9 @@ struct ImportWorkload {
 
     init(batch: Int64, random: inout SplitMix) {
         self.batch = batch
-        var pool = Array(Int64(1)...6_000)
+        var pool = Array(Int64(1)...2_500)
         pool.shuffle(using: &random)
-        ids = Array(pool.prefix(200 + random.below(4_000)))
+        ids = Array(pool.prefix(100 + random.below(1_500)))
         text = ids.map { id in
             "{\"id\": \(id), \"batch\": \(batch), \"emb\": [" + Model.vector(id: id, version: batch).map { "\($0)" }.joined(separator: ", ") + "]}\n"
         }.joined()
