@@ -9,7 +9,7 @@ import Testing
         let located = ProcessRunner.locateExecutable("quiver-crashloop", repositoryRoot: repositoryRoot)
         let tool = try #require(located.path, "quiver-crashloop was not built (searched \(located.searched))")
         let outcome = try ProcessRunner.run(tool, ["--iterations", "20", "--seed", "2026", "--quiver", try QuiverBinary.path()], timeout: 900)   // generous: a loaded machine is slow, and the test asserts what survives, not speed
-        print(outcome.stdout.split(separator: "\n").last ?? "")
+        print(outcome.stdout.split(separator: "\n").last.map(String.init) ?? "")
         #expect(outcome.succeeded, "\(outcome)")
         // The summary: enough of the children were killed, not just run to the end.
         let summary = try #require(outcome.stdout.split(separator: "\n").last { $0.hasPrefix("crashloop:") })

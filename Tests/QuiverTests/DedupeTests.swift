@@ -352,13 +352,22 @@ import Testing
             let remaining = Set(try db.integers("SELECT id FROM items"))
             #expect(remaining.count == count || remaining.count == count - duplicates,
                     "attempt \(attempt): \(remaining.count) rows left of \(count): a DEDUPE must delete all its duplicates or none")
-            // The duplicates and the rows they copy: where a stale index would show.
+            // The duplicates and the rows they copy: where a stale index would show. A deleted
+            // row returned is always wrong; a live row not found by its own vector is what an
+            // approximate graph allows at its recall (as in CrashTests), not a stale index.
+            var misses: [Int64] = []
+            var checked = 0
             for (offset, vector) in vectors.enumerated() where offset % 10 >= 8 {
                 let id = Int64(offset + 1)
                 let hits = try db.nearest(vector, metric: .cosine, k: 2, table: "items", column: "v", hint: "/*+ hnsw.ef_search = 64 */ ")
                 #expect(hits.allSatisfy { remaining.contains($0.id) }, "attempt \(attempt): the index returned deleted rows \(hits.map(\.id))")
-                if remaining.contains(id) { #expect(hits.first?.id == id, "attempt \(attempt): row \(id) not found by its own vector") }
+                if remaining.contains(id) {
+                    checked += 1
+                    if hits.first?.id != id { misses.append(id) }
+                }
             }
+            #expect(misses.count <= CrashTests.tolerableMisses(checked),
+                    "attempt \(attempt): rows not found by their own vector: \(misses)")
             #expect(db.lastReport.strategy == .hnsw)
         }
         #expect(killedRuns >= 1, "no run was killed part way")
