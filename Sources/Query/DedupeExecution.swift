@@ -341,20 +341,8 @@ struct DedupeRun {
             return
         }
         // Not in canonical form (written by a tool that bypassed Quiver): parse it.
-        let value = statement.value(at: 2)
-        let parsed: [Float]
-        do {
-            switch value {
-            case .text(let text): parsed = try VectorCodec.parse(text)
-            case .blob(let raw): parsed = try raw.withUnsafeBytes { (b) throws(VectorCodec.Problem) in try VectorCodec.decode(b) }
-            default: throw VectorCodec.Problem("a \(value) is not a vector")
-            }
-        } catch {
-            throw SQLiteError(message: "\(table.name).\(column.name) in row with rowid \(rowid) holds an invalid vector: \(error)")
-        }
-        guard parsed.count == dimension else {
-            throw SQLiteError(message: "\(table.name).\(column.name) in row with rowid \(rowid) has \(parsed.count) dimensions, expected \(dimension)")
-        }
+        let parsed = try VectorCodec.parseStored(statement.value(at: 2), dimension: dimension,
+                                                 place: "\(table.name).\(column.name)", rowid: rowid)
         vectors.append(parsed)
     }
 

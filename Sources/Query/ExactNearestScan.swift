@@ -47,20 +47,7 @@ struct ExactNearestScan {
                 }
             } else {
                 // Not in canonical form (written by a tool that bypassed Quiver): parse it.
-                let value = statement.value(at: 1)
-                let parsed: [Float]
-                do {
-                    switch value {
-                    case .text(let text): parsed = try VectorCodec.parse(text)
-                    case .blob(let raw): parsed = try raw.withUnsafeBytes { (b) throws(VectorCodec.Problem) in try VectorCodec.decode(b) }
-                    default: throw VectorCodec.Problem("a \(value) is not a vector")
-                    }
-                } catch {
-                    throw SQLiteError(message: "\(place) in row with rowid \(id) holds an invalid vector: \(error)")
-                }
-                guard parsed.count == dimension else {
-                    throw SQLiteError(message: "\(place) in row with rowid \(id) has \(parsed.count) dimensions, expected \(dimension)")
-                }
+                let parsed = try VectorCodec.parseStored(statement.value(at: 1), dimension: dimension, place: place, rowid: id)
                 block.replaceSubrange((filled * dimension)..<((filled + 1) * dimension), with: parsed)
             }
             ids[filled] = id

@@ -1,6 +1,26 @@
 /// How vectors are written and read: stored as little-endian float32 blobs of 4 × dim bytes,
 /// accepted as such blobs or as text literals `'[0.1, 0.2, …]'` (a JSON array of numbers).
 public enum VectorCodec {
+    /// A stored value that is not in canonical form (written by a tool that bypassed Quiver):
+    /// parsed as a literal or raw blob and checked against `dimension`. Errors name `place`
+    /// (e.g. `docs.embedding`) and the row.
+    public static func parseStored(_ value: SQLValue, dimension: Int, place: String, rowid: Int64) throws -> [Float] {
+        let parsed: [Float]
+        do {
+            switch value {
+            case .text(let text): parsed = try parse(text)
+            case .blob(let raw): parsed = try raw.withUnsafeBytes { (b) throws(Problem) in try decode(b) }
+            default: throw Problem("a \(value) is not a vector")
+            }
+        } catch {
+            throw SQLiteError(message: "\(place) in row with rowid \(rowid) holds an invalid vector: \(error)")
+        }
+        guard parsed.count == dimension else {
+            throw SQLiteError(message: "\(place) in row with rowid \(rowid) has \(parsed.count) dimensions, expected \(dimension)")
+        }
+        return parsed
+    }
+
     /// What is wrong with a vector value, phrased to follow "invalid vector …: ".
     public struct Problem: Error, CustomStringConvertible, Equatable {
         public var message: String
