@@ -112,9 +112,21 @@ public final class Shell {
         source.setEventHandler {
             restore()
             signal(SIGTERM, SIG_DFL)
-            kill(getpid(), SIGTERM)   // to the process: this thread blocks signals
+            // Dispatch's threads block signals, and a signal sent to the process may find every
+            // thread blocking it and stay pending: unblock it here and raise it on this thread.
+            var set = sigset_t()
+            sigemptyset(&set)
+            sigaddset(&set, SIGTERM)
+            pthread_sigmask(SIG_UNBLOCK, &set, nil)
+            raise(SIGTERM)
+            _exit(128 + SIGTERM)
         }
+        // The source is registered asynchronously, and until then SIG_IGN drops a SIGTERM:
+        // wait for it, so no SIGTERM after the first prompt is lost.
+        let registered = DispatchSemaphore(value: 0)
+        source.setRegistrationHandler { registered.signal() }
         source.resume()
+        _ = registered.wait(timeout: .now() + 2)
         terminationSource = source
     }
 
