@@ -69,11 +69,19 @@ extension HNSWGraph {
         try upper.ensure((upperWords + words) * 4)
     }
 
-    /// Fits the quantiser to the vectors now in the graph and re-encodes every node. For an
-    /// index that started small or empty, or whose data drifted out of the fitted ranges.
-    func refitQuantizer() {
+    /// Fits the quantiser to the vectors now in the graph (and `pending`, rows about to be
+    /// inserted, as stored) and re-encodes every node. For an index that started small or
+    /// empty, or whose data drifted out of the fitted ranges.
+    func refitQuantizer(including pending: [Float] = []) {
         var live: [Float] = []
-        live.reserveCapacity(liveCount * dimension)
+        live.reserveCapacity(liveCount * dimension + pending.count)
+        if !pending.isEmpty {
+            var prepared = [Float](repeating: 0, count: dimension)
+            for start in stride(from: 0, to: pending.count, by: dimension) {
+                pending.withUnsafeBufferPointer { prepare($0.baseAddress! + start, into: &prepared) }
+                live += prepared
+            }
+        }
         for n in 0..<UInt32(nodeCount) where !isDeleted(n) {
             live.append(contentsOf: UnsafeBufferPointer(start: vector(n), count: dimension))
         }

@@ -141,6 +141,9 @@ public final class HNSWIndex: @unchecked Sendable {
                         sequential.append(change)
                     }
                 }
+                // A backlog larger than the graph (an index created on an empty or small table)
+                // is linked by walks over codes: fit the quantiser to it first, as a build does.
+                if labels.count > graph.liveCount { graph.refitQuantizer(including: vectors) }
                 try insertHoldingLock(labels: labels, vectors: vectors, threads: threads, monitor: .none)
             }
             let scratch = SearchScratch(capacity: graph.nodeCount + sequential.count, dimension: parameters.dimension)
@@ -151,8 +154,10 @@ public final class HNSWIndex: @unchecked Sendable {
                 } else {
                     graph.delete(label: change.label)
                 }
+                // Refit as soon as too many rows fall outside the ranges, not after the batch:
+                // the rest of it would be linked by walks over meaningless codes. (O(1) to ask.)
+                if graph.quantizerNeedsRefit { graph.refitQuantizer() }
             }
-            if graph.quantizerNeedsRefit { graph.refitQuantizer() }
             // A batch that touched a noticeable share of the graph gets the reachability check
             // (O(n), so not after every few rows; checkpoints always run it).
             if changes.count * 1000 >= graph.nodeCount { graph.repairReachability(scratch: scratch) }
