@@ -69,6 +69,9 @@ let package = Package(
         .executableTarget(name: "quiver-crashloop", dependencies: ["QuiverEngine", "QuiverIndex", "QuiverKernels", "QuiverStorage",
                                                                      .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Tools/CrashLoop"),
+        // Readers and a writer through `quiver serve`, with kill -9 and restart (RELIABILITY.md).
+        .executableTarget(name: "quiver-stress", dependencies: ["QuiverClient", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Tools/Stress"),
         .testTarget(name: "QuiverTests",
                     dependencies: ["QuiverEngine", "QuiverFormats", "QuiverImport", "QuiverIndex", "QuiverKernels", "QuiverQuery",
                                    "QuiverStorage", "QuiverDedupe", "QuiverClient"],
