@@ -103,8 +103,10 @@ final class ConnectionThreads: @unchecked Sendable {
     private func watch() {
         while !isClosed {
             Thread.sleep(forTimeInterval: 0.25)
-            let now = DispatchTime.now().uptimeNanoseconds
             activity.withLock {
+                // Read under the lock: a job that started after a reading taken outside it would
+                // make `now - started` negative, a trap in UInt64.
+                let now = DispatchTime.now().uptimeNanoseconds
                 for worker in startedAt.indices {
                     guard let started = startedAt[worker], !interrupted[worker],
                           Double(now - started) / 1e9 > timeout else { continue }
