@@ -74,6 +74,7 @@ final class Ledger: @unchecked Sendable {
         locked {
             phase = .down
             epoch += 1
+            condition.broadcast()
         }
     }
 
@@ -100,8 +101,16 @@ final class Ledger: @unchecked Sendable {
     /// may not have committed.
     var settledState: (model: Model, inFlight: Operation?) { locked { (model, inFlight) } }
 
-    /// True when a request that began in `epoch` may have failed because of a kill.
-    func isDisturbed(since epoch: Int) -> Bool { locked { phase != .running || self.epoch != epoch } }
+    /// True when a request that began in `epoch` failed because the server was killed or died:
+    /// a kill is flagged before it is sent, a death noticed within a fraction of a second, so a
+    /// failure waits a moment for either before it counts as a problem.
+    func failureIsExplained(since epoch: Int) -> Bool {
+        locked {
+            let deadline = Date().addingTimeInterval(1)
+            while self.epoch == epoch && Date() < deadline { _ = condition.wait(until: deadline) }
+            return self.epoch != epoch
+        }
+    }
 
     /// Waits while the server is down. Returns the epoch to work in, or nil when the run stops.
     func awaitRunning(_ who: String) -> Int? {

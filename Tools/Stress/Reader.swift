@@ -31,10 +31,9 @@ struct Reader {
                 try self.round(round, over: session!, random: &random)
                 ledger.count("reader rounds")
             } catch {
-                // Killed mid-request: expected; the next round runs against the restarted server.
-                if ledger.isDisturbed(since: epoch) { continue }
+                // Killed (or died) mid-request: the next round runs against the restarted server.
+                if ledger.failureIsExplained(since: epoch) { continue }
                 ledger.problem("\(name): \(error)")
-                Thread.sleep(forTimeInterval: 0.05)
             }
         }
         ledger.finished(name)

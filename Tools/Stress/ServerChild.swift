@@ -76,6 +76,23 @@ final class ServerChild: @unchecked Sendable {
         throw StressError("quiver serve did not start listening (port \(requested)): \(error.suffix(600))")
     }
 
+    var isRunning: Bool { process?.isRunning ?? false }
+
+    /// How a server that stopped by itself ended: its exit status or signal, and the lines of
+    /// its standard error that say why (a runtime failure and the frame that crashed).
+    func death() -> String {
+        guard let process, !process.isRunning else { return "still running" }
+        let how = process.terminationReason == .uncaughtSignal ? "killed by signal \(process.terminationStatus)" : "exited with status \(process.terminationStatus)"
+        let errorPath = (work as NSString).appendingPathComponent("server-\(starts).err")
+        let lines = String(decoding: FileManager.default.contents(atPath: errorPath) ?? Data(), as: UTF8.self).split(separator: "\n")
+        var why = lines.filter { $0.contains("Fatal error") || $0.contains("runtime failure") }.prefix(2).map { $0.trimmingCharacters(in: .whitespaces) }
+        if let crashed = lines.firstIndex(where: { $0.hasSuffix("crashed:") }),
+           let frame = lines[crashed...].dropFirst().first(where: { $0.contains("/Sources/") && !$0.contains("runtime failure") }) {
+            why.append(frame.trimmingCharacters(in: .whitespaces))
+        }
+        return "\(how); \(why.joined(separator: "; ")) (output in \(errorPath))"
+    }
+
     /// SIGKILL, then waits until the process is gone.
     func kill() {
         guard let process, process.isRunning else { return }

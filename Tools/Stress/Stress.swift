@@ -110,25 +110,39 @@ struct Stress: ParsableCommand {
             if !ledger.awaitParked(names, timeout: stallSeconds) { Thread.sleep(forTimeInterval: stallSeconds) }   // the watchdog reports
             ledger.idle("main")
         }
-        if kills > 0, let child {
-            for kill in 1...kills {
-                Thread.sleep(until: started.addingTimeInterval(seconds * Double(kill) / Double(kills)))
-                // Flag first, then kill: the threads take the failures that follow for the kill's.
-                ledger.goDown()
-                child.kill()
-                ledger.count("kills")
-                awaitThreads("waiting for the threads to stop after kill \(kill)")
-                ledger.doing("main", "restarting the server after kill \(kill)")
-                try child.start()
-                ledger.count("restarts")
-                ledger.doing("main", "checking the database after kill \(kill)")
-                let (model, inFlight) = ledger.settledState
-                let checked = try verifier.verify(model, inFlight: inFlight, when: "after kill \(kill)", random: &random)
-                ledger.idle("main")
-                ledger.resume(kill == kills ? .stopping : .running, model: checked, endpoints: child.endpoints)
+        /// Kill (unless it is dead already), restart, check the database, go on (or stop).
+        func restart(after what: String, then phase: Ledger.Phase) throws {
+            guard let child else { return }
+            // Flag first, then kill: the threads take the failures that follow for the kill's.
+            ledger.goDown()
+            child.kill()
+            awaitThreads("waiting for the threads to stop \(what)")
+            ledger.doing("main", "restarting the server \(what)")
+            try child.start()
+            ledger.count("restarts")
+            ledger.doing("main", "checking the database \(what)")
+            let (model, inFlight) = ledger.settledState
+            let checked = try verifier.verify(model, inFlight: inFlight, when: what, random: &random)
+            ledger.idle("main")
+            ledger.resume(phase, model: checked, endpoints: child.endpoints)
+        }
+        var kill = 1
+        while true {
+            let next = started.addingTimeInterval(kills > 0 ? seconds * Double(kill) / Double(kills) : seconds)
+            // A server that dies by itself is a problem; it is restarted and checked like a killed one.
+            while Date() < next, child?.isRunning ?? true { Thread.sleep(forTimeInterval: 0.1) }
+            if let child, !child.isRunning {
+                ledger.problem("the server died by itself: \(child.death())")
+                try restart(after: "after the server died", then: .running)
+                continue
             }
-        } else {
-            Thread.sleep(until: started.addingTimeInterval(seconds))
+            guard kills > 0 else { break }
+            ledger.count("kills")
+            try restart(after: "after kill \(kill)", then: kill == kills ? .stopping : .running)
+            if kill == kills { break }
+            kill += 1
+        }
+        if kills == 0 {
             ledger.stop()
             awaitThreads("waiting for the threads to finish")
             ledger.doing("main", "checking the database at the end")

@@ -31,8 +31,8 @@ struct Writer {
                 ledger.acknowledge(operation)
                 tally(operation)
             } catch {
-                // Killed mid-request: the verifier settles whether it committed.
-                if ledger.isDisturbed(since: epoch) { continue }
+                // Killed (or died) mid-request: the verifier settles whether it committed.
+                if ledger.failureIsExplained(since: epoch) { continue }
                 ledger.problem("writer: \(Self.describe(operation)) failed: \(error)")
                 break   // its outcome is unknown, so the writer's model can no longer be trusted
             }
