@@ -4,6 +4,7 @@ import Hummingbird
 /// clients see one error shape whatever failed (routing, auth, limits, decoding, SQL).
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = ServerContext
+    let routes: RouteMethods
 
     func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response) async throws -> Response {
         do {
@@ -11,7 +12,13 @@ struct ErrorMiddleware: RouterMiddleware {
         } catch {
             var apiError = APIError.from(error)
             if apiError.status == .notFound && apiError.message == HTTPResponse.Status.notFound.reasonPhrase {
-                apiError.message = "no such endpoint: \(request.method) \(request.uri.path)"
+                if let allow = routes.allowed(forPath: request.uri.path) {
+                    apiError = APIError(status: .methodNotAllowed, code: "method_not_allowed",
+                                        message: "\(request.method) is not allowed on \(request.uri.path); allowed: \(allow)")
+                    apiError.headers[.allow] = allow
+                } else {
+                    apiError.message = "no such endpoint: \(request.method) \(request.uri.path)"
+                }
             }
             if apiError.status == .contentTooLarge && apiError.code == "too_large" && apiError.message == HTTPResponse.Status.contentTooLarge.reasonPhrase {
                 apiError.message = "request body larger than the limit of \(context.bodyLimit) bytes"

@@ -55,17 +55,17 @@ public enum QuiverServer {
     static func makeRouter(_ configuration: ServerConfiguration, services: ServerServices) -> Router<ServerContext> {
         let router = Router(context: ServerContext.self)
         router.add(middleware: MetricsMiddleware(metrics: services.metrics))
-        router.add(middleware: ErrorMiddleware())
+        let methods = RouteMethods()
+        router.add(middleware: ErrorMiddleware(routes: methods))
         router.add(middleware: LimitsMiddleware(limits: configuration.limits))
         router.add(middleware: AuthMiddleware(token: configuration.token, readToken: configuration.readToken))
-        var routes = RouteTable(router: router)
+        var routes = RouteTable(router: router, methods: methods)
         HealthRoutes.add(to: &routes, services: services)
         TableRoutes.add(to: &routes, services: services)
         RowRoutes.add(to: &routes, services: services)
         QueryRoutes.add(to: &routes, services: services)
         SQLRoutes.add(to: &routes, services: services)
         DedupeRoutes.add(to: &routes, services: services)
-        routes.finish()
         return router
     }
 }

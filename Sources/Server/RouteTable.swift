@@ -1,40 +1,59 @@
 import Hummingbird
+import Synchronization
 
-/// Registers the API's routes and remembers which methods each path declares, so that every
-/// other method on a known path is answered 405 with an `Allow` header rather than 404.
+/// Registers the API's routes and records which methods each path declares in `RouteMethods`.
 struct RouteTable {
     let router: Router<ServerContext>
-    private(set) var methods: [String: [HTTPRequest.Method]] = [:]
-    private var order: [String] = []
+    let methods: RouteMethods
 
-    init(router: Router<ServerContext>) {
+    init(router: Router<ServerContext>, methods: RouteMethods) {
         self.router = router
+        self.methods = methods
     }
 
     typealias Handler = @Sendable (Request, ServerContext) async throws -> Response
 
     mutating func add(_ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) {
         router.on(RouterPath(path), method: method, use: handler)
-        if methods[path] == nil { order.append(path) }
-        methods[path, default: []].append(method)
+        methods.declare(method, path)
+    }
+}
+
+/// The methods each route path declares. The router answers any other method on a known path
+/// (TRACE, CONNECT, or a made-up one as well as PUT) as not found; `ErrorMiddleware` asks this
+/// table to turn that into 405 with an `Allow` header, as HTTP requires.
+final class RouteMethods: Sendable {
+    private struct Route {
+        let segments: [Substring]
+        var methods: [String]
     }
 
-    /// Adds the 405 answers; call after every route is added.
-    func finish() {
-        let candidates: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .options]
-        for path in order {
-            let declared = methods[path]!
-            var allowed = declared.map(\.rawValue)
-            if declared.contains(.get) { allowed.append("HEAD") }
-            let allow = allowed.joined(separator: ", ")
-            for method in candidates where !declared.contains(method) {
-                router.on(RouterPath(path), method: method) { request, _ -> Response in
-                    var error = APIError(status: .methodNotAllowed, code: "method_not_allowed",
-                                         message: "\(request.method) is not allowed on \(path); allowed: \(allow)")
-                    error.headers[.allow] = allow
-                    throw error
-                }
+    private let routes = Mutex<[Route]>([])
+
+    func declare(_ method: HTTPRequest.Method, _ path: String) {
+        let segments = path.split(separator: "/")
+        routes.withLock { routes in
+            if let i = routes.firstIndex(where: { $0.segments == segments }) {
+                routes[i].methods.append(method.rawValue)
+            } else {
+                routes.append(Route(segments: segments, methods: [method.rawValue]))
             }
         }
+    }
+
+    /// The `Allow` value for a request path that matches a route, or nil when none does.
+    /// A `{name}` segment of a route matches any one segment of the path.
+    func allowed(forPath path: String) -> String? {
+        let segments = path.split(separator: "/")
+        let methods = routes.withLock { routes in
+            routes.first { route in
+                route.segments.count == segments.count
+                    && zip(route.segments, segments).allSatisfy { $0.first == "{" || $0 == $1 }
+            }?.methods
+        }
+        guard var methods else { return nil }
+        // Hummingbird answers HEAD from the GET handler.
+        if methods.contains("GET") { methods.append("HEAD") }
+        return methods.joined(separator: ", ")
     }
 }

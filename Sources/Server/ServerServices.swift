@@ -32,6 +32,5 @@ struct ServerServices: Sendable {
         if count > limits.maxBatchRows {
             throw APIError.tooLarge("\(count) \(what) in one request; the limit is \(limits.maxBatchRows)")
         }
-        if count == 0 { throw APIError.badRequest("no \(what) given") }
     }
 }

@@ -157,6 +157,13 @@ import Testing
             #expect(metrics.text.contains("quiver_http_requests_total{method=\"POST\",route=\"/tables/{table}/query\",status=\"200\"}"))
             #expect(metrics.text.contains("# TYPE quiver_http_request_duration_seconds histogram"))
 
+            // Empty batches are valid and change nothing; an unknown table is still 404.
+            #expect(try client.call("POST", "/tables/docs/rows", ["rows": []])["upserted"] == 0)
+            #expect(try client.call("POST", "/tables/docs/rows/get", ["ids": []])["rows"] == [])
+            #expect(try client.call("POST", "/tables/docs/rows/delete", ["ids": []])["deleted"] == 0)
+            #expect(try client.call("POST", "/tables/docs/query/batch", ["queries": []])["results"] == [])
+            _ = expectStatus(404, code: "not_found") { try client.call("POST", "/tables/nope/rows", ["rows": []]) }
+
             // Unknown things: 404 with a message; undeclared methods: 405 with Allow.
             _ = expectStatus(404, code: "not_found") { try client.call("GET", "/tables/nope") }
             _ = expectStatus(404, code: "not_found") { try client.call("POST", "/tables/nope/query", ["vector": [1, 2]]) }
@@ -166,6 +173,14 @@ import Testing
             #expect(put.headers["allow"] == "GET, POST, HEAD")
             #expect(put.json?["error"]?["code"] == "method_not_allowed")
             #expect(try client.send("DELETE", "/sql").status == 405)
+            // Methods outside the router's usual set too, on paths with a parameter as well.
+            let trace = try client.send("TRACE", "/health")
+            #expect(trace.status == 405)
+            #expect(trace.headers["allow"] == "GET, HEAD")
+            let patch = try client.send("PATCH", "/tables/docs/rows")
+            #expect(patch.status == 405)
+            #expect(patch.headers["allow"] == "POST")
+            _ = expectStatus(404) { try client.call("TRACE", "/tables/docs/nothing/here") }
 
             let dropped = try client.call("DELETE", "/tables/docs")
             #expect(dropped["dropped"] == "docs")

@@ -27,7 +27,6 @@ enum QueryRoutes {
             guard body.queries.count <= services.limits.maxBatchQueries else {
                 throw APIError.tooLarge("\(body.queries.count) queries in one request; the limit is \(services.limits.maxBatchQueries)")
             }
-            guard !body.queries.isEmpty else { throw APIError.badRequest("queries: no queries given") }
             let access = context.role.sqlAccess
             let limits = services.limits
             // One reader runs the batch: its queries share that connection's caches.

@@ -58,6 +58,8 @@ enum RowRoutes {
 
     /// Inserts the rows, or updates the columns they give where the primary key exists.
     static func upsert(_ rows: [[String: JSONValue]], into table: TableInfo, database: Database) throws -> Int {
+        // An empty batch is valid and changes nothing, so callers need not special-case it.
+        if rows.isEmpty { return 0 }
         // Rows are grouped by the columns they give; each group is one prepared statement.
         var groups: [[String]: (indices: [Int], bindings: [SQLBindings])] = [:]
         var groupOrder: [[String]] = []
