@@ -92,14 +92,16 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     }
 
     /// "at rows[2].embedding: expected an array, found a string", not Swift's debug text.
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ codingPath: [any CodingKey]) -> String {
-            var text = ""
-            for key in codingPath {
-                if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
-            }
-            return text.isEmpty ? "the top level" : text
+    /// Where in a request body: `queries[2].filter`, or "the top level".
+    static func path(_ codingPath: [any CodingKey]) -> String {
+        var text = ""
+        for key in codingPath {
+            if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
         }
+        return text.isEmpty ? "the top level" : text
+    }
+
+    static func describe(_ error: DecodingError) -> String {
         switch error {
         case .typeMismatch(let type, let context):
             return "at \(path(context.codingPath)): expected \(typeName(type))"

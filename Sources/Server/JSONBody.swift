@@ -15,10 +15,12 @@ enum JSONBody {
         guard buffer.readableBytes > 0 else { throw APIError.badRequest("the request needs a JSON body") }
         do {
             return try buffer.withUnsafeReadableBytes { bytes in
-                try JSONDecoder().decode(T.self, from: Data(bytes))
+                try JSONDecoder().decode(StrictlyDecoded<T>.self, from: Data(bytes)).value
             }
         } catch let error as DecodingError {
             throw APIError.badRequest("invalid request body: \(APIError.describe(error))")
+        } catch let error as UnknownFieldError {
+            throw APIError.badRequest("invalid request body: unknown field \"\(error.field)\" at \(APIError.path(error.codingPath)); it takes \(error.known.joined(separator: ", "))")
         }
     }
 

@@ -284,6 +284,17 @@ import Testing
         #expect(mistyped?.message.contains("k") == true, "\(String(describing: mistyped))")
         #expect(try client.send("POST", "/sql").status == 400, "no body")
 
+        // A misspelt field is refused, at any depth, rather than ignored: "filters" would
+        // otherwise return unfiltered matches. Free-form parts (row values, filters) are not checked.
+        let misspelt = expectStatus(400) { try client.call("POST", "/tables/docs/query", ["vector": query, "filters": ["lang": "en"]]) }
+        #expect(misspelt?.message.contains("unknown field \"filters\" at the top level") == true, "\(String(describing: misspelt))")
+        #expect(misspelt?.message.contains("filter,") == true, "it lists the fields the object takes: \(String(describing: misspelt))")
+        let nested = expectStatus(400) { try client.call("POST", "/tables/docs/query/batch", ["queries": [["vector": query], ["vector": query, "topk": 3]]]) }
+        #expect(nested?.message.contains("unknown field \"topk\" at queries[1]") == true, "\(String(describing: nested))")
+        let inSpec = expectStatus(400) { try client.call("POST", "/tables", ["name": "t2", "columns": [["name": "id", "type": "INTEGER", "primary": true]]]) }
+        #expect(inSpec?.message.contains("unknown field \"primary\" at columns[0]") == true, "\(String(describing: inSpec))")
+        #expect(try client.call("POST", "/tables/docs/query", ["vector": query, "k": 2, "filter": ["lang": "en", "$or": [["n": 1], ["n": 2]]]])["results"]?.arrayValue?.count == 2)
+
         // Wrong dimensions, out-of-range elements, unknown columns, bad SQL, bad filters.
         let dims = expectStatus(400) { try client.call("POST", "/tables/docs/query", ["vector": [1, 2, 3]]) }
         #expect(dims?.message.contains("expected 8 dimensions, got 3") == true, "\(String(describing: dims))")
