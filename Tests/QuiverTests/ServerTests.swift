@@ -371,6 +371,9 @@ import Testing
         _ = expectStatus(400) { try writer.call("POST", "/tables/docs/dedupe", ["column": "embedding", "threshold": 1.5]) }
         _ = expectStatus(400) { try writer.call("POST", "/tables/docs/dedupe", ["column": "body", "method": "vector", "threshold": 0.9]) }
         _ = expectStatus(400) { try writer.call("POST", "/tables/docs/dedupe", ["column": "nope"]) }
+        let unused = expectStatus(400) { try writer.call("POST", "/tables/docs/dedupe", ["column": "embedding", "threshold": 0.9, "ngram": 3, "dry_run": true]) }
+        #expect(unused?.message.contains("ngram: only method minhash") == true, "\(String(describing: unused))")
+        _ = expectStatus(400) { try writer.call("POST", "/tables/docs/dedupe", ["column": "body", "method": "exact", "threshold": 0.9, "dry_run": true]) }
 
         // Exact text, within a filter, marking instead of deleting; keep the larger id.
         let marked = try writer.call("POST", "/tables/docs/dedupe", ["column": "body", "method": "exact", "keep": "last",

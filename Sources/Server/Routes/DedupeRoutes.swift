@@ -45,6 +45,13 @@ enum DedupeRoutes {
             guard value > 0 && value <= 1 else { throw APIError.badRequest("threshold: must be in (0, 1], got \(value)") }
             return value
         }
+        // A parameter the method does not use is refused, not ignored: the caller meant something.
+        if body.ngram != nil && method != "minhash" {
+            throw APIError.badRequest("ngram: only method minhash uses it (this request's method is \(method))")
+        }
+        if body.threshold != nil && method == "exact" {
+            throw APIError.badRequest("threshold: method exact takes none (it finds equal normalized text)")
+        }
         switch method {
         case "vector":
             guard isVector else { throw APIError.badRequest("method vector needs a VECTOR column; \(column.name) is not one") }
