@@ -258,6 +258,26 @@ import Testing
 
     // MARK: - Limits and bad input
 
+    /// An upsert that gives the key and some columns updates those columns of an existing row,
+    /// even when it leaves out a NOT NULL column (SQLite checks NOT NULL before ON CONFLICT).
+    @Test func upsertsUpdateTheGivenColumnsOfRowsWithNotNullColumns() throws {
+        let directory = TemporaryDirectory("quiver-serve")
+        let server = try ServerProcess(database: directory.file("db"), ["--port", "0"])
+        let client = server.client()
+        try client.sql("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER NOT NULL, b INTEGER, name TEXT NOT NULL DEFAULT 'x')")
+        #expect(try client.call("POST", "/tables/t/rows", ["rows": [["id": 1, "a": 10, "b": 100], ["id": 2, "a": 20, "b": 200]]])["upserted"] == 2)
+        #expect(try client.call("POST", "/tables/t/rows", ["rows": [["id": 1, "b": 101], ["id": 2, "name": "two"], ["id": 3, "a": 30]]])["upserted"] == 3)
+        // Only the key, of an existing row: nothing to change, and no error.
+        #expect(try client.call("POST", "/tables/t/rows", ["rows": [["id": 1]]])["upserted"] == 0)
+        let rows = try client.sql("SELECT id, a, b, name FROM t ORDER BY id")[0].rows
+        #expect(rows == [[1, 10, 101, "x"], [2, 20, 200, "two"], [3, 30, nil, "x"]])
+        // A new key without its NOT NULL column is refused, naming the row, and the whole batch is undone.
+        let refused = expectStatus(409) { try client.call("POST", "/tables/t/rows", ["rows": [["id": 1, "b": 999], ["id": 4, "b": 4]]]) }
+        #expect(refused?.message.contains("rows[1]") == true && refused?.message.contains("NOT NULL") == true, "\(String(describing: refused))")
+        #expect(try client.sql("SELECT b FROM t WHERE id = 1")[0].rows == [[101]])
+        expectContractHeld(server, atLeast: 5)
+    }
+
     @Test func limitsAnswer413AndBadInputAnswers4xxWithoutChangingAnything() throws {
         let directory = TemporaryDirectory("quiver-serve")
         let server = try ServerProcess(database: directory.file("db"), ["--port", "0", "--max-body-bytes", "20000",

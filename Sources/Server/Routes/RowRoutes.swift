@@ -89,15 +89,31 @@ enum RowRoutes {
             var changed = 0
             for names in groupOrder {
                 let group = groups[names]!
+                // Names the row a failed statement came from; `first` is the group's row it started at.
+                func located(_ error: Database.StatementError, first: Int = 0) -> APIError {
+                    let row = group.indices[first + error.statementIndex - 1]
+                    return APIError.from(SQLiteError(code: error.underlying.code, message: "rows[\(row)]: \(error.underlying.message)"),
+                                         database: database)
+                }
+                if let update = updateFirstSQL(table: table, columns: names) {
+                    for (j, binding) in group.bindings.enumerated() {
+                        do {
+                            let matched = try database.execute(update, binding).first?.rows.count ?? 0
+                            if matched == 0 {
+                                changed += try database.executeMany(upsertSQL(table: table, columns: names), [binding])
+                            } else if update.hasPrefix("UPDATE") {
+                                changed += 1
+                            }
+                        } catch let error as Database.StatementError {
+                            throw located(error, first: j)
+                        }
+                    }
+                    continue
+                }
                 do {
                     changed += try database.executeMany(upsertSQL(table: table, columns: names), group.bindings)
                 } catch let error as Database.StatementError {
-                    var located = error
-                    located.statementCount = rows.count
-                    located.statementIndex = group.indices[error.statementIndex - 1]
-                    throw APIError.from(SQLiteError(code: error.underlying.code,
-                                                    message: "rows[\(located.statementIndex)]: \(error.underlying.message)"),
-                                        database: database)
+                    throw located(error)
                 }
             }
             _ = try database.execute("COMMIT")
@@ -106,6 +122,23 @@ enum RowRoutes {
             _ = try? database.execute("ROLLBACK")
             throw error
         }
+    }
+
+    /// For rows that give the key but leave out a NOT NULL column: an UPDATE of the given columns
+    /// (returning a row when the key exists), run before the upsert. SQLite checks NOT NULL on
+    /// the row an INSERT proposes before ON CONFLICT looks at the key, so the upsert alone would
+    /// refuse to update such a row. Nil when the upsert alone is right.
+    static func updateFirstSQL(table: TableInfo, columns: [String]) -> String? {
+        guard let key = table.primaryKeyColumn,
+              let keyIndex = columns.firstIndex(where: { $0.caseInsensitiveEquals(key.name) }),
+              table.columns.contains(where: { column in
+                  column.notNull && column.primaryKeyPosition == 0 && !columns.contains { $0.caseInsensitiveEquals(column.name) }
+              })
+        else { return nil }
+        let keyTest = "\(quoteIdentifier(key.name)) = ?\(keyIndex + 1)"
+        let sets = columns.indices.filter { $0 != keyIndex }.map { "\(quoteIdentifier(columns[$0])) = ?\($0 + 1)" }
+        if sets.isEmpty { return "SELECT 1 FROM \(quoteIdentifier(table.name)) WHERE \(keyTest)" }
+        return "UPDATE \(quoteIdentifier(table.name)) SET \(sets.joined(separator: ", ")) WHERE \(keyTest) RETURNING 1"
     }
 
     static func upsertSQL(table: TableInfo, columns: [String]) -> String {
