@@ -46,7 +46,7 @@ final class ServerMetrics: @unchecked Sendable {
         lock.withLock { counters[name, default: 0] += amount }
     }
 
-    func render(queued: (readers: Int, writer: Int), readers: Int) -> String {
+    func render(queued: (readers: Int, writer: Int), readers: Int, checkpointFailing: Bool) -> String {
         lock.lock()
         defer { lock.unlock() }
         var out = ""
@@ -83,6 +83,9 @@ final class ServerMetrics: @unchecked Sendable {
             out += "# TYPE quiver_\(name)_total counter\n"
             out += "quiver_\(name)_total \(counters[name] ?? 0)\n"
         }
+        out += "# HELP quiver_index_checkpoint_failing 1 while the index checkpoint after the last commit failed (see the server log).\n"
+        out += "# TYPE quiver_index_checkpoint_failing gauge\n"
+        out += "quiver_index_checkpoint_failing \(checkpointFailing ? 1 : 0)\n"
         out += "# HELP quiver_uptime_seconds Seconds since the server started.\n"
         out += "# TYPE quiver_uptime_seconds gauge\n"
         out += "quiver_uptime_seconds \(Date().timeIntervalSince(started))\n"

@@ -212,6 +212,7 @@ struct SQLResponse: Encodable, Sendable {
 }
 
 struct HealthResponse: Encodable, Sendable {
+    /// ok, or degraded while index checkpoints fail (every commit still holds).
     var status: String
 }
 

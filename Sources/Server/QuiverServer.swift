@@ -24,11 +24,11 @@ public enum QuiverServer {
         let pool = try DatabasePool(path: configuration.databasePath, readers: configuration.readers,
                                     timeout: configuration.limits.statementTimeout)
         defer { pool.close() }
-        let services = ServerServices(pool: pool, limits: configuration.limits, metrics: ServerMetrics())
-        let router = makeRouter(configuration, services: services)
-
         var logger = Logger(label: "quiver-serve") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        let services = ServerServices(pool: pool, limits: configuration.limits, metrics: ServerMetrics(),
+                                      checkpoints: IndexCheckpointHealth(logger: logger))
+        let router = makeRouter(configuration, services: services)
 
         var applications: [Application<RouterResponder<ServerContext>>] = []
         if let host = configuration.host {

@@ -7,6 +7,7 @@ struct ServerServices: Sendable {
     let pool: DatabasePool
     let limits: RequestLimits
     let metrics: ServerMetrics
+    let checkpoints: IndexCheckpointHealth
 
     /// Runs `body` on a reader; errors become API errors that can name what SQLite refused.
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
@@ -17,7 +18,8 @@ struct ServerServices: Sendable {
 
     /// Runs `body` on the writer, after every write submitted before it.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await pool.write { database in
+        try await pool.write { [checkpoints] database in
+            defer { checkpoints.record(database.checkpointError) }
             do { return try body(database) } catch { throw APIError.from(error, database: database) }
         }
     }

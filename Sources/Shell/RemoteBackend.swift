@@ -12,6 +12,8 @@ import QuiverStorage
 /// ends) and the shell says the server may still finish it; later requests use a new connection.
 public final class RemoteBackend: ShellBackend {
     public let location: String
+    /// The server reports its own checkpoint failures (its log, GET /health).
+    public var warning: String? { nil }
     public var progressHandler: ((String) -> Void)?
     public var interrupter: any StatementInterrupter { cancel }
 

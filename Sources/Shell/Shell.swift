@@ -34,6 +34,8 @@ public final class Shell {
     /// Set when `.quit` ran.
     var quitRequested = false
     private var interactive = false
+    /// The backend's warning last shown, so a lasting condition is told once, not per statement.
+    private var shownWarning: String?
     private var progress: ProgressLine?
     private var terminal: Terminal?
     private var interruptSource: DispatchSourceSignal?
@@ -192,6 +194,10 @@ public final class Shell {
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
         for result in results { show(result) }
+        if backend.warning != shownWarning {
+            shownWarning = backend.warning
+            if let warning = shownWarning { message("warning: \(warning)") }
+        }
         if timer { footer(ResultDisplay.time(seconds)) }
         if statement.changesSchema { refreshCompletion() }
         return true

@@ -22,6 +22,10 @@ public protocol ShellBackend: AnyObject {
     /// ("comparing blocks 40% (4/10)"), for the progress line.
     var progressHandler: ((String) -> Void)? { get set }
 
+    /// What went wrong after the last statement without failing it: the index checkpoint after
+    /// its commit (the rows are committed and the index stays correct; the next commit retries).
+    var warning: String? { get }
+
     /// Cancels the running statement; safe to call from another thread (the Ctrl-C handler).
     var interrupter: any StatementInterrupter { get }
 }

@@ -278,6 +278,56 @@ import Testing
         expectContractHeld(server, atLeast: 5)
     }
 
+    /// A checkpoint that cannot be written (here: a directory squats on its temporary file name,
+    /// which stops root as well as anyone) loses no acknowledged row; /health says degraded, the
+    /// log names the file, and the next commit after the cause is gone checkpoints again.
+    @Test func aFailingIndexCheckpointDegradesHealthAndLosesNothing() throws {
+        let directory = TemporaryDirectory("quiver-serve")
+        let database = directory.file("db")
+        let server = try ServerProcess(database: database, ["--port", "0"])
+        let client = server.client()
+        _ = try client.call("POST", "/tables", ["name": "t", "columns": [["name": "id", "type": "INTEGER", "primary_key": true],
+                                                                        ["name": "emb", "type": "VECTOR(4)"]],
+                                                "indexes": [["column": "emb", "metric": "l2"]]])
+        let indexes = database + "/indexes"
+        let files = try FileManager.default.contentsOfDirectory(atPath: indexes).filter { !$0.hasPrefix(".") }
+        let indexFile = try #require(files.count == 1 ? files[0] : nil, "one index file: \(files)")
+        try FileManager.default.createDirectory(atPath: "\(indexes)/\(indexFile).tmp", withIntermediateDirectories: false)
+
+        // A checkpoint is due after 10,000 changes; two batches of 6,000 cross it.
+        func vector(_ i: Int) -> [Float] {
+            var random = SeededRandom(seed: UInt64(i) + 1)
+            return random.vector(4)
+        }
+        func batch(_ start: Int) -> JSONValue {
+            ["rows": .array((start..<start + 6_000).map { i in ["id": .integer(Int64(i)), "emb": .vector(vector(i))] })]
+        }
+        func found(_ i: Int, _ client: QuiverClient) throws -> Bool {
+            let near = try client.call("POST", "/tables/t/query", ["vector": .vector(vector(i)), "k": 5])
+            return near["results"]?.arrayValue?.contains { $0["id"] == .integer(Int64(i)) } == true
+        }
+        #expect(try client.call("POST", "/tables/t/rows", batch(0))["upserted"] == 6_000)
+        #expect(try client.call("GET", "/health")["status"] == "ok")
+        #expect(try client.call("POST", "/tables/t/rows", batch(6_000))["upserted"] == 6_000)
+        #expect(try client.call("GET", "/health")["status"] == "degraded")
+        #expect(try client.send("GET", "/metrics").text.contains("quiver_index_checkpoint_failing 1"))
+        #expect(server.stderr.contains("index checkpoint failed") && server.stderr.contains("\(indexFile).tmp"), "\(server.stderr)")
+        // Every acknowledged row is there and found through the index.
+        #expect(try client.sql("SELECT count(*) FROM t")[0].rows == [[12_000]])
+        #expect(try found(11_999, client) && found(6_000, client))
+
+        try FileManager.default.removeItem(atPath: "\(indexes)/\(indexFile).tmp")
+        #expect(try client.call("POST", "/tables/t/rows", ["rows": [["id": 12_000, "emb": .vector([0, 0, 0, 0])]]])["upserted"] == 1)
+        #expect(try client.call("GET", "/health")["status"] == "ok")
+        #expect(try client.send("GET", "/metrics").text.contains("quiver_index_checkpoint_failing 0"))
+        #expect(server.stop(signal: SIGKILL) != nil)
+        // Reopened after kill -9: the new checkpoint plus the log hold every row.
+        let reopened = try ServerProcess(database: database, ["--port", "0"])
+        #expect(try reopened.client().sql("SELECT count(*) FROM t")[0].rows == [[12_001]])
+        #expect(try found(6_000, reopened.client()) && found(11_999, reopened.client()))
+        expectContractHeld(server, atLeast: 8)
+    }
+
     @Test func limitsAnswer413AndBadInputAnswers4xxWithoutChangingAnything() throws {
         let directory = TemporaryDirectory("quiver-serve")
         let server = try ServerProcess(database: directory.file("db"), ["--port", "0", "--max-body-bytes", "20000",

@@ -344,6 +344,27 @@ import Glibc
         #expect(settings.succeeded && settings.stdout == "mode line\ntimer on\nexplain off\n", "\(settings)")
     }
 
+    /// A checkpoint that cannot be written (a directory squats on its temporary name) fails no
+    /// statement: the shell warns once, the rows are there, and the index still finds them.
+    @Test func aFailingIndexCheckpointIsAWarningOnceAndLosesNothing() throws {
+        let tmp = TemporaryDirectory("quiver-shell")
+        let db = tmp.file("db")
+        let setup = try script(["--db", db, "-c", "CREATE TABLE t (id INTEGER PRIMARY KEY, emb VECTOR(2)); CREATE INDEX t_emb ON t USING hnsw (emb vector_l2_ops);"])
+        #expect(setup.succeeded, "\(setup)")
+        let indexFile = try #require(try FileManager.default.contentsOfDirectory(atPath: db + "/indexes").first { $0.hasSuffix(".hnsw") })
+        try FileManager.default.createDirectory(atPath: "\(db)/indexes/\(indexFile).tmp", withIntermediateDirectories: false)
+        // 10,500 changes make a checkpoint due; each later statement fails it again, told once.
+        let insert = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 10500) INSERT INTO t SELECT x, '[' || (x % 97) || ', ' || (x % 89) || ']' FROM c;"
+        let run = try script(["--db", db], stdin: insert + "\nINSERT INTO t VALUES (20000, '[1000, 1000]');\nSELECT count(*) AS n FROM t;\n")
+        #expect(run.succeeded, "\(run)")
+        #expect(run.stdout.contains("10501"), "\(run)")
+        #expect(run.stderr.components(separatedBy: "warning: the index checkpoint after this commit failed").count == 2, "\(run.stderr)")
+        #expect(run.stderr.contains("\(indexFile).tmp"), "the warning names the file: \(run.stderr)")
+        try FileManager.default.removeItem(atPath: "\(db)/indexes/\(indexFile).tmp")
+        let after = try script(["--db", db, "-c", ".mode csv\nSELECT id FROM t ORDER BY emb <-> '[1000, 1000]' LIMIT 1;"])
+        #expect(after.succeeded && after.stdout == "id\r\n20000\r\n" && after.stderr.isEmpty, "\(after)")
+    }
+
     @Test func metaCommands() throws {
         let tmp = TemporaryDirectory("quiver-shell")
         let db = tmp.file("db")
