@@ -9,18 +9,16 @@ final class ServerChild: @unchecked Sendable {
     let binary: String
     let database: String
     let socketPath: String
-    let extraArguments: [String]
     let work: String
     private var process: Process?
     private var exited = DispatchSemaphore(value: 0)
     private(set) var port: Int?
     private(set) var starts = 0
 
-    init(binary: String, database: String, socketPath: String, extraArguments: [String], work: String) {
+    init(binary: String, database: String, socketPath: String, work: String) {
         self.binary = binary
         self.database = database
         self.socketPath = socketPath
-        self.extraArguments = extraArguments
         self.work = work
     }
 
@@ -44,7 +42,7 @@ final class ServerChild: @unchecked Sendable {
         defer { try? out.close(); try? err.close() }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--db", database, "--port", String(requested), "--socket", socketPath] + extraArguments
+        process.arguments = ["serve", "--db", database, "--port", String(requested), "--socket", socketPath]
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = out
         process.standardError = err

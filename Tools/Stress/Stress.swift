@@ -79,11 +79,13 @@ struct Stress: ParsableCommand {
                 .deletingLastPathComponent().appendingPathComponent("quiver").path
             guard FileManager.default.isExecutableFile(atPath: binary) else { throw StressError("no quiver executable at \(binary); pass --quiver") }
             let server = ServerChild(binary: binary, database: (work as NSString).appendingPathComponent("db"),
-                                     socketPath: (work as NSString).appendingPathComponent("quiver.sock"), extraArguments: [], work: work)
+                                     socketPath: (work as NSString).appendingPathComponent("quiver.sock"), work: work)
             try server.start()
             child = server
             endpoints = server.endpoints
         }
+        // No server of ours outlives the run, whatever ends it (after SIGTERM this does nothing).
+        defer { child?.kill() }
         let ledger = Ledger(endpoints: endpoints)
         try Self.createTables(ledger: ledger, token: token, timeout: requestTimeout)
 
