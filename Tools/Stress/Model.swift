@@ -44,15 +44,15 @@ enum Operation {
     case transfer(Transfer, explicit: Bool)
     /// A new batch through `POST /tables/{t}/rows`.
     case upsertBatch(batch: Int64, n: Int)
-    /// New vectors (and version) for every row of a batch, through an upsert of whole rows.
-    case update(batch: Int64, n: Int, version: Int, viaSQL: Bool)
+    /// New vectors (and version) for every row of a batch, through a partial upsert.
+    case update(batch: Int64, n: Int, version: Int)
     /// A batch deleted: `POST …/rows/delete`, or a SQL script that also drops its count row.
     case delete(batch: Int64, n: Int, viaSQL: Bool)
 
     /// The batch whose rows this changes, if any already exist.
     var touchedBatch: Int64? {
         switch self {
-        case .update(let batch, _, _, _), .delete(let batch, _, _): batch
+        case .update(let batch, _, _), .delete(let batch, _, _): batch
         default: nil
         }
     }
@@ -74,7 +74,7 @@ enum Operation {
         case .upsertBatch(let batch, let n):
             model.batches[batch] = .init(n: n, version: 0, viaSQL: false)
             model.newest = max(model.newest, batch)
-        case .update(let batch, _, let version, _):
+        case .update(let batch, _, let version):
             model.batches[batch]?.version = version
         case .delete(let batch, _, _):
             model.batches[batch] = nil

@@ -74,7 +74,7 @@ struct Writer {
             // Mostly recent batches, which the readers look at most.
             let recent = random.below(2) == 0
             if let (batch, state) = liveBatch(recent ? max(1, model.newest - 50)...max(1, model.newest) : 1...max(1, model.newest)) {
-                return .update(batch: batch, n: state.n, version: state.version + 1, viaSQL: state.viaSQL)
+                return .update(batch: batch, n: state.n, version: state.version + 1)
             }
             let (batch, n) = newBatch()
             return .upsertBatch(batch: batch, n: n)
@@ -113,11 +113,11 @@ struct Writer {
             }
             try expect(session.call("upsert", what, "POST", "/tables/\(Schema.items)/rows", .object(["rows": .array(rows)]))["upserted"],
                        n, what)
-        case .update(let batch, let n, let version, let viaSQL):
-            // Whole rows: an upsert of some columns only fails on the NOT NULL columns left out.
+        case .update(let batch, let n, let version):
+            // A partial upsert: the key and the columns that change (the NOT NULL batch, n and
+            // via_sql are left as they are).
             let rows: [JSONValue] = (0..<n).map { row in
-                .object(["id": .integer(Model.id(batch: batch, row: row)), "batch": .integer(batch), "n": .integer(Int64(n)),
-                         "version": .integer(Int64(version)), "via_sql": .integer(viaSQL ? 1 : 0),
+                .object(["id": .integer(Model.id(batch: batch, row: row)), "version": .integer(Int64(version)),
                          "emb": .vector(Model.vector(batch: batch, row: row, version: version))])
             }
             try expect(session.call("upsert", what, "POST", "/tables/\(Schema.items)/rows", .object(["rows": .array(rows)]))["upserted"],
@@ -167,7 +167,7 @@ struct Writer {
             "script\(explicit ? " (BEGIN … COMMIT)" : ""): transfer \(t.seq) and batch \(batch) of \(n) rows"
         case .transfer(let t, let explicit): "script\(explicit ? " (BEGIN … COMMIT)" : ""): transfer \(t.seq)"
         case .upsertBatch(let batch, let n): "upsert of batch \(batch) (\(n) rows)"
-        case .update(let batch, _, let version, _): "update of batch \(batch) to version \(version)"
+        case .update(let batch, _, let version): "update of batch \(batch) to version \(version)"
         case .delete(let batch, _, let viaSQL): "delete of batch \(batch) (\(viaSQL ? "script" : "rows/delete"))"
         }
     }
