@@ -26,6 +26,8 @@ final class VectorIndexes {
     /// The database's state when each index was last caught up: (data_version, total changes).
     /// Unchanged means nothing was committed since, by anyone, so there is nothing to replay.
     private var caughtUpAt: [String: (Int64, Int)] = [:]
+    /// `connection.totalChanges` when checkpoints were last considered.
+    private var changesAtLastCheck = -1
 
     init(connection: Connection, directory: String) {
         self.connection = connection
@@ -187,11 +189,16 @@ final class VectorIndexes {
     /// Writes new files for indexes that have taken many changes since their last checkpoint,
     /// and trims the change log. Runs in its own write transaction, outside any other.
     func checkpointIfDue(_ catalog: Catalog) throws {
-        guard !connection.isInTransaction else { return }
+        // Only a connection that has written since it last looked can have made a checkpoint
+        // due, so readers skip the look (a query per index) after each of their statements. A
+        // failed checkpoint is retried after this connection's next write, not on every read.
+        guard !connection.isInTransaction, connection.totalChanges != changesAtLastCheck else { return }
+        changesAtLastCheck = connection.totalChanges
+        let latest = try IndexDefinition.latestSequence(connection)
         for definition in catalog.indexes {
             guard let dimension = catalog.table(named: definition.table)?.column(named: definition.column)?.kind.vectorDimension,
                   let index = try? IndexRegistry.shared.index(at: path(of: definition)) else { continue }
-            let pending = try IndexDefinition.latestSequence(connection) - index.checkpointSequence
+            let pending = latest - index.checkpointSequence
             guard pending >= Int64(max(checkpointInterval, index.count / 10)) else { continue }
             try checkpoint(definition, dimension: dimension)
         }

@@ -160,6 +160,9 @@ import Testing
             // Empty batches are valid and change nothing; an unknown table is still 404.
             #expect(try client.call("POST", "/tables/docs/rows", ["rows": []])["upserted"] == 0)
             #expect(try client.call("POST", "/tables/docs/rows/get", ["ids": []])["rows"] == [])
+            // No columns asked for: which ids exist, and which are missing.
+            let exists = try client.call("POST", "/tables/docs/rows/get", ["ids": [41, 999_999], "columns": []])
+            #expect(exists["rows"] == [[:]] && exists["missing"] == [999_999], "\(exists)")
             #expect(try client.call("POST", "/tables/docs/rows/delete", ["ids": []])["deleted"] == 0)
             #expect(try client.call("POST", "/tables/docs/query/batch", ["queries": []])["results"] == [])
             _ = expectStatus(404, code: "not_found") { try client.call("POST", "/tables/nope/rows", ["rows": []]) }
