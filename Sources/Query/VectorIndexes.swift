@@ -191,9 +191,8 @@ final class VectorIndexes {
     func checkpointIfDue(_ catalog: Catalog) throws {
         // Only a connection that has written since it last looked can have made a checkpoint
         // due, so readers skip the look (a query per index) after each of their statements. A
-        // failed checkpoint is retried after this connection's next write, not on every read.
+        // failed checkpoint leaves the mark where it was: the next statement tries again.
         guard !connection.isInTransaction, connection.totalChanges != changesAtLastCheck else { return }
-        changesAtLastCheck = connection.totalChanges
         let latest = try IndexDefinition.latestSequence(connection)
         for definition in catalog.indexes {
             guard let dimension = catalog.table(named: definition.table)?.column(named: definition.column)?.kind.vectorDimension,
@@ -202,6 +201,8 @@ final class VectorIndexes {
             guard pending >= Int64(max(checkpointInterval, index.count / 10)) else { continue }
             try checkpoint(definition, dimension: dimension)
         }
+        // After the checkpoints' own writes, so they do not count as new ones.
+        changesAtLastCheck = connection.totalChanges
     }
 
     func checkpoint(_ definition: IndexDefinition, dimension: Int) throws {
