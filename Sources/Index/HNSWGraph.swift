@@ -36,7 +36,7 @@ final class HNSWGraph: @unchecked Sendable {
     /// Held for a whole insert that raises the top level (hnswlib does the same).
     let topLevelLock = NSLock()
     let linkLocks = StripedLocks()
-    var random: SeededGenerator
+    var random: SplitMix64
 
     static let noNode = UInt32.max
     /// A link list with no entries, for nodes that lack a level.
@@ -66,7 +66,7 @@ final class HNSWGraph: @unchecked Sendable {
         topLevel = state.topLevel
         upperWords = state.upperWords
         freeSlots = state.freeSlots
-        random = SeededGenerator(seed: seed)
+        random = SplitMix64(seed: seed)
     }
 
     deinit { emptyLinks.deallocate() }
@@ -331,15 +331,3 @@ extension DistanceMetric {
     var normalisesVectors: Bool { self == .cosine }
 }
 
-/// SplitMix64: the level generator; seeded so that a build can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

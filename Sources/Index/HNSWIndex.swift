@@ -225,7 +225,7 @@ public final class HNSWIndex: @unchecked Sendable {
             let n = graph.nodeCount
             guard n > 0 else { return [] }
             if n <= count { return (0..<UInt32(n)).filter { !graph.isDeleted($0) }.map { graph.label($0) } }
-            var generator = SeededGenerator(seed: UInt64(n) &* 0x9E37_79B9)
+            var generator = SplitMix64(seed: UInt64(n) &* 0x9E37_79B9)
             var picked = Set<UInt32>()
             var attempts = 0
             while picked.count < count, attempts < count * 4 {

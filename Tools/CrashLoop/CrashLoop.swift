@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import QuiverEngine
+import QuiverKernels
 import QuiverStorage
 
 /// kill -9, again and again: each iteration starts a child `quiver` on one database — a shell
@@ -39,7 +40,7 @@ struct CrashLoop: ParsableCommand {
         let work = directory ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("quiver-crashloop-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         let path = (work as NSString).appendingPathComponent("db")
-        var random = SplitMix(state: seed)
+        var random = SplitMix64(seed: seed)
         var model = try Self.seedDatabase(path, random: &random)
         let started = Date()
         var tally = Tally()
@@ -112,7 +113,7 @@ struct CrashLoop: ParsableCommand {
     struct Tally { var shells = 0, imports = 0, kills = 0, finished = 0, checkpoints = 0 }
 
     /// The starting database: 150 groups of items and 300 imported rows, both indexed.
-    static func seedDatabase(_ path: String, random: inout SplitMix) throws -> Model {
+    static func seedDatabase(_ path: String, random: inout SplitMix64) throws -> Model {
         var model = Model()
         let db = try Database(path: path)
         _ = try db.execute(Model.schema)

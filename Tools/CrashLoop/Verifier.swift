@@ -19,7 +19,7 @@ struct Verifier {
     init(path: String) { self.path = path }
 
     /// The state found, which must equal one of `candidates` (nil and a problem when none).
-    mutating func verify(candidates: [Model], random: inout SplitMix) throws -> (Model?, checkpoints: [String: Int64]) {
+    mutating func verify(candidates: [Model], random: inout SplitMix64) throws -> (Model?, checkpoints: [String: Int64]) {
         let db = try Database(path: path)
         // One snapshot, in a transaction: `execute` outside one would write a due checkpoint at
         // its end, and this must look at what the killed process left.
@@ -129,7 +129,7 @@ struct Verifier {
     /// The engine's own path: searches through the index return rows only and agree with the
     /// exact scan.
     private mutating func checkEngineSearch(name: String, table: String, live: [Int64: [Float]], db: Database,
-                                            random: inout SplitMix) throws {
+                                            random: inout SplitMix64) throws {
         guard live.count >= 10 else { return }
         var hits = 0, total = 0
         for _ in 0..<10 {

@@ -1,17 +1,5 @@
 import Foundation
-
-/// Reproducible randomness (SplitMix64): an iteration replays from the run's seed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
-}
+import QuiverKernels
 
 /// What the database must hold: the `items`/`groups` tables the shell workload writes, whether
 /// the index on `items` exists, and the `imported` table the imports write.
@@ -35,14 +23,14 @@ struct Model: Equatable {
 
     /// Twelve cluster centres, so the graphs have structure to get wrong.
     static let centres: [[Float]] = {
-        var random = SplitMix(state: 7)
+        var random = SplitMix64(seed: 7)
         return (0..<12).map { _ in (0..<dimension).map { _ in Float.random(in: -1...1, using: &random) } }
     }()
 
     /// The one vector row `id` holds at `version` (items) or `batch` (imported): every row can
     /// be checked on its own.
     static func vector(id: Int64, version: Int64) -> [Float] {
-        var random = SplitMix(state: UInt64(bitPattern: id) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(bitPattern: version) &* 0xBF58_476D_1CE4_E5B9)
+        var random = SplitMix64(seed: UInt64(bitPattern: id) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(bitPattern: version) &* 0xBF58_476D_1CE4_E5B9)
         let centre = centres[random.below(centres.count)]
         return centre.map { $0 + Float.random(in: -0.35...0.35, using: &random) }
     }
@@ -59,7 +47,7 @@ struct ShellWorkload {
     var script: String
     var states: [Model]
 
-    init(from start: Model, steps: Int, random: inout SplitMix) {
+    init(from start: Model, steps: Int, random: inout SplitMix64) {
         var model = start
         var lines = [".mode csv"]
         states = [model]
@@ -126,7 +114,7 @@ struct ImportWorkload {
     var batch: Int64
     var text: String
 
-    init(batch: Int64, random: inout SplitMix) {
+    init(batch: Int64, random: inout SplitMix64) {
         self.batch = batch
         var pool = Array(Int64(1)...2_500)
         pool.shuffle(using: &random)

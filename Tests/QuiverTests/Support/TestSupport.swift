@@ -17,18 +17,10 @@ final class TemporaryDirectory {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
-/// Reproducible randomness (SplitMix64), so a failing case can be replayed from its seed.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// Reproducible randomness, so a failing case can be replayed from its seed.
+typealias SeededRandom = SplitMix64
 
+extension SplitMix64 {
     mutating func vector(_ dimension: Int) -> [Float] {
         (0..<dimension).map { _ in Float.random(in: -1...1, using: &self) }
     }
