@@ -97,7 +97,8 @@ public final class Database {
     ///
     /// All statements run in one transaction, all or nothing, unless the script manages its own
     /// (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE) or holds a statement that cannot run in one
-    /// (VACUUM); then each statement stands alone as the script says.
+    /// (VACUUM; PRAGMA, as `synchronous` and `journal_mode` cannot change inside a transaction
+    /// and `foreign_keys` silently stays as it was); then each statement stands alone.
     ///
     /// `access` limits what the statements themselves may do (SQL from a remote user); Quiver's
     /// own work around them (catalog reloads, index checkpoints) stays unrestricted.
@@ -227,7 +228,7 @@ public final class Database {
     public func interrupt() { executor.interrupt() }
 
     static func controlsTransaction(_ statement: SQLStatement) -> Bool {
-        ["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "VACUUM"].contains(statement.leadingKeyword)
+        ["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "VACUUM", "PRAGMA"].contains(statement.leadingKeyword)
     }
 
     static func isRead(_ statement: SQLStatement) -> Bool {

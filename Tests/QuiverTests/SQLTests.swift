@@ -63,6 +63,19 @@ import Testing
         #expect(try db.integers("SELECT id FROM t") == [1])
     }
 
+    /// PRAGMAs that cannot change inside a transaction work as in sqlite3, and take effect.
+    @Test func pragmasThatSetConnectionStateWork() throws {
+        let db = try Database(path: path)
+        _ = try db.execute("PRAGMA synchronous = OFF")
+        #expect(try db.integers("PRAGMA synchronous") == [0])
+        _ = try db.execute("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL")
+        #expect(try db.integers("PRAGMA foreign_keys") == [1])
+        #expect(try db.integers("PRAGMA synchronous") == [1])
+        _ = try db.execute("CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (id INTEGER PRIMARY KEY, p INTEGER REFERENCES p(id))")
+        #expect(throws: Database.StatementError.self) { try db.execute("INSERT INTO c VALUES (1, 42)") }
+        #expect(try db.integers("SELECT count(*) FROM c") == [0])
+    }
+
     @Test func severalSelectsReturnSeveralResults() throws {
         let db = try Database(path: path)
         let results = try db.execute("SELECT 1 AS a; CREATE TABLE x (y); SELECT 'two' AS b, NULL AS c")
