@@ -95,13 +95,13 @@ enum RowRoutes {
                     return APIError.from(SQLiteError(code: error.underlying.code, message: "rows[\(row)]: \(error.underlying.message)"),
                                          database: database)
                 }
-                if let update = updateFirstSQL(table: table, columns: names) {
+                if let first = updateFirst(table: table, columns: names) {
                     for (j, binding) in group.bindings.enumerated() {
                         do {
-                            let matched = try database.execute(update, binding).first?.rows.count ?? 0
+                            let matched = try database.execute(first.sql, binding).first?.rows.count ?? 0
                             if matched == 0 {
                                 changed += try database.executeMany(upsertSQL(table: table, columns: names), [binding])
-                            } else if update.hasPrefix("UPDATE") {
+                            } else if first.changesRow {
                                 changed += 1
                             }
                         } catch let error as Database.StatementError {
@@ -127,8 +127,9 @@ enum RowRoutes {
     /// For rows that give the key but leave out a NOT NULL column: an UPDATE of the given columns
     /// (returning a row when the key exists), run before the upsert. SQLite checks NOT NULL on
     /// the row an INSERT proposes before ON CONFLICT looks at the key, so the upsert alone would
-    /// refuse to update such a row. Nil when the upsert alone is right.
-    static func updateFirstSQL(table: TableInfo, columns: [String]) -> String? {
+    /// refuse to update such a row. With only the key given it merely looks the row up
+    /// (`changesRow` false). Nil when the upsert alone is right.
+    static func updateFirst(table: TableInfo, columns: [String]) -> (sql: String, changesRow: Bool)? {
         guard let key = table.primaryKeyColumn,
               let keyIndex = columns.firstIndex(where: { $0.caseInsensitiveEquals(key.name) }),
               table.columns.contains(where: { column in
@@ -137,8 +138,8 @@ enum RowRoutes {
         else { return nil }
         let keyTest = "\(quoteIdentifier(key.name)) = ?\(keyIndex + 1)"
         let sets = columns.indices.filter { $0 != keyIndex }.map { "\(quoteIdentifier(columns[$0])) = ?\($0 + 1)" }
-        if sets.isEmpty { return "SELECT 1 FROM \(quoteIdentifier(table.name)) WHERE \(keyTest)" }
-        return "UPDATE \(quoteIdentifier(table.name)) SET \(sets.joined(separator: ", ")) WHERE \(keyTest) RETURNING 1"
+        if sets.isEmpty { return ("SELECT 1 FROM \(quoteIdentifier(table.name)) WHERE \(keyTest)", false) }
+        return ("UPDATE \(quoteIdentifier(table.name)) SET \(sets.joined(separator: ", ")) WHERE \(keyTest) RETURNING 1", true)
     }
 
     static func upsertSQL(table: TableInfo, columns: [String]) -> String {
