@@ -28,6 +28,9 @@ public final class Database {
                 throw error
             }
         }
+        // Files a killed CREATE INDEX, REINDEX or checkpoint left behind. Best effort: when a
+        // writer holds the lock longer than the busy timeout, the next open tries again.
+        if !readOnly { _ = try? executor.removeOrphanIndexFiles() }
     }
 
     public var catalog: Catalog { executor.catalog }

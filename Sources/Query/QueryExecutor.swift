@@ -217,6 +217,12 @@ public final class QueryExecutor {
     }
 
     /// Writes index checkpoints that are due; call after a transaction commits.
+    /// Removes index files no index record names (see `VectorIndexes.removeOrphanFiles`).
+    @discardableResult
+    public func removeOrphanIndexFiles() throws -> [String] {
+        try indexes.removeOrphanFiles(catalog)
+    }
+
     public func checkpointIndexesIfDue() throws {
         guard !catalog.indexes.isEmpty else { return }
         try indexes.checkpointIfDue(catalog)

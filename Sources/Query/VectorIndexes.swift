@@ -92,6 +92,10 @@ final class VectorIndexes {
 
     /// Reads the indexed column of every row and builds a new file (both cores).
     private func build(_ definition: inout IndexDefinition, dimension: Int) throws {
+        // Take the write lock before the file exists (a statement that writes nothing still
+        // takes it), so that a file no committed record names is never one being written by a
+        // live connection: `removeOrphanFiles` relies on that.
+        try connection.execute("UPDATE _quiver_indexes SET name = name WHERE 0")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         definition.checkpointSequence = try IndexDefinition.latestSequence(connection)
         var labels: [Int64] = []
@@ -124,6 +128,26 @@ final class VectorIndexes {
             IndexRegistry.shared.forget(path)
             unlink(path)
         }
+    }
+
+    /// Removes index files that no index record names — left by a process killed during CREATE
+    /// INDEX or REINDEX after writing the file and before committing, or between a DROP's commit
+    /// and its unlink — and the temporary files of interrupted checkpoints. Files are only ever
+    /// written by a connection holding the write lock, so under that lock none of these is in
+    /// use; the usual case, nothing to remove, takes no lock. Returns the names removed.
+    @discardableResult
+    func removeOrphanFiles(_ catalog: Catalog) throws -> [String] {
+        func orphans(_ catalog: Catalog) -> [String] {
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+            let named = Set(catalog.indexes.map(\.file))
+            return names.filter { ($0.hasSuffix(".hnsw") || $0.hasSuffix(".hnsw.tmp")) && !named.contains($0) }.sorted()
+        }
+        guard !connection.isInTransaction, !orphans(catalog).isEmpty else { return [] }
+        try connection.execute("BEGIN IMMEDIATE")
+        defer { try? connection.execute("COMMIT") }
+        let removed = orphans(try Catalog.load(from: connection))
+        for name in removed { unlink((directory as NSString).appendingPathComponent(name)) }
+        return removed
     }
 
     /// Threads for bulk graph work (builds, large catch-ups): all cores unless
