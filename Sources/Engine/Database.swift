@@ -109,6 +109,7 @@ public final class Database {
         let statements = split(sql)
         try executor.refreshCatalogIfStale()
         let managesOwnTransaction = statements.contains { Self.controlsTransaction($0) }
+        let perStatement = try Self.bindings(bindings, across: statements)
         let wrap = !managesOwnTransaction && !connection.isInTransaction
         if wrap {
             try connection.execute(statements.allSatisfy(Self.isRead) ? "BEGIN" : "BEGIN IMMEDIATE")
@@ -118,7 +119,7 @@ public final class Database {
             do {
                 connection.access = access
                 defer { connection.access = .unrestricted }
-                let result = try executor.run(statement, bindings)
+                let result = try executor.run(statement, perStatement[index])
                 if !result.columns.isEmpty { results.append(result) }
             } catch var error as SQLiteError {
                 if wrap, connection.isInTransaction { try? connection.execute("ROLLBACK") }
@@ -229,6 +230,29 @@ public final class Database {
 
     /// Cancels the running statement from another thread.
     public func interrupt() { executor.interrupt() }
+
+    /// The bindings each statement of a script sees. Plain `?` parameters are numbered across
+    /// the whole script, as the text reads: in `INSERT … VALUES (?); UPDATE … WHERE id = ?` with
+    /// two values, the second `?` is the second value (SQLite alone would number each
+    /// statement's from 1, so both would get the first). A script of several statements with
+    /// plain `?` must bring exactly one value per `?`. Scripts that number their parameters
+    /// (`?1`, `?2`) or name them keep the values as given, for every statement.
+    static func bindings(_ bindings: SQLBindings, across statements: [SQLStatement]) throws -> [SQLBindings] {
+        let plain = statements.map { $0.tokens.filter { $0.kind == .parameter && $0.text == "?" }.count }
+        let numbered = statements.contains { $0.tokens.contains { $0.kind == .parameter && $0.text.count > 1 && $0.text.hasPrefix("?") } }
+        guard statements.count > 1, plain.filter({ $0 > 0 }).count > 1, !numbered else {
+            return Array(repeating: bindings, count: statements.count)
+        }
+        let total = plain.reduce(0, +)
+        guard bindings.positional.count == total else {
+            throw SQLiteError(message: "the script has \(total) ? parameters and \(bindings.positional.count) values; each ? takes the next value, across statements")
+        }
+        var offset = 0
+        return plain.map { count in
+            defer { offset += count }
+            return SQLBindings(Array(bindings.positional[offset..<offset + count]), named: bindings.named)
+        }
+    }
 
     static func controlsTransaction(_ statement: SQLStatement) -> Bool {
         ["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "VACUUM", "PRAGMA"].contains(statement.leadingKeyword)

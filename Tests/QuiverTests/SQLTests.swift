@@ -90,6 +90,17 @@ import Testing
         _ = try db.execute("INSERT INTO t VALUES (?, ?), (?, :name)", SQLBindings([1, "a", 2], named: ["name": "b"]))
         #expect(try db.rows("SELECT v FROM t WHERE id = ?", SQLBindings([2])) == [[.text("b")]])
         #expect(throws: Database.StatementError.self) { try db.execute("SELECT :missing") }
+
+        // Across a script, each plain ? takes the next value, as the text reads.
+        _ = try db.execute("INSERT INTO t VALUES (?, ?); UPDATE t SET v = ? WHERE id = ?", SQLBindings([3, "c", "B", 2]))
+        #expect(try db.rows("SELECT id, v FROM t ORDER BY id") == [[.integer(1), .text("a")], [.integer(2), .text("B")], [.integer(3), .text("c")]])
+        #expect { try db.execute("INSERT INTO t VALUES (?, 'x'); DELETE FROM t WHERE id = ?", SQLBindings([4])) } throws: {
+            "\($0)".contains("2 ? parameters and 1 values")
+        }
+        #expect(try db.integers("SELECT count(*) FROM t") == [3], "the refused script changed nothing")
+        // Numbered and named parameters mean the same values in every statement.
+        _ = try db.execute("INSERT INTO t VALUES (?1, ?2); UPDATE t SET v = ?2 || '!' WHERE id = ?1", SQLBindings([5, "e"]))
+        #expect(try db.rows("SELECT v FROM t WHERE id = 5") == [[.text("e!")]])
     }
 
     @Test func readersAreNotBlockedByAWriter() throws {
