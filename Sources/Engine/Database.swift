@@ -236,11 +236,15 @@ public final class Database {
     /// two values, the second `?` is the second value (SQLite alone would number each
     /// statement's from 1, so both would get the first). A script of several statements with
     /// plain `?` must bring exactly one value per `?`. Scripts that number their parameters
-    /// (`?1`, `?2`) or name them keep the values as given, for every statement.
+    /// (`?1`, `?2`) or name them keep the values as given, for every statement. A plain `?`
+    /// without a value is an error, not a silent NULL.
     static func bindings(_ bindings: SQLBindings, across statements: [SQLStatement]) throws -> [SQLBindings] {
         let plain = statements.map { $0.tokens.filter { $0.kind == .parameter && $0.text == "?" }.count }
         let numbered = statements.contains { $0.tokens.contains { $0.kind == .parameter && $0.text.count > 1 && $0.text.hasPrefix("?") } }
         guard statements.count > 1, plain.filter({ $0 > 0 }).count > 1, !numbered else {
+            if !numbered, let most = plain.max(), most > bindings.positional.count {
+                throw SQLiteError(message: "\(most) ? parameter\(most == 1 ? "" : "s") but \(bindings.positional.count) value\(bindings.positional.count == 1 ? "" : "s") given")
+            }
             return Array(repeating: bindings, count: statements.count)
         }
         let total = plain.reduce(0, +)

@@ -90,6 +90,8 @@ import Testing
         _ = try db.execute("INSERT INTO t VALUES (?, ?), (?, :name)", SQLBindings([1, "a", 2], named: ["name": "b"]))
         #expect(try db.rows("SELECT v FROM t WHERE id = ?", SQLBindings([2])) == [[.text("b")]])
         #expect(throws: Database.StatementError.self) { try db.execute("SELECT :missing") }
+        #expect { try db.execute("INSERT INTO t VALUES (?, ?)", SQLBindings([9])) } throws: { "\($0)".contains("2 ? parameters but 1 value given") }
+        #expect { try db.execute("SELECT ?") } throws: { "\($0)".contains("1 ? parameter but 0 values given") }
 
         // Across a script, each plain ? takes the next value, as the text reads.
         _ = try db.execute("INSERT INTO t VALUES (?, ?); UPDATE t SET v = ? WHERE id = ?", SQLBindings([3, "c", "B", 2]))
