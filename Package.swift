@@ -70,7 +70,7 @@ let package = Package(
                                                                      .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Tools/CrashLoop"),
         // Readers and a writer through `quiver serve`, with kill -9 and restart (RELIABILITY.md).
-        .executableTarget(name: "quiver-stress", dependencies: ["QuiverClient", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        .executableTarget(name: "quiver-stress", dependencies: ["QuiverClient", "QuiverKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Tools/Stress"),
         .testTarget(name: "QuiverTests",
                     dependencies: ["QuiverEngine", "QuiverFormats", "QuiverImport", "QuiverIndex", "QuiverKernels", "QuiverQuery",

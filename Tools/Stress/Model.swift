@@ -1,3 +1,5 @@
+import QuiverKernels
+
 /// What the database must hold after every acknowledged write: the writer's ledger of
 /// balances and transfers, and the batches of rows that are live, with their versions.
 struct Model: Equatable {
@@ -29,7 +31,7 @@ struct Model: Equatable {
     /// The vector of a row at a version: the same on every call, so a reader or the verifier can
     /// search for it without asking the writer.
     static func vector(batch: Int64, row: Int, version: Int) -> [Float] {
-        var random = SplitMix(state: UInt64(bitPattern: batch) &* 1_000_003 &+ UInt64(row) &* 7_919 &+ UInt64(version) &* 104_729)
+        var random = SplitMix64(seed: UInt64(bitPattern: batch) &* 1_000_003 &+ UInt64(row) &* 7_919 &+ UInt64(version) &* 104_729)
         return (0..<dimension).map { _ in Float(random.unit() * 2 - 1) }
     }
 }
@@ -102,19 +104,8 @@ enum Schema {
     static let createIndex = "CREATE INDEX \(items)_emb ON \(items) USING hnsw (emb vector_l2_ops) WITH (m = 12, ef_construction = 48)"
 }
 
-/// A small seeded generator (SplitMix64): the same seed gives the same run of writes.
-struct SplitMix {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
+extension SplitMix64 {
+    /// A number in [0, 1).
     mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import QuiverKernels
 import QuiverClient
 
 /// A reader: rounds of reads through every read path (`/sql`, `/rows/get`, `/query` with and
@@ -17,7 +18,7 @@ struct Reader {
     var name: String { "reader \(number)" }
 
     func run() {
-        var random = SplitMix(state: seed &+ UInt64(number) &* 7_777)
+        var random = SplitMix64(seed: seed &+ UInt64(number) &* 7_777)
         var session: Session?
         var epoch = -1
         var round = 0
@@ -39,7 +40,7 @@ struct Reader {
         ledger.finished(name)
     }
 
-    private func round(_ round: Int, over session: Session, random: inout SplitMix) throws {
+    private func round(_ round: Int, over session: Session, random: inout SplitMix64) throws {
         let acknowledged = ledger.acknowledged
         try checkTotals(session, acknowledged)
         try checkBatchesWhole(session, acknowledged)
@@ -101,7 +102,7 @@ struct Reader {
     }
 
     /// A batch whose delete was acknowledged stays gone.
-    private func checkDeletedStayDeleted(_ session: Session, _ acknowledged: Model, random: inout SplitMix) throws {
+    private func checkDeletedStayDeleted(_ session: Session, _ acknowledged: Model, random: inout SplitMix64) throws {
         guard !acknowledged.deleted.isEmpty else { return }
         let batch = acknowledged.deleted[random.below(acknowledged.deleted.count)]
         let ids: [JSONValue] = (0..<16).map { .integer(Model.id(batch: batch, row: $0)) }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuiverKernels
 import QuiverClient
 
 /// Readers and a writer through `quiver serve`, for a bounded time: one writer thread and
@@ -105,7 +106,7 @@ struct Stress: ParsableCommand {
         for reader in readerThreads { Thread { reader.run() }.start() }
 
         let verifier = Verifier(ledger: ledger, token: token, timeout: requestTimeout)
-        var random = SplitMix(state: seed ^ 0x5EED)
+        var random = SplitMix64(seed: seed ^ 0x5EED)
         let started = Date()
         func awaitThreads(_ what: String) {
             ledger.doing("main", what)

@@ -1,4 +1,5 @@
 import Foundation
+import QuiverKernels
 import QuiverClient
 
 /// The full check, after a kill and restart and at the end, while the writer is parked: the
@@ -14,7 +15,7 @@ struct Verifier {
     let timeout: TimeInterval
 
     /// The state found: the acknowledged one, or with the write in flight applied.
-    func verify(_ acknowledged: Model, inFlight: Operation?, when: String, random: inout SplitMix) throws -> Model {
+    func verify(_ acknowledged: Model, inFlight: Operation?, when: String, random: inout SplitMix64) throws -> Model {
         let tcp = Session(who: Self.name, unix: false, ledger: ledger, token: token, timeout: timeout)
         let unix = Session(who: Self.name, unix: true, ledger: ledger, token: token, timeout: timeout)
         defer { tcp.close(); unix.close() }
@@ -101,7 +102,7 @@ struct Verifier {
     /// Rows of the newest batches, and of others drawn at random, found by an index search for
     /// their own vectors. A miss is checked against an exact search: the row must be there with
     /// that vector (else a problem); index misses count against the approximate search's budget.
-    private func searchOwnVectors(_ session: Session, _ state: Model, random: inout SplitMix) throws {
+    private func searchOwnVectors(_ session: Session, _ state: Model, random: inout SplitMix64) throws {
         let live = state.batches.keys.sorted()
         guard !live.isEmpty else { return }
         var rows = live.suffix(20).flatMap { batch in (0..<state.batches[batch]!.n).map { (batch, $0) } }

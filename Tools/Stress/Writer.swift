@@ -1,4 +1,5 @@
 import Foundation
+import QuiverKernels
 import QuiverClient
 
 /// The one writer: an endless stream of transfers, new batches, updates and deletes, each one
@@ -13,7 +14,7 @@ struct Writer {
     let timeout: TimeInterval
 
     func run() {
-        var random = SplitMix(state: seed)
+        var random = SplitMix64(seed: seed)
         var nextBatch: Int64 = 1
         var sessions: [Session] = []
         var epoch = -1
@@ -42,7 +43,7 @@ struct Writer {
 
     /// The next write: mostly new batches (by script or upsert) and transfers, some updates and
     /// deletes of older batches.
-    static func plan(from model: Model, nextBatch: inout Int64, random: inout SplitMix) -> Operation {
+    static func plan(from model: Model, nextBatch: inout Int64, random: inout SplitMix64) -> Operation {
         func transfer() -> Operation.Transfer {
             .init(seq: model.transfers + 1, source: 1 + random.below(Model.accounts), target: 1 + random.below(Model.accounts),
                   amount: Int64(random.below(50)))
