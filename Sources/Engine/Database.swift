@@ -56,6 +56,19 @@ public final class Database {
         return catalog
     }
 
+    /// The most the results of one script may hold, in bytes of their JSON (roughly); a script
+    /// whose results grow past it stops reading there and fails with `ResultTooLarge`, changing
+    /// nothing. Restricted SQL may not make or read a single value longer than that either
+    /// (SQLITE_TOOBIG, before SQLite builds it). nil: no bound (embedded use). A server bounds
+    /// its answers with it.
+    public var maxResultBytes: Int? {
+        get { executor.resultBudget?.limit }
+        set {
+            executor.resultBudget = newValue.map(ResultBudget.init(limit:))
+            connection.restrictedValueLimit = newValue
+        }
+    }
+
     /// Why SQLite's authorizer refused the last statement run with restricted access, if it did.
     public var lastAccessDenial: String? { connection.lastAccessDenial }
 
@@ -104,16 +117,25 @@ public final class Database {
     /// and `foreign_keys` silently stays as it was); then each statement stands alone.
     ///
     /// `access` limits what the statements themselves may do (SQL from a remote user); Quiver's
-    /// own work around them (catalog reloads, index checkpoints) stays unrestricted.
+    /// own work around them (catalog reloads, index checkpoints) stays unrestricted. A script
+    /// run with restricted access is a caller's request on a connection others will use next:
+    /// it always runs as one transaction and may not control it (`CallerScript`), every value
+    /// given must be used, and its `SET hnsw.ef_search` lasts until the script ends.
     public func execute(_ sql: String, _ bindings: SQLBindings = .none, access: SQLAccess = .unrestricted) throws -> [ResultSet] {
         let statements = split(sql)
+        executor.resultBudget?.reset()
+        let fromCaller = access != .unrestricted
+        if fromCaller { try CallerScript.check(statements, bindings, on: connection) }
         try executor.refreshCatalogIfStale()
-        let managesOwnTransaction = statements.contains { Self.controlsTransaction($0) }
+        let managesOwnTransaction = !fromCaller && statements.contains { Self.controlsTransaction($0) }
         let perStatement = try Self.bindings(bindings, across: statements)
         let wrap = !managesOwnTransaction && !connection.isInTransaction
         if wrap {
-            try connection.execute(statements.allSatisfy(Self.isRead) ? "BEGIN" : "BEGIN IMMEDIATE")
+            // Read-only access can write nothing, so it never needs (or waits for) the write lock.
+            try connection.execute(access == .readOnly || statements.allSatisfy(Self.isRead) ? "BEGIN" : "BEGIN IMMEDIATE")
         }
+        let sessionEfSearch = executor.efSearch
+        defer { if fromCaller { executor.efSearch = sessionEfSearch } }
         var results: [ResultSet] = []
         for (index, statement) in statements.enumerated() {
             do {

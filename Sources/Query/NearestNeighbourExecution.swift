@@ -14,7 +14,7 @@ extension QueryExecutor {
         let final = try connection.cachedStatement(plan.finalStatementWithBoundIDs)
         defer { final.reset() }
         try final.bind(plan.binding(ids, to: bindings))
-        let result = try ResultReader.readAll(final, catalog: catalog)
+        let result = try ResultReader.readAll(final, catalog: catalog, budget: resultBudget)
         clock.lap("final select", into: &lastReport)
         return result
     }

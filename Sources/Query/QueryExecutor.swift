@@ -50,6 +50,8 @@ public final class QueryExecutor {
     /// Raised by `interrupt()` from any thread; long loops outside SQLite check it.
     let interruptFlag = InterruptFlag()
 
+    /// Bounds what the results of the statements run from now on may hold; nil: no bound.
+    public var resultBudget: ResultBudget?
     /// `hnsw.ef_search` for this connection (pgvector's default is 40).
     public var efSearch = 40
     /// `SET LOCAL hnsw.ef_search`: lasts until the transaction ends.
@@ -197,7 +199,7 @@ public final class QueryExecutor {
             throw error
         }
         try prepared.bind(bindings)
-        return try ResultReader.readAll(prepared, catalog: catalog)
+        return try ResultReader.readAll(prepared, catalog: catalog, budget: resultBudget)
     }
 
     /// An index that can answer nearest-neighbour queries on this column and metric, caught

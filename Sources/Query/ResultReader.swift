@@ -19,11 +19,13 @@ struct ResultReader {
         }
     }
 
-    static func readAll(_ statement: Statement, catalog: Catalog) throws -> ResultSet {
+    static func readAll(_ statement: Statement, catalog: Catalog, budget: ResultBudget? = nil) throws -> ResultSet {
         let decodings = decodings(for: statement, catalog: catalog)
         var rows: [[SQLValue]] = []
         while try statement.step() {
-            rows.append(try decodedRow(statement, decodings))
+            let row = try decodedRow(statement, decodings)
+            try budget?.spend(on: row, rowsSoFar: rows.count)
+            rows.append(row)
         }
         return ResultSet(columns: statement.columnNames, rows: rows)
     }

@@ -15,12 +15,19 @@ final class DatabasePool: Sendable {
     private let writer: ConnectionThreads
 
     /// Opens every connection now, so a bad directory fails before the server listens.
-    /// `timeout` (seconds, 0 for none) interrupts a job's statements when it runs longer.
-    init(path: String, readers readerCount: Int, timeout: Double = 0) throws {
+    /// `timeout` (seconds, 0 for none) interrupts a job's statements when it runs longer;
+    /// `maxResultBytes` bounds the results of one job's scripts (413 past it).
+    init(path: String, readers readerCount: Int, timeout: Double = 0, maxResultBytes: Int? = nil) throws {
         self.readerCount = readerCount
-        writer = try ConnectionThreads(name: "quiver-writer", count: 1, timeout: timeout) { try Database(path: path) }
+        writer = try ConnectionThreads(name: "quiver-writer", count: 1, timeout: timeout) {
+            let database = try Database(path: path)
+            database.maxResultBytes = maxResultBytes
+            return database
+        }
         readers = try ConnectionThreads(name: "quiver-reader", count: readerCount, timeout: timeout) {
-            try Database(path: path, create: false)
+            let database = try Database(path: path, create: false)
+            database.maxResultBytes = maxResultBytes
+            return database
         }
     }
 

@@ -22,7 +22,8 @@ public enum QuiverServer {
         // Queries run on several reader threads at once; BLAS threads of its own would fight them.
         BLASThreading.useCallingThreadOnly()
         let pool = try DatabasePool(path: configuration.databasePath, readers: configuration.readers,
-                                    timeout: configuration.limits.statementTimeout)
+                                    timeout: configuration.limits.statementTimeout,
+                                    maxResultBytes: configuration.limits.maxResponseBytes)
         defer { pool.close() }
         var logger = Logger(label: "quiver-serve") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning

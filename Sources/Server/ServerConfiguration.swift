@@ -32,6 +32,8 @@ public struct RequestLimits: Sendable {
     public var maxBatchQueries = 1_000
     /// k of one nearest-neighbour query.
     public var maxK = 10_000
+    /// Bytes of the results of one request's SQL (roughly, as JSON); past it the answer is 413.
+    public var maxResponseBytes = 64 << 20
     /// Bytes of one SQL text.
     public var maxSQLBytes = 1 << 20
     /// Seconds one request's database work may take before it is interrupted (503); 0: no limit.

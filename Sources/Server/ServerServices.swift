@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import QuiverEngine
+import QuiverQuery
+import QuiverStorage
 
 /// What every route handler shares: the connections, the limits and the metrics.
 struct ServerServices: Sendable {
@@ -12,7 +14,7 @@ struct ServerServices: Sendable {
     /// Runs `body` on a reader; errors become API errors that can name what SQLite refused.
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await pool.read { database in
-            do { return try body(database) } catch { throw APIError.from(error, database: database) }
+            do { return try body(database) } catch { throw apiError(error, database) }
         }
     }
 
@@ -20,8 +22,18 @@ struct ServerServices: Sendable {
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await pool.write { [checkpoints] database in
             defer { checkpoints.record(database.checkpointError) }
-            do { return try body(database) } catch { throw APIError.from(error, database: database) }
+            do { return try body(database) } catch { throw apiError(error, database) }
         }
+    }
+
+    /// Results past --max-response-bytes, as a whole or one value, are 413 naming the limit.
+    private func apiError(_ error: any Error, _ database: Database) -> APIError {
+        if let tooLarge = error as? ResultTooLarge { return .tooLarge("\(tooLarge) (--max-response-bytes)") }
+        let sqlite = (error as? Database.StatementError)?.underlying ?? (error as? SQLiteError)
+        if let sqlite, sqlite.code & 0xff == 18 /* SQLITE_TOOBIG */ {
+            return .tooLarge("\(error): a value is larger than the limit of \(limits.maxResponseBytes) bytes (--max-response-bytes)")
+        }
+        return APIError.from(error, database: database)
     }
 
     /// A table name from the path, percent-decoded.

@@ -38,8 +38,33 @@ public final class RemoteBackend: ShellBackend {
             throw StatementFailure(message: "\(control.leadingKeyword): over --connect every statement is its own transaction, so BEGIN … COMMIT cannot group statements; use quiver shell --db on the server's machine for that",
                                    offset: control.significant.first?.offset)
         }
-        let sets = try perform { client in try client.sql(sql) }
-        return sets.map { set in ResultSet(columns: set.columns, rows: set.rows.map { $0.map(Self.value) }) }
+        // A SET lasts for its request on the server, so the shell keeps the session's value and
+        // sends it ahead of each later statement: SET keeps the meaning it has in the embedded shell.
+        let statements = StatementSplitter.split(sql)
+        if statements.count == 1, case .setEfSearch(let value, local: false)? = try? IndexStatement.parse(statements[0], isVectorIndex: { _ in false }) {
+            let sets = try perform { client in try client.sql(sql) }
+            efSearch = value
+            return sets.map(Self.resultSet)
+        }
+        let prefix = efSearch.map { "SET hnsw.ef_search = \($0);\n" } ?? ""
+        let request = prefix + sql
+        do {
+            return try perform { client in try client.sql(request) }.map(Self.resultSet)
+        } catch var failure as StatementFailure where !prefix.isEmpty {
+            // Said of the statement as the user wrote it, not of the script sent.
+            if let range = failure.message.range(of: "statement 2: "), range.lowerBound == failure.message.startIndex {
+                failure.message.removeSubrange(range)
+            }
+            failure.offset = failure.offset.map { max(0, $0 - prefix.utf8.count) }
+            throw failure
+        }
+    }
+
+    /// The session's `SET hnsw.ef_search`, nil after RESET.
+    private var efSearch: Int?
+
+    private static func resultSet(_ set: QuiverClient.ResultSet) -> ResultSet {
+        ResultSet(columns: set.columns, rows: set.rows.map { $0.map(Self.value) })
     }
 
     /// The server runs each request as one transaction, so the whole load is one script:

@@ -40,6 +40,8 @@ public final class Connection {
         sqlite3_extended_result_codes(db, 1)
         // Extensions are never loadable, from SQL or otherwise.
         sqlite3_enable_load_extension(db, 0)
+        // Nor can any SQL reach a pointer-passing function or corrupt the file on purpose.
+        try SQLFunctionPolicy.disarm(self)
     }
 
     deinit {

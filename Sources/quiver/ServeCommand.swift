@@ -42,6 +42,9 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("max-k"), help: "Largest k of a query (default 10000).")
     var maxK: Int?
 
+    @Option(name: .customLong("max-response-bytes"), help: "Largest results of one request's SQL, counted as JSON (default 67108864); larger gets 413.")
+    var maxResponseBytes: Int?
+
     @Option(name: .customLong("statement-timeout"), help: "Seconds a request's SQL may run before it is stopped with 503 (default 300; 0: no limit).")
     var statementTimeout: Double?
 
@@ -51,7 +54,8 @@ struct ServeCommand: ParsableCommand {
     func validate() throws {
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535") }
         for (name, value) in [("--max-body-bytes", maxBodyBytes), ("--max-batch-rows", maxBatchRows),
-                              ("--max-batch-queries", maxBatchQueries), ("--max-k", maxK), ("--readers", readers)] {
+                              ("--max-batch-queries", maxBatchQueries), ("--max-k", maxK), ("--readers", readers),
+                              ("--max-response-bytes", maxResponseBytes)] {
             if let value, value < 1 { throw ValidationError("\(name) must be at least 1") }
         }
         if let token, token.isEmpty { throw ValidationError("--token must not be empty") }
@@ -71,6 +75,7 @@ struct ServeCommand: ParsableCommand {
         if let maxBatchRows { configuration.limits.maxBatchRows = maxBatchRows }
         if let maxBatchQueries { configuration.limits.maxBatchQueries = maxBatchQueries }
         if let maxK { configuration.limits.maxK = maxK }
+        if let maxResponseBytes { configuration.limits.maxResponseBytes = maxResponseBytes }
         if let readers { configuration.readers = readers }
         if let statementTimeout { configuration.limits.statementTimeout = statementTimeout }
 

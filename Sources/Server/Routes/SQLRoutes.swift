@@ -3,10 +3,12 @@ import Hummingbird
 import QuiverEngine
 import QuiverStorage
 
-/// `POST /sql`: a script of Quiver SQL, all or nothing. Scripts that only read run on a reader;
-/// others on the writer. SQLite's authorizer holds every statement to the caller's access:
-/// read-only for the read token; for everyone, no ATTACH, no extensions, no PRAGMA that would
-/// weaken durability.
+/// `POST /sql`: a script of Quiver SQL, all or nothing: it runs as one transaction and may not
+/// end it (no BEGIN, COMMIT, ROLLBACK or VACUUM; savepoints nest inside). Scripts that only read
+/// run on a reader; others on the writer. SQLite's authorizer holds every statement to the
+/// caller's access (SQLAccess): read-only for the read token; for everyone, nothing that leaves
+/// the database, passes pointers, sets a PRAGMA off its allow-list or creates TEMP objects, so
+/// the next request on the pooled connection finds it as a fresh one would be.
 enum SQLRoutes {
     static func add(to routes: inout RouteTable, services: ServerServices) {
         routes.add(.post, "/sql") { request, context in
@@ -20,9 +22,9 @@ enum SQLRoutes {
             let bindings = try ValueMapping.bindings(body.params)
             let access = context.role.sqlAccess
             let run: @Sendable (Database) throws -> SQLResponse = { database in
-                // Each request is its own transaction: a script may hold BEGIN … COMMIT, but one
-                // that leaves a transaction open is rolled back and refused, so an answered write
-                // is always a committed one and pooled connections never carry a transaction over.
+                // Each request is its own transaction (Database.execute refuses BEGIN and COMMIT
+                // from callers); should one still be open, it is rolled back and refused, so an
+                // answered write is always a committed one and no pooled connection carries it over.
                 let results: [ResultSet]
                 do {
                     results = try database.execute(body.sql, bindings, access: access)
