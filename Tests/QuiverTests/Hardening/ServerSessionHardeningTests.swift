@@ -145,6 +145,29 @@ import Testing
         #expect(try writer.sql("SELECT id FROM t").first?.rows == [[1]])
     }
 
+    /// `quiver shell --connect` keeps SET's meaning although the server forgets it after each
+    /// request: the shell sends it ahead of later statements, and errors still point into the
+    /// statement as written.
+    @Test func theRemoteShellKeepsItsSetAcrossStatements() throws {
+        let directory = TemporaryDirectory("quiver-session")
+        let server = try server(directory)
+        defer { _ = server.stop() }
+        try server.client(token: Self.writeToken).sql("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+        let out = try ShellTests().script(["--connect", server.url, "--token", Self.readToken], stdin: """
+            .mode csv
+            SET hnsw.ef_search = 7;
+            SHOW hnsw.ef_search;
+            SELECT id FROM t WHERE nosuch = 1;
+            RESET hnsw.ef_search;
+            SHOW hnsw.ef_search;
+            """)
+        #expect(out.stdout == "hnsw.ef_search\r\n7\r\nhnsw.ef_search\r\n40\r\n", "\(out)")
+        #expect(out.stderr.contains("no such column: nosuch") && !out.stderr.contains("statement 2"), "\(out.stderr)")
+        #expect(out.stderr.contains("LINE 4: SELECT id FROM t WHERE nosuch = 1;"), "\(out.stderr)")
+        let caret = try #require(out.stderr.split(separator: "\n").last)
+        #expect(caret.count - 1 == "LINE 4: SELECT id FROM t WHERE ".count, "\(out.stderr)")
+    }
+
     @Test func parameterValuesNoStatementUsesAreRefused() throws {
         let directory = TemporaryDirectory("quiver-session")
         let server = try server(directory)
