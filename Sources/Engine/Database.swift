@@ -125,7 +125,11 @@ public final class Database {
         let statements = split(sql)
         executor.resultBudget?.reset()
         let fromCaller = access != .unrestricted
-        if fromCaller { try CallerScript.check(statements, bindings, on: connection) }
+        if fromCaller {
+            try CallerScript.check(statements, bindings, on: connection)
+            // Another caller's last row id is not this one's business.
+            connection.lastInsertRowID = 0
+        }
         try executor.refreshCatalogIfStale()
         let managesOwnTransaction = !fromCaller && statements.contains { Self.controlsTransaction($0) }
         let perStatement = try Self.bindings(bindings, across: statements)

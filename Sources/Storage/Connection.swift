@@ -99,7 +99,12 @@ public final class Connection {
     }
 
     public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
-    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+    /// `last_insert_rowid()`; settable so that a request on a pooled connection starts, as a
+    /// fresh connection does, without the previous request's row id.
+    public var lastInsertRowID: Int64 {
+        get { sqlite3_last_insert_rowid(handle) }
+        set { sqlite3_set_last_insert_rowid(handle, newValue) }
+    }
     public var changes: Int { Int(sqlite3_changes64(handle)) }
     public var totalChanges: Int { Int(sqlite3_total_changes64(handle)) }
 

@@ -67,6 +67,11 @@ import Testing
         #expect(try writer.call("POST", "/tables/t/rows", ["rows": [["id": 2, "name": "two"]]])["upserted"] == 1)
         #expect(try reader.sql("SELECT id, name FROM t ORDER BY id").first?.rows == [[1, "real"], [2, "two"]])
         #expect(try writer.sql("SELECT count(*) FROM temp.sqlite_schema").first?.rows == [[0]])
+        // Nor does the last row id another request inserted.
+        try writer.sql("INSERT INTO t VALUES (77, 'seventy-seven')")
+        // (The UPDATE, which changes nothing, sends the script to the writer that inserted.)
+        #expect(try writer.sql("UPDATE t SET name = name WHERE 0; SELECT last_insert_rowid()").first?.rows == [[0]])
+        #expect(try writer.sql("INSERT INTO t VALUES (78, 'x'); SELECT last_insert_rowid()").first?.rows == [[78]])
     }
 
     /// Every PRAGMA of the attack that set a setting is refused for both tokens, and the
