@@ -199,6 +199,13 @@ import Testing
         let made = failure(413) { try reader.sql("SELECT length(randomblob(2000000))") }
         #expect(made?.message.contains("larger than the limit of 1000000 bytes (--max-response-bytes)") == true, "\(String(describing: made))")
         #expect(try reader.sql("SELECT length(randomblob(500000))").first?.rows == [[500_000]])
+        // The other routes that return rows are bounded the same way.
+        let writer = server.client(token: Self.writeToken)
+        try writer.sql("CREATE TABLE big (id INTEGER PRIMARY KEY, body TEXT, e VECTOR(2)); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 30) INSERT INTO big SELECT i, printf('%.50000c', 'x'), '[1, 0]' FROM c")
+        let ids = JSONValue.array((1...30).map { .integer($0) })
+        _ = failure(413) { try reader.call("POST", "/tables/big/rows/get", ["ids": ids]) }
+        _ = failure(413) { try reader.call("POST", "/tables/big/query", ["vector": .vector([1, 0]), "k": 30, "columns": ["body"]]) }
+        #expect(try reader.call("POST", "/tables/big/rows/get", ["ids": [1, 2]])["rows"]?.arrayValue?.count == 2)
         #expect(try reader.health())
     }
 
