@@ -40,7 +40,8 @@ struct Model: Equatable {
 enum Operation {
     struct Transfer { var seq: Int64, source: Int, target: Int, amount: Int64 }
 
-    /// A transfer and a new batch of rows in one SQL script (`BEGIN … COMMIT` when `explicit`).
+    /// A transfer and a new batch of rows in one SQL script (inside `SAVEPOINT … RELEASE` when
+    /// `explicit`: the server refuses BEGIN and COMMIT, a request being one transaction).
     case scriptBatch(Transfer, batch: Int64, n: Int, explicit: Bool)
     /// A transfer alone, as a SQL script.
     case transfer(Transfer, explicit: Bool)

@@ -103,10 +103,10 @@ struct Writer {
                 INSERT INTO \(Schema.items) (id, batch, n, version, via_sql, emb) VALUES \(rows.joined(separator: ", "));
                 INSERT INTO \(Schema.batches) VALUES (?5, ?6);
                 """
-            try session.sql("sql write", what, explicit ? "BEGIN; \(script) COMMIT" : script, parameters)
+            try session.sql("sql write", what, explicit ? "SAVEPOINT w; \(script) RELEASE w" : script, parameters)
         case .transfer(let t, let explicit):
             let parameters: [JSONValue] = [.integer(t.amount), .integer(Int64(t.source)), .integer(Int64(t.target)), .integer(t.seq)]
-            try session.sql("sql write", what, explicit ? "BEGIN; \(Self.transferSQL) COMMIT" : Self.transferSQL, parameters)
+            try session.sql("sql write", what, explicit ? "SAVEPOINT w; \(Self.transferSQL) RELEASE w" : Self.transferSQL, parameters)
         case .upsertBatch(let batch, let n):
             let rows: [JSONValue] = (0..<n).map { row in
                 .object(["id": .integer(Model.id(batch: batch, row: row)), "batch": .integer(batch), "n": .integer(Int64(n)),
@@ -165,8 +165,8 @@ struct Writer {
     static func describe(_ operation: Operation) -> String {
         switch operation {
         case .scriptBatch(let t, let batch, let n, let explicit):
-            "script\(explicit ? " (BEGIN … COMMIT)" : ""): transfer \(t.seq) and batch \(batch) of \(n) rows"
-        case .transfer(let t, let explicit): "script\(explicit ? " (BEGIN … COMMIT)" : ""): transfer \(t.seq)"
+            "script\(explicit ? " (SAVEPOINT … RELEASE)" : ""): transfer \(t.seq) and batch \(batch) of \(n) rows"
+        case .transfer(let t, let explicit): "script\(explicit ? " (SAVEPOINT … RELEASE)" : ""): transfer \(t.seq)"
         case .upsertBatch(let batch, let n): "upsert of batch \(batch) (\(n) rows)"
         case .update(let batch, _, let version): "update of batch \(batch) to version \(version)"
         case .delete(let batch, _, let viaSQL): "delete of batch \(batch) (\(viaSQL ? "script" : "rows/delete"))"
