@@ -24,6 +24,7 @@ public enum SQLFunctionPolicy {
         "fts5": "it exchanges a raw pointer to the FTS5 extension interface",
         "load_extension": "it loads native code",
         "sqlite_log": "it writes to the process's SQLite error log",
+        "total_changes": "it counts the changes of every request on the server's pooled connection",
     ]
 
     /// Pure computations on their arguments, the database or the connection's counters.
@@ -32,8 +33,7 @@ public enum SQLFunctionPolicy {
         "abs", "changes", "char", "coalesce", "format", "glob", "hex", "ifnull", "iif", "instr", "last_insert_rowid",
         "length", "like", "likelihood", "likely", "lower", "ltrim", "max", "min", "nullif", "printf", "quote",
         "random", "randomblob", "replace", "round", "rtrim", "sign", "soundex", "sqlite_compileoption_get",
-        "sqlite_compileoption_used", "sqlite_source_id", "sqlite_version", "substr", "substring", "subtype",
-        "total_changes", "trim", "typeof", "unicode", "unlikely", "upper", "zeroblob",
+        "sqlite_compileoption_used", "sqlite_source_id", "sqlite_version", "substr", "substring", "subtype", "trim", "typeof", "unicode", "unlikely", "upper", "zeroblob",
         "avg", "count", "group_concat", "sum", "total",
         // Dates and times.
         "current_date", "current_time", "current_timestamp", "date", "datetime", "julianday", "strftime", "time",

@@ -77,7 +77,7 @@ import Testing
     @Test func everyDeniedFunctionIsRefusedToCallers() throws {
         let db = try database()
         let calls = ["fts3_tokenizer": "fts3_tokenizer('simple')", "fts5": "fts5(NULL)", "load_extension": "load_extension('x')",
-                     "sqlite_log": "sqlite_log(1, 'x')"]
+                     "sqlite_log": "sqlite_log(1, 'x')", "total_changes": "total_changes()"]
         let denied = try names(db, "SELECT DISTINCT name FROM pragma_function_list").filter {
             if case .denied = SQLFunctionPolicy.verdict(for: $0) { return true }
             return false
