@@ -24,6 +24,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // Hummingbird's own transport; named for the HTTP/1 connection rules the server adds.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
@@ -53,6 +55,8 @@ let package = Package(
         // `quiver serve`: HTTP/1.1 + JSON over TCP or a Unix socket (Hummingbird on SwiftNIO).
         .target(name: "QuiverServer", dependencies: ["QuiverEngine", "QuiverQuery", "QuiverStorage", "QuiverKernels",
                                                      .product(name: "Hummingbird", package: "hummingbird"),
+                                                     .product(name: "NIOCore", package: "swift-nio"),
+                                                     .product(name: "NIOHTTP1", package: "swift-nio"),
                                                      .product(name: "Logging", package: "swift-log")],
                 path: "Sources/Server"),
         // A blocking client for `quiver serve` (plain sockets, no NIO): the shell and the tests use it.
@@ -76,5 +80,8 @@ let package = Package(
                     dependencies: ["QuiverEngine", "QuiverFormats", "QuiverImport", "QuiverIndex", "QuiverKernels", "QuiverQuery",
                                    "QuiverStorage", "QuiverDedupe", "QuiverClient"],
                     path: "Tests/QuiverTests"),
+        // The server's internals (with @testable), apart: its JSONValue would meet the client's in QuiverTests.
+        .testTarget(name: "QuiverServerTests", dependencies: ["QuiverServer", "QuiverStorage"],
+                    path: "Tests/QuiverServerTests"),
     ]
 )

@@ -58,6 +58,9 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
             return .badRequest("invalid request body: \(describe(error))")
         case let error as HTTPError:
             return APIError(status: error.status, code: code(for: error.status), message: error.body ?? error.status.reasonPhrase)
+        case let error as any HTTPResponseError:
+            // NIOTooManyBytesError (a chunked body past the limit) and the like: their status, not 500.
+            return APIError(status: error.status, code: code(for: error.status), message: error.status.reasonPhrase)
         default:
             return APIError(status: .internalServerError, code: "internal", message: "\(error)")
         }
@@ -69,6 +72,19 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
             return .forbidden(prefix + denial)
         }
         if error.isBusy { return .unavailable(prefix + error.message) }
+        switch error.code & 0xff {
+        case 13 /* SQLITE_FULL */:
+            return APIError(status: .init(code: 507, reasonPhrase: "Insufficient Storage"), code: "storage_full",
+                            message: prefix + "the database could not grow (\(error.message)): the disk or the database's size limit is full; nothing of the request was kept")
+        case 7 /* SQLITE_NOMEM */:
+            return APIError(status: .serviceUnavailable, code: "out_of_memory",
+                            message: prefix + "the server ran out of memory for this request (\(error.message)); nothing of it was kept")
+        case 10 /* SQLITE_IOERR */:
+            return APIError(status: .serviceUnavailable, code: "io_error",
+                            message: prefix + "the server could not read or write its files (\(error.message)); nothing of the request was kept")
+        default:
+            break
+        }
         var message = prefix + error.message
         if let sql = error.sql, let offset = error.offset, offset >= 0, offset <= sql.utf8.count {
             let near = String(decoding: Array(sql.utf8)[offset...].prefix(40), as: UTF8.self)
@@ -87,6 +103,7 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         case 405: "method_not_allowed"
         case 413: "too_large"
         case 415: "unsupported_media_type"
+        case 421: "misdirected_request"
         default: status.code >= 500 ? "internal" : "error"
         }
     }

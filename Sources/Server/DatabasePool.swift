@@ -44,6 +44,12 @@ final class DatabasePool: Sendable {
     /// Jobs waiting for a reader and for the writer (for metrics).
     var queued: (readers: Int, writer: Int) { (readers.queued, writer.queued) }
 
+    /// Interrupts what runs now and refuses the rest (see ConnectionThreads.stopRunningWork).
+    func stopRunningWork() {
+        readers.stopRunningWork()
+        writer.stopRunningWork()
+    }
+
     /// Lets the threads finish their queued jobs and exit.
     func close() {
         readers.close()
@@ -53,12 +59,18 @@ final class DatabasePool: Sendable {
 
 /// Threads that each own one `Database` and take jobs from one shared queue in order.
 ///
-/// With a timeout, a watchdog thread interrupts (sqlite3_interrupt) the statements of a job that
-/// has run longer; the job then fails with 503 and its transaction is rolled back.
+/// A watchdog thread interrupts (sqlite3_interrupt) the statements of a job that has run longer
+/// than the timeout, or of every job once the server stops running work; the job then fails
+/// with 503 and its transaction is rolled back.
 final class ConnectionThreads: @unchecked Sendable {
-    /// A job gets its connection and a `finish` call that ends the job's watch and tells
-    /// whether the watchdog interrupted it.
-    typealias Job = (Database, () -> Bool) -> Void
+    /// A job gets its connection (nil: dropped unrun at shutdown) and a `finish` call that ends
+    /// the job's watch and tells whether, and why, the watchdog interrupted it.
+    typealias Job = (Database?, () -> Interruption?) -> Void
+
+    enum Interruption {
+        case timeout
+        case shutdown
+    }
 
     // Guarded by `condition`.
     private let condition = NSCondition()
@@ -70,14 +82,15 @@ final class ConnectionThreads: @unchecked Sendable {
     private let activity = NSLock()
     private var databases: [Database?]
     private var startedAt: [UInt64?]
-    private var interrupted: [Bool]
+    private var interrupted: [Interruption?]
+    private var stopping = false
     private let timeout: Double
 
     init(name: String, count: Int, timeout: Double = 0, open: @escaping @Sendable () throws -> Database) throws {
         self.timeout = timeout
         databases = Array(repeating: nil, count: count)
         startedAt = Array(repeating: nil, count: count)
-        interrupted = Array(repeating: false, count: count)
+        interrupted = Array(repeating: nil, count: count)
         for index in 0..<count {
             let opened = Opened()
             let ready = DispatchSemaphore(value: 0)
@@ -98,15 +111,17 @@ final class ConnectionThreads: @unchecked Sendable {
                 throw error
             }
         }
-        if timeout > 0 {
-            let watchdog = Thread { [self] in self.watch() }
-            watchdog.name = "\(name)-watchdog"
-            watchdog.start()
-        }
+        let watchdog = Thread { [self] in self.watch() }
+        watchdog.name = "\(name)-watchdog"
+        watchdog.start()
     }
 
-    /// Every quarter second: interrupts jobs past the time limit. The interrupt is sent under
-    /// `activity`, which a job's `finish` also takes, so it can only reach the job it is meant for.
+    /// Every quarter second: interrupts jobs past the time limit, or every job once the server
+    /// is stopping. A stopped job is interrupted again at every tick until it ends: an interrupt
+    /// reaches only the statements running at that moment, and a job may go on to start others
+    /// (a planner that falls back to plain SQL after its own statement was stopped).
+    /// The interrupt is sent under `activity`, which a job's `finish` also takes, so it can only
+    /// reach the job it is meant for.
     private func watch() {
         while !isClosed {
             Thread.sleep(forTimeInterval: 0.25)
@@ -115,13 +130,32 @@ final class ConnectionThreads: @unchecked Sendable {
                 // make `now - started` negative, a trap in UInt64.
                 let now = DispatchTime.now().uptimeNanoseconds
                 for worker in startedAt.indices {
-                    guard let started = startedAt[worker], !interrupted[worker],
-                          Double(now - started) / 1e9 > timeout else { continue }
-                    interrupted[worker] = true
+                    guard let started = startedAt[worker] else { continue }
+                    if interrupted[worker] == nil {
+                        if stopping {
+                            interrupted[worker] = .shutdown
+                        } else if timeout > 0 && Double(now - started) / 1e9 > timeout {
+                            interrupted[worker] = .timeout
+                        } else {
+                            continue
+                        }
+                    }
                     databases[worker]?.interrupt()
                 }
             }
         }
+    }
+
+    /// Stops the jobs running now (they fail with 503 and roll back) and refuses queued and
+    /// new ones: the server is shutting down and its grace period for requests is over.
+    func stopRunningWork() {
+        activity.withLock { stopping = true }
+        condition.lock()
+        let abandoned = jobs[head...]
+        jobs.removeAll()
+        head = 0
+        condition.unlock()
+        for job in abandoned { job(nil, { .shutdown }) }
     }
 
     private var isClosed: Bool {
@@ -145,16 +179,21 @@ final class ConnectionThreads: @unchecked Sendable {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let timeout = self.timeout
             let job: Job = { database, finish in
-                let result = Result { try body(database) }
-                if finish() {
+                let result = database.map { database in Result { try body(database) } }
+                switch finish() {
+                case .timeout?:
                     continuation.resume(throwing: APIError.unavailable(
                         "the request ran longer than the limit of \(timeout) s (--statement-timeout) and was stopped; nothing of it was kept"))
-                } else {
-                    continuation.resume(with: result)
+                case .shutdown?:
+                    continuation.resume(throwing: APIError.unavailable(
+                        "the server is shutting down and stopped this request; nothing of it was kept"))
+                case nil:
+                    continuation.resume(with: result ?? .failure(APIError.unavailable("the server is shutting down")))
                 }
             }
+            let refused = activity.withLock { stopping }
             condition.lock()
-            if closed {
+            if closed || refused {
                 condition.unlock()
                 continuation.resume(throwing: APIError.unavailable("the server is shutting down"))
                 return
@@ -176,7 +215,7 @@ final class ConnectionThreads: @unchecked Sendable {
         while let job = next() {
             activity.withLock {
                 startedAt[worker] = DispatchTime.now().uptimeNanoseconds
-                interrupted[worker] = false
+                interrupted[worker] = nil
             }
             job(database) {
                 self.activity.withLock {

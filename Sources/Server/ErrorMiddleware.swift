@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOHTTP1
 
 /// Turns every error a handler or middleware throws into the API's JSON error response, so
 /// clients see one error shape whatever failed (routing, auth, limits, decoding, SQL).
@@ -9,6 +10,10 @@ struct ErrorMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch let error as HTTPParserError {
+            // The request's framing is broken (a bad chunk size): Hummingbird answers 400 and
+            // closes the connection, whose next bytes cannot be trusted.
+            throw error
         } catch {
             var apiError = APIError.from(error)
             if apiError.status == .notFound && apiError.message == HTTPResponse.Status.notFound.reasonPhrase {

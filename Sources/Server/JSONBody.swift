@@ -9,13 +9,15 @@ enum JSONBody {
         let buffer: ByteBuffer
         do {
             buffer = try await request.collectBody(upTo: context.bodyLimit)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            // HTTPError for a declared length, NIOTooManyBytesError for a chunked body.
             throw APIError.tooLarge("request body larger than the limit of \(context.bodyLimit) bytes")
         }
         guard buffer.readableBytes > 0 else { throw APIError.badRequest("the request needs a JSON body") }
         do {
             return try buffer.withUnsafeReadableBytes { bytes in
-                try JSONDecoder().decode(StrictlyDecoded<T>.self, from: Data(bytes)).value
+                try JSONStructureCheck.check(bytes)
+                return try JSONDecoder().decode(StrictlyDecoded<T>.self, from: Data(bytes)).value
             }
         } catch let error as DecodingError {
             throw APIError.badRequest("invalid request body: \(APIError.describe(error))")

@@ -15,6 +15,7 @@ struct RouteTable {
 
     mutating func add(_ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) {
         router.on(RouterPath(path), method: method, use: handler)
+        if method == .get { router.on(RouterPath(path), method: .head, use: handler) }
         methods.declare(method, path)
     }
 }
@@ -52,7 +53,7 @@ final class RouteMethods: Sendable {
             }?.methods
         }
         guard var methods else { return nil }
-        // Hummingbird answers HEAD from the GET handler.
+        // Every GET route has its HEAD twin (see HeadMiddleware).
         if methods.contains("GET") { methods.append("HEAD") }
         return methods.joined(separator: ", ")
     }

@@ -14,6 +14,10 @@ public struct ServerConfiguration: Sendable {
     /// Bearer token that grants queries and read-only SQL.
     public var readToken: String?
     public var limits = RequestLimits()
+    /// Extra Host names and the web origins let in (see BrowserGuardMiddleware).
+    public var browsers = BrowserPolicy()
+    /// Seconds requests in flight get to finish after SIGTERM/SIGINT before they are stopped (503).
+    public var shutdownGrace: Double = 10
     /// Reader connections (threads); queries beyond this many wait their turn.
     public var readers = max(2, ProcessInfo.processInfo.activeProcessorCount * 2)
 
@@ -36,6 +40,9 @@ public struct RequestLimits: Sendable {
     public var maxResponseBytes = 64 << 20
     /// Bytes of one SQL text.
     public var maxSQLBytes = 1 << 20
+    /// Seconds a client may take to send a request's head, and then its body; a kept-alive
+    /// connection idle for as long is closed.
+    public var readTimeout: Double = 30
     /// Seconds one request's database work may take before it is interrupted (503); 0: no limit.
     public var statementTimeout: Double = 300
 

@@ -113,22 +113,37 @@ private struct StrictKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProto
         return try body()
     }
 
+    /// JSONDecoder reports a number that is no whole number (`"k": 1.5`) or does not fit as
+    /// invalid JSON, without saying where; this says what and where.
+    private func integer<T: FixedWidthInteger>(_ key: Key, _ body: () throws -> T) throws -> T {
+        try reading(key) {
+            do {
+                return try body()
+            } catch let error as DecodingError {
+                guard case .dataCorrupted = error else { throw error }
+                throw DecodingError.dataCorrupted(.init(codingPath: codingPath + [key], debugDescription: "expected a whole number from \(T.min) to \(T.max)"))
+            } catch {
+                throw DecodingError.dataCorrupted(.init(codingPath: codingPath + [key], debugDescription: "expected a whole number from \(T.min) to \(T.max)"))
+            }
+        }
+    }
+
     func contains(_ key: Key) -> Bool { reading(key) { base.contains(key) } }
     func decodeNil(forKey key: Key) throws -> Bool { try reading(key) { try base.decodeNil(forKey: key) } }
     func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try reading(key) { try base.decode(type, forKey: key) } }
     func decode(_ type: String.Type, forKey key: Key) throws -> String { try reading(key) { try base.decode(type, forKey: key) } }
     func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try reading(key) { try base.decode(type, forKey: key) } }
     func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try reading(key) { try base.decode(type, forKey: key) } }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try reading(key) { try base.decode(type, forKey: key) } }
-    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try reading(key) { try base.decode(type, forKey: key) } }
-    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try reading(key) { try base.decode(type, forKey: key) } }
-    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try reading(key) { try base.decode(type, forKey: key) } }
-    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try reading(key) { try base.decode(type, forKey: key) } }
-    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try reading(key) { try base.decode(type, forKey: key) } }
-    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try reading(key) { try base.decode(type, forKey: key) } }
-    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try reading(key) { try base.decode(type, forKey: key) } }
-    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try reading(key) { try base.decode(type, forKey: key) } }
-    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try reading(key) { try base.decode(type, forKey: key) } }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try integer(key) { try base.decode(type, forKey: key) } }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try integer(key) { try base.decode(type, forKey: key) } }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try integer(key) { try base.decode(type, forKey: key) } }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try integer(key) { try base.decode(type, forKey: key) } }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try integer(key) { try base.decode(type, forKey: key) } }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try integer(key) { try base.decode(type, forKey: key) } }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try integer(key) { try base.decode(type, forKey: key) } }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try integer(key) { try base.decode(type, forKey: key) } }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try integer(key) { try base.decode(type, forKey: key) } }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try integer(key) { try base.decode(type, forKey: key) } }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         try reading(key) {

@@ -10,7 +10,10 @@ struct ServeCommand: ParsableCommand {
         Endpoints: /health, /metrics, /tables, /tables/{t}, /tables/{t}/rows[/get|/delete], \
         /tables/{t}/query[/batch], /tables/{t}/hybrid, /sql (Schemas/quiver-api.openapi.json). \
         With --token (or $QUIVER_TOKEN) every request but GET /health needs 'Authorization: Bearer <token>'; \
-        --read-token grants queries and read-only SQL only. SIGTERM or SIGINT finishes requests in flight and exits.
+        --read-token grants queries and read-only SQL only. \
+        Web pages are kept out: request bodies must be application/json, requests with an Origin header are refused \
+        unless --allow-origin names it, and on TCP the Host must be localhost, an IP address, the --host value or an \
+        --allow-host name (the Unix socket does not check Host). SIGTERM or SIGINT finishes requests in flight (stopping those still running after --shutdown-grace) and exits.
         """)
 
     @OptionGroup var database: DatabaseOption
@@ -48,8 +51,20 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("statement-timeout"), help: "Seconds a request's SQL may run before it is stopped with 503 (default 300; 0: no limit).")
     var statementTimeout: Double?
 
+    @Option(name: .customLong("read-timeout"), help: "Seconds a client may take to send a request's head, and as long again for its body; an idle kept-alive connection is closed after as long (default 30).")
+    var readTimeout: Double?
+
+    @Option(name: .customLong("shutdown-grace"), help: "Seconds requests in flight get to finish after SIGTERM or SIGINT before they are stopped with 503 (default 10).")
+    var shutdownGrace: Double?
+
     @Option(name: .long, help: "Reader connections (default: twice the number of cores, at least 2).")
     var readers: Int?
+
+    @Option(name: .customLong("allow-host"), help: ArgumentHelp("Accept this Host name on TCP besides localhost, IP addresses and --host (repeatable); other names get 421, so DNS rebinding cannot reach the server.", valueName: "name"))
+    var allowHost: [String] = []
+
+    @Option(name: .customLong("allow-origin"), help: ArgumentHelp("Let web pages of this origin (scheme://host[:port]) call the API, with CORS (repeatable); requests from any other page get 403.", valueName: "origin"))
+    var allowOrigin: [String] = []
 
     func validate() throws {
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535") }
@@ -59,6 +74,15 @@ struct ServeCommand: ParsableCommand {
             if let value, value < 1 { throw ValidationError("\(name) must be at least 1") }
         }
         if let token, token.isEmpty { throw ValidationError("--token must not be empty") }
+        if let readToken, readToken.isEmpty { throw ValidationError("--read-token must not be empty") }
+        for origin in allowOrigin where !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) || origin.dropFirst(8).contains("/") {
+            throw ValidationError("--allow-origin \(origin): give an origin as a browser sends it, scheme://host[:port] (e.g. http://localhost:3000)")
+        }
+        for name in allowHost where name.isEmpty || name.contains("/") {
+            throw ValidationError("--allow-host '\(name)': give a host name (e.g. quiver.internal)")
+        }
+        if let readTimeout, !(readTimeout > 0 && readTimeout <= 86_400) { throw ValidationError("--read-timeout must be more than 0 and at most 86400 seconds") }
+        if let shutdownGrace, !(shutdownGrace >= 0 && shutdownGrace <= 86_400) { throw ValidationError("--shutdown-grace must be 0 to 86400 seconds") }
         if let statementTimeout, !(statementTimeout >= 0) { throw ValidationError("--statement-timeout must be 0 or more seconds") }
     }
 
@@ -69,8 +93,18 @@ struct ServeCommand: ParsableCommand {
         configuration.host = host ?? (socket != nil && port == nil ? nil : "127.0.0.1")
         configuration.port = port ?? 7070
         configuration.socketPath = socket
-        configuration.token = token ?? environment["QUIVER_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-        configuration.readToken = readToken ?? environment["QUIVER_READ_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        // Set but empty is refused, not read as "no token": a mistake must not open the server.
+        for (variable, option) in [("QUIVER_TOKEN", token), ("QUIVER_READ_TOKEN", readToken)]
+        where option == nil && environment[variable]?.isEmpty == true {
+            throw ValidationError("\(variable) is set but empty; unset it to serve without a token, or give it a value")
+        }
+        configuration.token = token ?? environment["QUIVER_TOKEN"]
+        configuration.readToken = readToken ?? environment["QUIVER_READ_TOKEN"]
+        if let readToken = configuration.readToken, readToken == configuration.token {
+            throw ValidationError("the read token is the same as the token, so its holders could write: give --read-token (or QUIVER_READ_TOKEN) a different value")
+        }
+        configuration.browsers.allowedHosts = Set(allowHost.map(BrowserPolicy.hostName))
+        configuration.browsers.allowedOrigins = Set(allowOrigin.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 })
         if let maxBodyBytes { configuration.limits.maxBodyBytes = maxBodyBytes }
         if let maxBatchRows { configuration.limits.maxBatchRows = maxBatchRows }
         if let maxBatchQueries { configuration.limits.maxBatchQueries = maxBatchQueries }
@@ -78,6 +112,8 @@ struct ServeCommand: ParsableCommand {
         if let maxResponseBytes { configuration.limits.maxResponseBytes = maxResponseBytes }
         if let readers { configuration.readers = readers }
         if let statementTimeout { configuration.limits.statementTimeout = statementTimeout }
+        if let readTimeout { configuration.limits.readTimeout = readTimeout }
+        if let shutdownGrace { configuration.shutdownGrace = shutdownGrace }
 
         // The root command is synchronous; the server runs in a task while this thread waits.
         let outcome = Outcome()

@@ -63,8 +63,14 @@ enum RowRoutes {
         // Rows are grouped by the columns they give; each group is one prepared statement.
         var groups: [[String]: (indices: [Int], bindings: [SQLBindings])] = [:]
         var groupOrder: [[String]] = []
+        // A key SQLite does not assign (not an INTEGER PRIMARY KEY) must come with every row:
+        // without it the row is inserted with a NULL key, once more on every retry.
+        let requiredKey = table.primaryKeyColumn.flatMap { $0.declaredType.uppercased() == "INTEGER" ? nil : $0 }
         for (i, row) in rows.enumerated() {
             guard !row.isEmpty else { throw APIError.badRequest("rows[\(i)]: empty row") }
+            if let key = requiredKey, (row.first { $0.key.caseInsensitiveEquals(key.name) }?.value ?? .null) == .null {
+                throw APIError.badRequest("rows[\(i)]: give the key \(key.name); an upsert without it would insert a new row each time it is sent")
+            }
             var columns: [ColumnInfo] = []
             for key in row.keys {
                 guard let column = table.column(named: key) else {

@@ -96,6 +96,10 @@ enum TableRoutes {
         for (i, column) in body.columns.enumerated() {
             let place = "columns[\(i)]"
             guard !column.name.isEmpty else { throw APIError.badRequest("\(place).name: empty") }
+            // SQLite's rowid aliases name the row, not the column, wherever a query says them.
+            guard !["rowid", "_rowid_", "oid"].contains(column.name.lowercased()) else {
+                throw APIError.badRequest("\(place).name: \(column.name) is SQLite's name for the row id (as are rowid, _rowid_ and oid); choose another column name")
+            }
             guard seen.insert(column.name.lowercased()).inserted else {
                 throw APIError.badRequest("\(place).name: duplicate column \(column.name)")
             }
