@@ -89,10 +89,23 @@ struct NearestQuery {
                       bindings: bindings, vector: queryVector)
     }
 
-    /// A WHERE expression must stay one expression: no statement separators, balanced parentheses.
+    /// Parameters one WHERE expression may name: SQLite looks each named one up among those
+    /// before it while preparing, so their cost grows with the square of their number (16,000
+    /// took seconds); a list of values belongs in `filter`'s `$in`, which is one parameter.
+    static let maxExpressionParameters = 1_000
+
+    /// A WHERE expression must stay one expression: no statement separators, balanced
+    /// parentheses, a bounded number of parameters.
     static func checkExpression(_ expression: String, place: String) throws {
         var depth = 0
+        var parameters = 0
         for token in Tokenizer.tokenize(expression) {
+            if token.kind == .parameter {
+                parameters += 1
+                if parameters > maxExpressionParameters {
+                    throw APIError.tooLarge("\(place): more than \(maxExpressionParameters) parameters in one expression; give a list of values as a filter's $in")
+                }
+            }
             if token.isPunctuation(";") { throw APIError.badRequest("\(place): must be one SQL expression (found ';')") }
             if token.isPunctuation("(") { depth += 1 }
             if token.isPunctuation(")") {

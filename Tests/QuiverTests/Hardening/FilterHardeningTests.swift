@@ -130,6 +130,14 @@ import Testing
         for _ in 0..<40 { deep = ["$not": deep] }
         refused(deep, 400, "deeper than 32")
         refused(["n": ["$in": [[1]]]], 400, "filter.n.$in[0]")
+        // The same list as named parameters of a `where` costs their number squared to prepare: bounded.
+        let names = (0...1_000).map { ":p\($0)" }.joined(separator: ", ")
+        do {
+            _ = try client.call("POST", "/tables/t/query", ["vector": [0, 0], "where": .string("n IN (\(names))")])
+            Issue.record("a where with 1,001 parameters was accepted")
+        } catch let error as ClientError {
+            #expect(error.status == 413 && error.message.contains("where") && error.message.contains("$in"), "\(error)")
+        }
         #expect(try ids(client, ["n": ["$in": [1]]], exact: true) == [1], "the server answers after the refusals")
     }
 }
