@@ -75,7 +75,7 @@ struct ServeCommand: ParsableCommand {
         }
         if let token, token.isEmpty { throw ValidationError("--token must not be empty") }
         if let readToken, readToken.isEmpty { throw ValidationError("--read-token must not be empty") }
-        for origin in allowOrigin where !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) || origin.dropFirst(8).contains("/") {
+        for origin in allowOrigin.map(Self.bareOrigin) where !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) || origin.dropFirst(8).contains("/") {
             throw ValidationError("--allow-origin \(origin): give an origin as a browser sends it, scheme://host[:port] (e.g. http://localhost:3000)")
         }
         for name in allowHost where name.isEmpty || name.contains("/") {
@@ -104,7 +104,7 @@ struct ServeCommand: ParsableCommand {
             throw ValidationError("the read token is the same as the token, so its holders could write: give --read-token (or QUIVER_READ_TOKEN) a different value")
         }
         configuration.browsers.allowedHosts = Set(allowHost.map(BrowserPolicy.hostName))
-        configuration.browsers.allowedOrigins = Set(allowOrigin.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 })
+        configuration.browsers.allowedOrigins = Set(allowOrigin.map(Self.bareOrigin))
         if let maxBodyBytes { configuration.limits.maxBodyBytes = maxBodyBytes }
         if let maxBatchRows { configuration.limits.maxBatchRows = maxBatchRows }
         if let maxBatchQueries { configuration.limits.maxBatchQueries = maxBatchQueries }
@@ -132,6 +132,11 @@ struct ServeCommand: ParsableCommand {
         }
         finished.wait()
         if let error = outcome.error { throw error }
+    }
+
+    /// An origin as browsers send it: no trailing slash.
+    private static func bareOrigin(_ origin: String) -> String {
+        origin.hasSuffix("/") ? String(origin.dropLast()) : origin
     }
 
     private final class Outcome: @unchecked Sendable {

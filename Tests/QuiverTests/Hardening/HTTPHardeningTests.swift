@@ -90,7 +90,7 @@ import Testing
     @Test func allowedHostsAndOriginsAreLetIn() throws {
         let directory = TemporaryDirectory("quiver-http")
         let server = try ServerProcess(database: directory.file("db"), ["--port", "0", "--allow-host", "Quiver.Internal",
-                                                                       "--allow-origin", "http://localhost:3000"])
+                                                                       "--allow-origin", "http://localhost:3000/"])
         let port = try #require(server.port)
         try notesTable(server.client())
         let named = try RawHTTP.exchange(port: port, "GET", "/tables", host: "quiver.internal:\(port)")
