@@ -4,9 +4,17 @@ import QuiverStorage
 /// What a script from a caller (restricted `SQLAccess`: a server's user) must be, beyond what
 /// the authorizer checks in each statement, checked before any statement runs: the script is
 /// one transaction, all or nothing, so it holds no BEGIN, COMMIT, END or ROLLBACK (savepoints
-/// nest inside it) and no VACUUM (which cannot run in a transaction); and every parameter value
-/// given is used by some statement, rather than silently ignored.
+/// nest inside it) and no VACUUM (which cannot run in a transaction); every parameter value
+/// given is used by some statement, rather than silently ignored; and no statement names more
+/// than `maxNamedParameters` parameters.
 enum CallerScript {
+    /// Named and numbered parameters (`:a`, `@a`, `$a`, `?7`) one statement may hold: SQLite
+    /// looks each one up among those before it while preparing, so their cost grows with the
+    /// square of their number (16,000 held a connection for seconds, and the watchdog's interrupt
+    /// does not reach a prepare). Plain `?` are numbered without a look-up and are not counted;
+    /// a server's query `where` has the same bound.
+    static let maxNamedParameters = 1_000
+
     /// Refusals are access denials on `connection` (as the authorizer's are), so a server
     /// answers them as it answers the authorizer's.
     static func check(_ statements: [SQLStatement], _ bindings: SQLBindings, on connection: Connection) throws {
@@ -14,6 +22,13 @@ enum CallerScript {
             guard let reason = refusal(of: statement) else { continue }
             throw Database.StatementError(underlying: connection.accessDenied(reason), statementIndex: index + 1,
                                           statementCount: statements.count)
+        }
+        for (index, statement) in statements.enumerated() {
+            let named = statement.tokens.count { $0.kind == .parameter && $0.text != "?" }
+            guard named > maxNamedParameters else { continue }
+            throw Database.StatementError(
+                underlying: SQLiteError(message: "\(named) named or numbered parameters in one statement; the limit is \(maxNamedParameters) (plain ? parameters have none, and a list of values can be one JSON array read with json_each)"),
+                statementIndex: index + 1, statementCount: statements.count)
         }
         try checkEveryParameterUsed(statements, bindings)
     }

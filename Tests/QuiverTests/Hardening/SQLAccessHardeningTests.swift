@@ -216,6 +216,22 @@ import Testing
         #expect(refusal(db, "SELECT ?1; SELECT ?1 + 1", .readOnly, SQLBindings([.integer(1)])) == nil)
     }
 
+    @Test func aStatementNamesABoundedNumberOfParameters() throws {
+        let db = try database()
+        let names = (1...1_000).map { "p\($0)" }
+        let values = Dictionary(uniqueKeysWithValues: names.map { ($0, SQLValue.integer(1)) })
+        let atLimit = "SELECT 1 IN (" + names.map { ":\($0)" }.joined(separator: ", ")
+        #expect(refusal(db, atLimit + ")", .readOnly, SQLBindings(named: values)) == nil)
+        #expect(try db.execute(atLimit + ")", SQLBindings(named: values), access: .readOnly).first?.rows == [[.integer(1)]])
+        let over = atLimit + ", :extra)"
+        var overValues = values
+        overValues["extra"] = .integer(1)
+        #expect(refusal(db, over, .readOnly, SQLBindings(named: overValues))?.contains("named or numbered parameters in one statement; the limit is 1000") == true)
+        // Plain ? are numbered without a look-up: no such bound.
+        let plain = "SELECT 1 IN (" + Array(repeating: "?", count: 5_000).joined(separator: ", ") + ")"
+        #expect(try db.execute(plain, SQLBindings(Array(repeating: .integer(1), count: 5_000)), access: .readOnly).first?.rows == [[.integer(1)]])
+    }
+
     @Test func callersReadNoConnectionInternalsAndCreateOnlyDataModules() throws {
         let db = try database()
         #expect(refusal(db, "SELECT sql FROM sqlite_stmt", .readOnly)?.contains("sqlite_stmt is not readable here") == true)
