@@ -92,3 +92,65 @@ double quiver_l2sq_f64acc(const float *a, const float *b, size_t n) {
     }
     return s;
 }
+
+// MARK: CRC32C
+
+#include <stdint.h>
+#include <pthread.h>
+
+static uint32_t crc32c_table[8][256];
+static pthread_once_t crc32c_table_once = PTHREAD_ONCE_INIT;
+
+static void crc32c_fill_table(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+        crc32c_table[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; i++)
+        for (int t = 1; t < 8; t++)
+            crc32c_table[t][i] = (crc32c_table[t - 1][i] >> 8) ^ crc32c_table[0][crc32c_table[t - 1][i] & 0xFF];
+}
+
+// Slicing by 8: the fallback for CPUs without the instruction.
+static uint32_t crc32c_portable(uint32_t crc, const unsigned char *p, size_t n) {
+    pthread_once(&crc32c_table_once, crc32c_fill_table);
+    while (n >= 8) {
+        uint64_t word;
+        memcpy(&word, p, 8);
+        word ^= crc;
+        crc = crc32c_table[7][word & 0xFF] ^ crc32c_table[6][(word >> 8) & 0xFF] ^ crc32c_table[5][(word >> 16) & 0xFF]
+            ^ crc32c_table[4][(word >> 24) & 0xFF] ^ crc32c_table[3][(word >> 32) & 0xFF] ^ crc32c_table[2][(word >> 40) & 0xFF]
+            ^ crc32c_table[1][(word >> 48) & 0xFF] ^ crc32c_table[0][word >> 56];
+        p += 8;
+        n -= 8;
+    }
+    while (n--) crc = (crc >> 8) ^ crc32c_table[0][(crc ^ *p++) & 0xFF];
+    return crc;
+}
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+__attribute__((target("sse4.2")))
+static uint32_t crc32c_sse42(uint32_t crc, const unsigned char *p, size_t n) {
+    uint64_t c = crc;
+    while (n >= 8) {
+        uint64_t word;
+        memcpy(&word, p, 8);
+        c = __builtin_ia32_crc32di(c, word);
+        p += 8;
+        n -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (n--) c32 = __builtin_ia32_crc32qi(c32, *p++);
+    return c32;
+}
+#endif
+
+unsigned int quiver_crc32c(unsigned int crc, const void *bytes, size_t n) {
+    // Little-endian words are assumed by the slicing tables (the only targets built).
+    uint32_t c = ~(uint32_t)crc;
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    if (__builtin_cpu_supports("sse4.2")) return ~crc32c_sse42(c, bytes, n);
+#endif
+    return ~crc32c_portable(c, bytes, n);
+}

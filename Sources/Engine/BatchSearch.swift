@@ -61,14 +61,26 @@ public struct BatchSearch {
         let filtered = filter.map { !$0.trimmingSpaces().isEmpty } ?? false
         let index = exact ? nil : try database.executor.usableIndex(table: tableInfo, column: columnInfo, metric: metric)
 
+        guard let rowid = tableInfo.rowidName else {
+            throw SQLiteError(message: "table \(tableInfo.name) has no rowid that SQL can name (columns named rowid, _rowid_ and oid hide it, or it is WITHOUT ROWID)")
+        }
         if let index, !filtered {
-            // Every query through the index (its labels are rowids).
+            // Every query through the index (its labels are rowids). Fewer hits than k: rows the
+            // index leaves out (NULL or zero vectors) fill the rest, last, as the planner ranks
+            // them — that query goes through SQL instead.
             let ef = max(self.ef ?? database.executor.efSearch, k)
+            let metric = index.parameters.metric
+            let sql = "SELECT \(rowid) FROM \(quoteIdentifier(tableInfo.name)) ORDER BY \(quoteIdentifier(columnInfo.name)) \(metric.sqlOperator) ?1 LIMIT \(k)"
+            let shared = NSLock()
             var outcome = try timedQueries(queries, count: queryCount, dimension: index.parameters.dimension,
-                                           metric: index.parameters.metric, strategy: "hnsw index") { _, query in
-                index.search(query, k: k, ef: ef).hits.map(\.label)
+                                           metric: metric, strategy: "hnsw index") { _, query in
+                let hits = index.search(query, k: k, ef: ef).hits
+                if hits.count >= k { return hits.map(\.label) }
+                return try shared.withLock {
+                    try database.execute(sql, SQLBindings([.vector(query)])).first?.rows.map { $0[0].integerValue ?? -1 } ?? []
+                }
             }
-            try reportPrimaryKeys(&outcome, table: tableInfo, database: database)
+            try reportPrimaryKeys(&outcome, table: tableInfo, rowid: rowid, database: database)
             return outcome
         }
         if index != nil, let filter, filtered {
@@ -76,7 +88,7 @@ public struct BatchSearch {
             // running the filter; one connection per worker thread.
             let metric = self.metric ?? database.catalog.indexes(on: tableInfo.name)
                 .first { $0.column.caseInsensitiveEquals(columnInfo.name) }?.metric ?? .cosine
-            let key = tableInfo.primaryKeyColumn.map { quoteIdentifier($0.name) } ?? "rowid"
+            let key = tableInfo.primaryKeyColumn.map { quoteIdentifier($0.name) } ?? rowid
             let hint = ef.map { "/*+ hnsw.ef_search = \($0) */ " } ?? ""
             let sql = "SELECT \(hint)\(key) FROM \(quoteIdentifier(tableInfo.name)) WHERE (\(filter)) ORDER BY \(quoteIdentifier(columnInfo.name)) \(metric.sqlOperator) ?1 LIMIT \(k)"
             let workers = max(1, min(threads, queryCount))
@@ -102,6 +114,10 @@ public struct BatchSearch {
             throw SQLiteError(message: "the queries have \(queryCount == 0 ? 0 : queries.count / queryCount) dimensions but \(table).\(column) is VECTOR(\(dimension))")
         }
         let k = self.k
+        for q in 0..<queryCount {
+            try QueryVectorCheck.validate(Array(queries[(q * dimension)..<((q + 1) * dimension)]), metric: metric,
+                                          dimension: dimension, place: "\(table).\(column) (query \(q))")
+        }
         let workers = max(1, min(threads, queryCount))
         nonisolated(unsafe) var keys = [Int64](repeating: -1, count: queryCount * k)
         nonisolated(unsafe) var latencies = [Double](repeating: 0, count: queryCount)
@@ -132,23 +148,26 @@ public struct BatchSearch {
         return Outcome(keys: keys, latencies: latencies, elapsed: elapsed, metric: metric, strategy: strategy)
     }
 
-    /// The index labels rows by rowid; a table whose integer key is not the rowid (`id INT
-    /// PRIMARY KEY`, `BIGINT`, …) gets its keys looked up.
-    private func reportPrimaryKeys(_ outcome: inout Outcome, table: TableInfo, database: Database) throws {
-        guard let key = table.primaryKeyColumn, key.declaredType.uppercased() != "INTEGER" else { return }
-        guard key.declaredType.uppercased().contains("INT") else {
+    /// The index labels rows by rowid: every label is looked up in the table, so only rows
+    /// that exist are reported (a label no row has is dropped, never passed on), by their key.
+    private func reportPrimaryKeys(_ outcome: inout Outcome, table: TableInfo, rowid: String, database: Database) throws {
+        let key = table.primaryKeyColumn
+        if let key, !key.declaredType.uppercased().contains("INT") {
             throw SQLiteError(message: "\(table.name) has a \(key.declaredType) primary key; batch search reports integer keys and needs an INTEGER primary key")
         }
-        let rowids = Set(outcome.keys.filter { $0 >= 0 })
+        let keyColumn = key.map { quoteIdentifier($0.name) } ?? rowid
         var keyOf: [Int64: Int64] = [:]
-        let all = Array(rowids)
+        let all = Array(Set(outcome.keys.filter { $0 >= 0 }))
         for start in stride(from: 0, to: all.count, by: 500) {
             let list = all[start..<min(start + 500, all.count)].map(String.init).joined(separator: ",")
-            for row in try database.rows(of: "SELECT rowid, \(quoteIdentifier(key.name)) FROM \(quoteIdentifier(table.name)) WHERE rowid IN (\(list))") {
-                if let rowid = row[0].integerValue, let value = row[1].integerValue { keyOf[rowid] = value }
+            for row in try database.rows(of: "SELECT \(rowid), \(keyColumn) FROM \(quoteIdentifier(table.name)) WHERE \(rowid) IN (\(list))") {
+                if let id = row[0].integerValue, let value = row[1].integerValue { keyOf[id] = value }
             }
         }
-        outcome.keys = outcome.keys.map { $0 >= 0 ? keyOf[$0] ?? -1 : -1 }
+        for q in 0..<(k > 0 ? outcome.keys.count / k : 0) {
+            let found = outcome.keys[(q * k)..<((q + 1) * k)].compactMap { keyOf[$0] }
+            for rank in 0..<k { outcome.keys[q * k + rank] = rank < found.count ? found[rank] : -1 }
+        }
     }
 
 }

@@ -219,7 +219,8 @@ public final class Database {
         var hints = exact ? "/*+ exact */ " : ""
         if let ef { hints += "/*+ hnsw.ef_search = \(ef) */ " }
         let condition = filter.map { $0.trimmingSpaces().isEmpty ? "" : " WHERE (\($0))" } ?? ""
-        return try execute("EXPLAIN ANALYZE SELECT \(hints)rowid FROM \(quoteIdentifier(table))\(condition) ORDER BY \(quoteIdentifier(column)) \(op) ?1 LIMIT \(k)",
+        let rowid = catalog.table(named: table)?.rowidName ?? "rowid"
+        return try execute("EXPLAIN ANALYZE SELECT \(hints)\(rowid) FROM \(quoteIdentifier(table))\(condition) ORDER BY \(quoteIdentifier(column)) \(op) ?1 LIMIT \(k)",
                            SQLBindings([.vector(query)]))
     }
 

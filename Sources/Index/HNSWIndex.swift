@@ -37,7 +37,7 @@ public final class HNSWIndex: @unchecked Sendable {
         checkpointSequence = sequence
     }
 
-    /// Maps an existing index file; reads only its header.
+    /// Maps an existing index file, checking its header and every region's checksum.
     public static func open(path: String) throws -> HNSWIndex {
         let (graph, sequence) = try IndexFile.open(path: path)
         return HNSWIndex(path: path, graph: graph, sequence: sequence)
@@ -87,7 +87,28 @@ public final class HNSWIndex: @unchecked Sendable {
     /// Inserts many rows at once, in parallel: the bulk path. A batch its monitor cancels throws
     /// `BuildCancelled` and leaves the graph holding part of the batch (`build` discards it).
     public func insertBatch(labels: [Int64], vectors: [Float], threads: Int, monitor: BuildMonitor = .none) throws {
+        let (labels, vectors) = withoutDistance(labels: labels, vectors: vectors)
         try lock.write { try insertHoldingLock(labels: labels, vectors: vectors, threads: threads, monitor: monitor) }
+    }
+
+    /// Whether the metric gives `vector` no distance to anything (a zero vector under cosine).
+    /// Such rows stay out of the graph, as rows with a NULL vector do, so every search ranks
+    /// them after all rows with a distance — as the exact scan and SQL's NULLS LAST do.
+    public func hasNoDistance(_ vector: UnsafeBufferPointer<Float>) -> Bool {
+        parameters.metric == .cosine && !vector.contains { $0 != 0 }
+    }
+
+    /// The rows of a batch that have a distance (see `hasNoDistance`).
+    private func withoutDistance(labels: [Int64], vectors: [Float]) -> ([Int64], [Float]) {
+        let dimension = parameters.dimension
+        let keep = vectors.withUnsafeBufferPointer { all in
+            labels.indices.filter { !hasNoDistance(UnsafeBufferPointer(rebasing: all[($0 * dimension)..<(($0 + 1) * dimension)])) }
+        }
+        guard keep.count < labels.count else { return (labels, vectors) }
+        var kept: [Float] = []
+        kept.reserveCapacity(keep.count * dimension)
+        for i in keep { kept += vectors[(i * dimension)..<((i + 1) * dimension)] }
+        return (keep.map { labels[$0] }, kept)
     }
 
     /// The parallel insert; the caller holds the write lock.
@@ -128,6 +149,10 @@ public final class HNSWIndex: @unchecked Sendable {
     /// not hold yet in parallel, as a bulk build does (after a big import, say); replacements and
     /// deletions stay sequential.
     public func apply(_ changes: [(label: Int64, vector: [Float]?)], through sequence: Int64, threads: Int = 1) throws {
+        // A vector without a distance is applied as a deletion: the row leaves the graph.
+        let changes = changes.map { change in
+            (label: change.label, vector: change.vector.flatMap { v in v.withUnsafeBufferPointer { hasNoDistance($0) } ? nil : v })
+        }
         try lock.write {
             var sequential = changes
             if threads > 1, changes.count >= 2_000 {

@@ -8,7 +8,8 @@ import Glibc
 ///
 /// A file is only ever written whole, to a temporary name, synced, then renamed over the old
 /// one: at every moment the path holds either the previous checkpoint or the new one, never a
-/// mixture. Opening maps the regions copy-on-write and reads nothing but the header page.
+/// mixture. Opening maps the regions copy-on-write and checks each against its checksum in
+/// the header, so a damaged file is refused before any search trusts a label or a link.
 enum IndexFile {
 
     struct OpenError: Error, CustomStringConvertible {
@@ -67,6 +68,17 @@ enum IndexFile {
         var ranges = [Float](repeating: 0, count: 2 * header.dimension)
         let n = ranges.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(header.quantizerOffset)) }
         guard n == header.dimension * 8 else { throw OpenError(path: path, problem: "cannot read the quantiser") }
+        let damaged = free.withUnsafeBytes { freeBytes in
+            ranges.withUnsafeBytes { rangeBytes in
+                header.regionChecksums.firstDamagedRegion([
+                    UnsafeRawBufferPointer(start: nodes.base, count: nodeBytes),
+                    UnsafeRawBufferPointer(start: vectors.base, count: vectorBytes),
+                    UnsafeRawBufferPointer(start: upper.base, count: header.upperWords * 4),
+                    UnsafeRawBufferPointer(start: labelRegion.base, count: header.labelCount * LabelMap.entrySize),
+                    freeBytes, rangeBytes])
+            }
+        }
+        if let damaged { throw OpenError(path: path, problem: "the \(damaged) region is damaged (checksum mismatch); rebuild it with REINDEX") }
         let quantizer = Quantizer(minimum: Array(ranges[0..<header.dimension]), step: Array(ranges[header.dimension...]))
         let labels = LabelMap(table: UnsafeRawPointer(labelRegion.base), count: header.labelCount, owner: labelRegion)
         let state = HNSWGraph.State(nodeCount: header.nodeCount, liveCount: header.liveCount, entryPoint: header.entryPoint,
@@ -108,6 +120,26 @@ enum IndexFile {
         header.quantizerOffset = header.freeOffset + padded(free.count * 4)
         header.fileLength = header.quantizerOffset + padded(graph.dimension * 8)
 
+        var table = [UInt8](repeating: 0, count: labels.count * LabelMap.entrySize)
+        table.withUnsafeMutableBytes { raw in
+            for (i, (label, node)) in labels.enumerated() {
+                raw.storeBytes(of: label, toByteOffset: i * 16, as: Int64.self)
+                raw.storeBytes(of: node, toByteOffset: i * 16 + 8, as: UInt32.self)
+            }
+        }
+        let ranges = graph.quantizer.minimum + graph.quantizer.step
+        header.regionChecksums = table.withUnsafeBytes { tableBytes in
+            free.withUnsafeBytes { freeBytes in
+                ranges.withUnsafeBytes { rangeBytes in
+                    IndexFileChecksums.of([
+                        UnsafeRawBufferPointer(start: graph.nodes.base, count: nodeCount * graph.layout.stride),
+                        UnsafeRawBufferPointer(start: graph.vectors.base, count: nodeCount * graph.layout.vectorBytes),
+                        UnsafeRawBufferPointer(start: graph.upper.base, count: upperWords * 4),
+                        tableBytes, freeBytes, rangeBytes])
+                }
+            }
+        }
+
         // Every byte goes through the IndexFileIO table, so tests can make any step fail.
         let io = IndexFileIO.current
         let temporary = path + ".tmp"
@@ -132,16 +164,9 @@ enum IndexFile {
         put(graph.nodes.base, nodeCount * graph.layout.stride, at: header.nodesOffset)
         put(graph.vectors.base, nodeCount * graph.layout.vectorBytes, at: header.vectorsOffset)
         put(graph.upper.base, upperWords * 4, at: header.upperOffset)
-        var table = [UInt8](repeating: 0, count: labels.count * LabelMap.entrySize)
-        table.withUnsafeMutableBytes { raw in
-            for (i, (label, node)) in labels.enumerated() {
-                raw.storeBytes(of: label, toByteOffset: i * 16, as: Int64.self)
-                raw.storeBytes(of: node, toByteOffset: i * 16 + 8, as: UInt32.self)
-            }
-        }
         table.withUnsafeBytes { if $0.count > 0 { put($0.baseAddress!, $0.count, at: header.labelsOffset) } }
         free.withUnsafeBytes { if $0.count > 0 { put($0.baseAddress!, $0.count, at: header.freeOffset) } }
-        (graph.quantizer.minimum + graph.quantizer.step).withUnsafeBytes { put($0.baseAddress!, $0.count, at: header.quantizerOffset) }
+        ranges.withUnsafeBytes { put($0.baseAddress!, $0.count, at: header.quantizerOffset) }
         if failure == nil, io.truncate(fd, off_t(header.fileLength), temporary) != 0 {
             failure = IndexFileWriteError(path: path, step: "extending \(temporary) to \(header.fileLength) bytes", code: errno)
         }

@@ -23,11 +23,13 @@ import QuiverKernels
 ///     120  8  offset of the free list         128  8  offset of the quantiser (min, step per dim)
 ///     136  8  file length
 ///     144  8  FNV-1a 64 checksum of bytes 0..<144
+///     152  24 CRC32C of each region, in file order (see IndexFileChecksums); since version 2
 ///
 /// Every region starts on a page boundary and is padded to one, so each can be mapped alone.
 struct IndexFileHeader: Equatable {
     static let magic: [UInt8] = Array("QVRHNSW1".utf8)
-    static let formatVersion: UInt32 = 1
+    /// 2 added the region checksums; a version 1 file is refused with the advice to REINDEX.
+    static let formatVersion: UInt32 = 2
     static let size = 4096
     static let checksumOffset = 144
 
@@ -51,6 +53,7 @@ struct IndexFileHeader: Equatable {
     var freeOffset: Int
     var quantizerOffset: Int
     var fileLength: Int
+    var regionChecksums = IndexFileChecksums()
 
     enum Problem: Error, Equatable, CustomStringConvertible {
         case tooShort(Int)
@@ -63,6 +66,7 @@ struct IndexFileHeader: Equatable {
             switch self {
             case .tooShort(let n): "the file is too short to be an index (\(n) bytes)"
             case .notAnIndex: "the file is not a Quiver HNSW index (bad magic)"
+            case .unsupportedVersion(1): "index format version 1 has no region checksums, so damage to it could go unnoticed (this quiver reads version \(IndexFileHeader.formatVersion))"
             case .unsupportedVersion(let v): "index format version \(v) is not supported (this quiver reads version \(IndexFileHeader.formatVersion))"
             case .badChecksum: "the index header is corrupt (checksum mismatch)"
             case .inconsistent(let what): "the index header is inconsistent: \(what)"
@@ -102,12 +106,14 @@ struct IndexFileHeader: Equatable {
         put(UInt64(quantizerOffset), at: 128)
         put(UInt64(fileLength), at: 136)
         put(Self.checksum(bytes[0..<Self.checksumOffset]), at: Self.checksumOffset)
+        for (i, value) in regionChecksums.values.enumerated() { put(value, at: IndexFileChecksums.headerOffset + 4 * i) }
         return bytes
     }
 
     /// Decodes and checks a header against the actual file length.
     init(decoding bytes: UnsafeRawBufferPointer, actualFileLength: Int) throws(Problem) {
-        guard bytes.count >= Self.checksumOffset + 8, actualFileLength >= Self.size else {
+        let end = IndexFileChecksums.headerOffset + 4 * IndexFileChecksums.regionNames.count
+        guard bytes.count >= end, actualFileLength >= Self.size else {
             throw .tooShort(actualFileLength)
         }
         func get<T: FixedWidthInteger>(_ type: T.Type, _ offset: Int) -> T {
@@ -142,6 +148,7 @@ struct IndexFileHeader: Equatable {
         freeOffset = Int(clamping: get(UInt64.self, 120))
         quantizerOffset = Int(clamping: get(UInt64.self, 128))
         fileLength = Int(clamping: get(UInt64.self, 136))
+        regionChecksums.values = regionChecksums.values.indices.map { get(UInt32.self, IndexFileChecksums.headerOffset + 4 * $0) }
         try validate(actualFileLength: actualFileLength)
     }
 

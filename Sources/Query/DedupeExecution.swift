@@ -106,6 +106,8 @@ struct DedupeRun {
     let bindings: SQLBindings
     let table: TableInfo
     let column: ColumnInfo
+    /// The name that reaches the table's rowid (a column may be called rowid).
+    let rowid: String
     var report = DedupeReport()
     var progress: ProgressReporter
     var connection: Connection { executor.connection }
@@ -121,8 +123,12 @@ struct DedupeRun {
         guard let column = table.column(named: statement.column) else {
             throw SQLiteError(message: "DEDUPE: no such column: \(table.name).\(statement.column)")
         }
+        guard let rowid = table.rowidName else {
+            throw SQLiteError(message: "DEDUPE: table \(table.name) has no rowid that SQL can name (columns named rowid, _rowid_ and oid hide it, or it is WITHOUT ROWID)")
+        }
         self.table = table
         self.column = column
+        self.rowid = rowid
         let flag = executor.interruptFlag
         progress = ProgressReporter(handler: executor.progressHandler, isInterrupted: { flag.isRaised })
         let place = "\(table.name).\(column.name)"
@@ -244,7 +250,7 @@ struct DedupeRun {
     mutating func execute(lap: (String) -> Void) throws -> ResultSet {
         let total = try rowsInScope()
         report.rowsConsidered = total
-        let reader = try prepare("SELECT rowid, \(keyExpression), \(quoteIdentifier(column.name)), \(scoreExpression) \(scope) ORDER BY \(keyExpression), rowid")
+        let reader = try prepare("SELECT \(rowid), \(keyExpression), \(quoteIdentifier(column.name)), \(scoreExpression) \(scope) ORDER BY \(keyExpression), \(rowid)")
         var rowids: [Int64] = [], keys: [SQLValue] = [], scores: [KeepScore] = []
         let pairs: [SimilarPair]
         switch statement.method {
@@ -423,7 +429,7 @@ struct DedupeRun {
         for start in stride(from: 0, to: ids.count, by: 10_000) {
             let json = "[" + ids[start..<min(ids.count, start + 10_000)].map(String.init).joined(separator: ",") + "]"
             let rewritten = try Rewriter(compressedColumns: executor.catalog.compressedColumnNames).rewrite(StatementSplitter.split(
-                "SELECT rowid, \(quoteIdentifier(column.name)) FROM \(quoteIdentifier(table.name)) WHERE rowid IN (SELECT value FROM json_each(?1))")[0])
+                "SELECT \(rowid), \(quoteIdentifier(column.name)) FROM \(quoteIdentifier(table.name)) WHERE \(rowid) IN (SELECT value FROM json_each(?1))")[0])
             let statement = try connection.prepare(rewritten.text)
             try statement.bind(.text(json), at: 1)
             while try statement.step() {
@@ -449,7 +455,7 @@ struct DedupeRun {
                     try executor.schemaDidChange()
                 }
                 let name = table.column(named: mark)?.name ?? mark
-                let update = try connection.prepare("UPDATE \(t) SET \(quoteIdentifier(name)) = ?1 WHERE rowid = ?2")
+                let update = try connection.prepare("UPDATE \(t) SET \(quoteIdentifier(name)) = ?1 WHERE \(rowid) = ?2")
                 for (done, entry) in entries.enumerated() {
                     if done % 4096 == 0 { try progress.report("marking", done, of: entries.count) }
                     update.reset()
@@ -458,7 +464,7 @@ struct DedupeRun {
                     try update.step()
                 }
             } else {
-                let delete = try connection.prepare("DELETE FROM \(t) WHERE rowid = ?1")
+                let delete = try connection.prepare("DELETE FROM \(t) WHERE \(rowid) = ?1")
                 for (done, entry) in entries.enumerated() {
                     if done % 4096 == 0 { try progress.report("deleting", done, of: entries.count) }
                     delete.reset()

@@ -23,7 +23,7 @@ extension QueryExecutor {
     /// is answered the same way and replaced by its final form (restricted to the rows found),
     /// so a vector top-k inside ordinary SQL (GROUP BY, joins, rank fusion) costs what it costs
     /// on its own. Blocks that depend on the outer query (correlated) are left to SQLite.
-    func answeringNestedNearest(_ statement: SQLStatement, _ bindings: SQLBindings, efHint: Int?, exact: Bool) -> SQLStatement? {
+    func answeringNestedNearest(_ statement: SQLStatement, _ bindings: SQLBindings, efHint: Int?, exact: Bool) throws -> SQLStatement? {
         // Only statements that run now: a view or trigger must keep its query, not today's rows.
         guard ["SELECT", "WITH", "VALUES", "INSERT", "REPLACE", "UPDATE", "DELETE"].contains(statement.leadingKeyword) else { return nil }
         let tokens = statement.tokens
@@ -39,7 +39,15 @@ extension QueryExecutor {
             let inner = SQLStatement(tokens: Array(tokens[range]))
             guard let plan = NearestNeighbourPlan.make(for: inner, catalog: catalog) else { continue }
             var clock = StepClock()
-            guard let ids = try? nearestIDs(plan, bindings, efHint: efHint, exact: exact, clock: &clock) else { continue }
+            let found: [Int64]?
+            do {
+                found = try nearestIDs(plan, bindings, efHint: efHint, exact: exact, clock: &clock)
+            } catch where QueryVectorCheck.isRefusal(error) {
+                throw error   // SQLite would rank such a query arbitrarily, not refuse it
+            } catch {
+                continue
+            }
+            guard let ids = found else { continue }
             replacements.append((range, plan.finalStatement(ids)))
             e = close   // blocks inside this one are part of its answer
         }
@@ -93,9 +101,8 @@ extension QueryExecutor {
             offset = max(0, value)
         }
         let query = bytes.withUnsafeBytes { raw in (0..<(raw.count / 4)).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) } }
-        guard query.count == plan.dimension else {
-            throw SQLiteError(message: "the query vector has \(query.count) dimensions but \(plan.table.name).\(plan.column.name) is VECTOR(\(plan.dimension))")
-        }
+        try QueryVectorCheck.validate(query, metric: plan.metric, dimension: plan.dimension,
+                                      place: "\(plan.table.name).\(plan.column.name)")
         return (query, Int(min(limit + offset, Int64(Int32.max))))
     }
 
@@ -199,7 +206,7 @@ extension QueryExecutor {
     /// Runs the filter in full and keeps its allow-set; nil when some passing row has no vector.
     private func buildAllowSet(_ plan: NearestNeighbourPlan, index: HNSWIndex, bindings: SQLBindings,
                                clock: inout StepClock) throws -> HNSWIndex.AllowSet? {
-        let statement = try connection.cachedStatement(plan.filterSQL(selecting: "DISTINCT \(plan.qualifier).rowid"))
+        let statement = try connection.cachedStatement(plan.filterSQL(selecting: "DISTINCT \(plan.rowid)"))
         defer { statement.reset() }
         try statement.bind(bindings)
         var passed: [Int64] = []
@@ -216,7 +223,7 @@ extension QueryExecutor {
     /// copies), by a walk restricted to them when many. `ids` nil means the exact scan must answer.
     private func filterThenSearch(_ plan: NearestNeighbourPlan, index: HNSWIndex, query: [Float], k: Int, ef: Int,
                                   steps: Int, bindings: SQLBindings, clock: inout StepClock) throws -> (ids: [Int64]?, Void)? {
-        let statement = try connection.cachedStatement(plan.filterSQL(selecting: "DISTINCT \(plan.qualifier).rowid"))
+        let statement = try connection.cachedStatement(plan.filterSQL(selecting: "DISTINCT \(plan.rowid)"))
         defer { statement.reset() }
         try statement.bind(bindings)
         guard let passed = try connection.withStepBudget(steps, { () throws -> [Int64] in
@@ -279,7 +286,7 @@ extension QueryExecutor {
         let (hits, computed) = index.search(query, k: effort, ef: effort)
         lastReport.distanceComputations += computed
         lastReport.efSearch = effort
-        let statement = try connection.cachedStatement(plan.filterSQL(selecting: "DISTINCT \(plan.qualifier).rowid", restricted: true))
+        let statement = try connection.cachedStatement(plan.filterSQL(selecting: "DISTINCT \(plan.rowid)", restricted: true))
         defer { statement.reset() }
         try statement.bind(plan.binding(hits.map(\.label), to: bindings))
         var passing = Set<Int64>()

@@ -19,6 +19,8 @@ public struct NearestNeighbourPlan {
     public var dimension: Int
     /// How the SQL refers to the table: its alias or name, quoted.
     public var qualifier: String
+    /// The table's rowid, qualified (`q.rowid`, or `q._rowid_` where a column is named rowid).
+    public var rowid: String
     /// `SELECT vector(<query expression>)`.
     public var queryVectorSQL: String
     public var limitSQL: String
@@ -78,7 +80,7 @@ public struct NearestNeighbourPlan {
     func filterSQL(selecting columns: String, restricted: Bool = false) -> String {
         var conditions: [String] = []
         if let whereText { conditions.append("(\(whereText))") }
-        if restricted { conditions.append("\(qualifier).rowid IN (\(boundIDs))") }
+        if restricted { conditions.append("\(rowid) IN (\(boundIDs))") }
         let condition = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         return "\(withText) SELECT \(columns) FROM \(fromText)\(condition)"
     }
@@ -152,10 +154,13 @@ public struct NearestNeighbourPlan {
                   let dimension = column.kind.vectorDimension else { continue }
             let other = arguments[1 - index]
             let qualifier = source.alias.map(quoteIdentifier) ?? quoteIdentifier(table.name)
+            // Catalog.load refuses VECTOR columns in a table whose columns hide its rowid.
+            guard let rowidName = table.rowidName else { continue }
+            let rowid = "\(qualifier).\(rowidName)"
             let withText = select > 0 ? text(0, select - 1) : ""
             let fromText = text(from + 1, (whereAt ?? order) - 1)
             let whereText = whereAt.map { text($0 + 1, order - 1) }
-            var candidate = "\(withText) SELECT \(qualifier).rowid, \(qualifier).\(quoteIdentifier(column.name)) FROM \(fromText)"
+            var candidate = "\(withText) SELECT \(rowid), \(qualifier).\(quoteIdentifier(column.name)) FROM \(fromText)"
             if let whereText { candidate += " WHERE \(whereText)" }
 
             // LIMIT a OFFSET b | LIMIT b, a
@@ -174,7 +179,7 @@ public struct NearestNeighbourPlan {
             let tieBreak = ", \(qualifier).\(table.rowKeyExpression)"
             let orderEnd = limit - 1
             let finalStatement: (String) -> String = { list in
-                let restriction = "\(qualifier).rowid IN (\(list))"
+                let restriction = "\(rowid) IN (\(list))"
                 var sql = text(0, from) + " " + text(from + 1, (whereAt ?? order) - 1)
                 if let whereText { sql += " WHERE (\(whereText)) AND \(restriction) " }
                 else { sql += " WHERE \(restriction) " }
@@ -182,7 +187,7 @@ public struct NearestNeighbourPlan {
                 return sql
             }
             return NearestNeighbourPlan(
-                table: table, column: column, metric: metric, dimension: dimension, qualifier: qualifier,
+                table: table, column: column, metric: metric, dimension: dimension, qualifier: qualifier, rowid: rowid,
                 queryVectorSQL: "\(withText) SELECT vector(\(text(other.0, other.1)))",
                 limitSQL: "\(withText) SELECT \(limitSQL)", offsetSQL: offsetSQL.map { "\(withText) SELECT \($0)" },
                 candidateSQL: candidate, finalStatementIn: finalStatement, idsParameterIndex: highestParameter(in: tokens) + 1,

@@ -56,7 +56,7 @@ enum NearestNeighbourPlanner {
                                     bindings: SQLBindings) throws -> Estimate {
         let sample = index.sampleLabels(sampleSize)
         guard !sample.isEmpty else { return Estimate(selectivity: 1, method: "empty index") }
-        let sql = plan.filterSQL(selecting: "count(DISTINCT \(plan.qualifier).rowid)", restricted: true)
+        let sql = plan.filterSQL(selecting: "count(DISTINCT \(plan.rowid))", restricted: true)
         let passed = try connection.scalar(sql, plan.binding(sample, to: bindings))?.integerValue ?? 0
         let selectivity = Double(passed) / Double(sample.count)
         let method = sample.count >= index.count

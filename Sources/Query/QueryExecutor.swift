@@ -136,7 +136,7 @@ public final class QueryExecutor {
         let result: ResultSet
         if let plan, let planned = try runNearestReportingAsWritten(plan, rewritten, bindings, statement) {
             result = planned
-        } else if let nested = answeringNestedNearest(rewritten, bindings, efHint: IndexStatement.efSearchHint(in: statement),
+        } else if let nested = try answeringNestedNearest(rewritten, bindings, efHint: IndexStatement.efSearchHint(in: statement),
                                                       exact: IndexStatement.exactHint(in: statement)) {
             result = try runPlain(nested, bindings)
         } else {
@@ -215,7 +215,7 @@ public final class QueryExecutor {
               let definition = catalog.indexes(on: table.name).first(where: {
                   $0.column.caseInsensitiveEquals(column.name) && (metric == nil || $0.metric == metric)
               }) else { return nil }
-        return try indexes.current(definition, dimension: dimension)
+        return try indexes.current(definition, dimension: dimension, rowid: try VectorIndexes.rowid(of: table))
     }
 
     /// Writes index checkpoints that are due; call after a transaction commits.

@@ -12,6 +12,8 @@ import QuiverStorage
 ///    filters, sorting and grouping see text; a bare select-list item keeps its name with `AS`.
 /// 4. Anonymous `?` parameters are numbered (`?1`, `?2`, …) so that derived statements that drop
 ///    or reorder parts of the SQL still bind the caller's values to the right places.
+/// Result columns that these rewrites touch keep the names SQLite gives the text as written
+/// (see ResultColumnNames).
 public struct Rewriter {
     public var compressedColumns: Set<String>   // lowercased names
 
@@ -26,7 +28,7 @@ public struct Rewriter {
     }
 
     public func rewrite(_ statement: SQLStatement) throws -> SQLStatement {
-        var tokens = numberParameters(statement.tokens)
+        var tokens = numberParameters(namingRewrittenItems(statement.tokens))
         tokens = dropVectorCasts(tokens)
         tokens = try rewriteOperators(tokens)
         if !compressedColumns.isEmpty, wrapsColumns(statement) {

@@ -57,12 +57,13 @@ final class VectorIndexes {
         guard let dimension = column.kind.vectorDimension else {
             throw SQLiteError(message: "USING hnsw needs a VECTOR column; \(table.name).\(column.name) is \(column.declaredType)")
         }
+        let rowid = try Self.rowid(of: table)
         let parameters = HNSWParameters(dimension: dimension, metric: metric, m: m, efConstruction: efConstruction)
         do { try parameters.validate() } catch { throw SQLiteError(message: "CREATE INDEX \(name): \(error)") }
         try connection.execute(IndexDefinition.createTables)
         var definition = IndexDefinition(name: name, table: table.name, column: column.name, metric: metric, m: m,
                                          efConstruction: efConstruction, file: Self.newFileName(for: name), checkpointSequence: 0)
-        try build(&definition, dimension: dimension)
+        try build(&definition, dimension: dimension, rowid: rowid)
         try definition.insert(into: connection)
     }
 
@@ -76,12 +77,12 @@ final class VectorIndexes {
     }
 
     func reindex(_ old: IndexDefinition, catalog: Catalog) throws {
-        guard let dimension = catalog.table(named: old.table)?.column(named: old.column)?.kind.vectorDimension else {
+        guard let table = catalog.table(named: old.table), let dimension = table.column(named: old.column)?.kind.vectorDimension else {
             throw SQLiteError(message: "index \(old.name) is on \(old.table).\(old.column), which is no longer a VECTOR column")
         }
         var definition = old
         definition.file = Self.newFileName(for: old.name)
-        try build(&definition, dimension: dimension)
+        try build(&definition, dimension: dimension, rowid: try Self.rowid(of: table))
         try old.recordCheckpoint(file: definition.file, sequence: definition.checkpointSequence, in: connection)
         let oldPath = path(of: old)
         connection.transactionHooks.afterCommit {
@@ -91,7 +92,7 @@ final class VectorIndexes {
     }
 
     /// Reads the indexed column of every row and builds a new file (both cores).
-    private func build(_ definition: inout IndexDefinition, dimension: Int) throws {
+    private func build(_ definition: inout IndexDefinition, dimension: Int, rowid: String) throws {
         // Take the write lock before the file exists (a statement that writes nothing still
         // takes it), so that a file no committed record names is never one being written by a
         // live connection: `removeOrphanFiles` relies on that.
@@ -100,7 +101,7 @@ final class VectorIndexes {
         definition.checkpointSequence = try IndexDefinition.latestSequence(connection)
         var labels: [Int64] = []
         var vectors: [Float] = []
-        let statement = try connection.prepare("SELECT rowid, \(quoteIdentifier(definition.column)) FROM \(quoteIdentifier(definition.table)) WHERE \(quoteIdentifier(definition.column)) IS NOT NULL")
+        let statement = try connection.prepare("SELECT \(rowid), \(quoteIdentifier(definition.column)) FROM \(quoteIdentifier(definition.table)) WHERE \(quoteIdentifier(definition.column)) IS NOT NULL")
         while try statement.step() {
             let bytes = statement.blobBytes(at: 1)
             guard statement.isBlob(at: 1), bytes.count == dimension * 4 else {
@@ -154,6 +155,14 @@ final class VectorIndexes {
     /// QUIVER_BUILD_THREADS says otherwise.
     static let buildThreads = Int(ProcessInfo.processInfo.environment["QUIVER_BUILD_THREADS"] ?? "") ?? ProcessInfo.processInfo.activeProcessorCount
 
+    /// The name that reaches `table`'s rowid, which index labels are (see TableInfo.rowidName).
+    static func rowid(of table: TableInfo) throws -> String {
+        guard let name = table.rowidName else {
+            throw SQLiteError(message: "table \(table.name) has no rowid that SQL can name (columns named rowid, _rowid_ and oid hide it, or it is WITHOUT ROWID); an hnsw index needs one")
+        }
+        return name
+    }
+
     static func newFileName(for name: String) -> String {
         let safe = String(name.unicodeScalars.map { $0.properties.isAlphabetic || ("0"..."9").contains($0) ? Character($0) : "_" }.prefix(40))
         return "\(safe)-\(String(UInt32.random(in: .min ... .max), radix: 16)).hnsw"
@@ -162,7 +171,7 @@ final class VectorIndexes {
     // MARK: keeping up with the rows
 
     /// The index, caught up with every committed change this connection can see.
-    func current(_ definition: IndexDefinition, dimension: Int) throws -> HNSWIndex {
+    func current(_ definition: IndexDefinition, dimension: Int, rowid: String) throws -> HNSWIndex {
         let path = self.path(of: definition)
         var index: HNSWIndex
         do {
@@ -177,11 +186,11 @@ final class VectorIndexes {
         let recorded = try connection.scalar("SELECT checkpoint_sequence FROM _quiver_indexes WHERE name = ?",
                                              SQLBindings([.text(definition.name)]))?.integerValue ?? 0
         if recorded > index.appliedSequence { index = try IndexRegistry.shared.reload(path) }
-        try catchUp(index, definition, dimension: dimension)
+        try catchUp(index, definition, dimension: dimension, rowid: rowid)
         return index
     }
 
-    private func catchUp(_ index: HNSWIndex, _ definition: IndexDefinition, dimension: Int) throws {
+    private func catchUp(_ index: HNSWIndex, _ definition: IndexDefinition, dimension: Int, rowid: String) throws {
         // One snapshot for the log, its high-water mark and the rows it points at.
         let ownTransaction = !connection.isInTransaction
         if ownTransaction { try connection.execute("BEGIN") }
@@ -200,7 +209,7 @@ final class VectorIndexes {
         let column = quoteIdentifier(definition.column), table = quoteIdentifier(definition.table)
         for chunk in stride(from: 0, to: ids.count, by: 500) {
             let list = ids[chunk..<min(chunk + 500, ids.count)].map(String.init).joined(separator: ",")
-            let statement = try connection.prepare("SELECT rowid, \(column) FROM \(table) WHERE rowid IN (\(list))")
+            let statement = try connection.prepare("SELECT \(rowid), \(column) FROM \(table) WHERE \(rowid) IN (\(list))")
             while try statement.step() {
                 let bytes = statement.blobBytes(at: 1)
                 guard statement.isBlob(at: 1), bytes.count == dimension * 4 else { continue }
@@ -219,20 +228,21 @@ final class VectorIndexes {
         guard !connection.isInTransaction, connection.totalChanges != changesAtLastCheck else { return }
         let latest = try IndexDefinition.latestSequence(connection)
         for definition in catalog.indexes {
-            guard let dimension = catalog.table(named: definition.table)?.column(named: definition.column)?.kind.vectorDimension,
+            guard let table = catalog.table(named: definition.table), let rowid = table.rowidName,
+                  let dimension = table.column(named: definition.column)?.kind.vectorDimension,
                   let index = try? IndexRegistry.shared.index(at: path(of: definition)) else { continue }
             let pending = latest - index.checkpointSequence
             guard pending >= Int64(max(checkpointInterval, index.count / 10)) else { continue }
-            try checkpoint(definition, dimension: dimension)
+            try checkpoint(definition, dimension: dimension, rowid: rowid)
         }
         // After the checkpoints' own writes, so they do not count as new ones.
         changesAtLastCheck = connection.totalChanges
     }
 
-    func checkpoint(_ definition: IndexDefinition, dimension: Int) throws {
+    func checkpoint(_ definition: IndexDefinition, dimension: Int, rowid: String) throws {
         try connection.execute("BEGIN IMMEDIATE")
         do {
-            let index = try current(definition, dimension: dimension)
+            let index = try current(definition, dimension: dimension, rowid: rowid)
             try index.checkpoint()
             try definition.recordCheckpoint(file: definition.file, sequence: index.checkpointSequence, in: connection)
             try IndexDefinition.trimChangeLog(connection)

@@ -62,8 +62,10 @@ extension QueryExecutor {
                 throw SQLiteError(message: "\(table.name) has a \(pk.declaredType) primary key; batch search reports integer keys and needs an INTEGER primary key")
             }
             key = quoteIdentifier(pk.name)
+        } else if let rowid = table.rowidName {
+            key = rowid
         } else {
-            key = "rowid"
+            throw SQLiteError(message: "table \(table.name) has no rowid that SQL can name (columns named rowid, _rowid_ and oid hide it, or it is WITHOUT ROWID)")
         }
         var sql = "SELECT \(key), \(quoteIdentifier(column.name)) FROM \(quoteIdentifier(table.name))"
         if let filter, !filter.trimmingSpaces().isEmpty { sql += " WHERE (\(filter))" }

@@ -40,7 +40,19 @@ public struct TableInfo: Sendable, Equatable {
 
     /// What orders rows for tie-breaking and names a row in messages: the key column, else rowid.
     public var rowKeyExpression: String {
-        primaryKeyColumn.map { quoteIdentifier($0.name) } ?? "rowid"
+        primaryKeyColumn.map { quoteIdentifier($0.name) } ?? rowidName ?? "rowid"
+    }
+
+    /// The name under which SQL reaches this table's rowid: `rowid`, unless a column of that
+    /// name hides it, then `_rowid_`, then `oid` (as SQLite resolves them); nil when columns
+    /// hide all three or the table has no rowid.
+    public var rowidName: String? {
+        guard !withoutRowID else { return nil }
+        return ["rowid", "_rowid_", "oid"].first { name in
+            guard let column = column(named: name) else { return true }
+            // An INTEGER PRIMARY KEY column is the rowid itself, whatever its name.
+            return column == primaryKeyColumn && column.declaredType.uppercased() == "INTEGER"
+        }
     }
 
     public var vectorColumns: [ColumnInfo] { columns.filter { $0.kind.vectorDimension != nil } }
@@ -105,6 +117,9 @@ public struct Catalog: Sendable {
             let table = TableInfo(name: name, columns: columns, withoutRowID: isWithoutRowID(sql))
             if table.hasQuiverColumns && table.withoutRowID {
                 throw SQLiteError(message: "table \(name): VECTOR and TEXT COMPRESSED columns need a rowid table; remove WITHOUT ROWID")
+            }
+            if table.hasQuiverColumns && table.rowidName == nil {
+                throw SQLiteError(message: "table \(name): VECTOR and TEXT COMPRESSED columns need the rowid, and columns named rowid, _rowid_ and oid hide it; rename one of them")
             }
             tables.append(table)
         }

@@ -19,8 +19,10 @@ public enum MaintenanceTriggers {
         var result: [String: String] = [:]
         for table in catalog.tables {
             let t = quoteIdentifier(table.name)
-            let keyName = table.primaryKeyColumn?.name ?? "rowid"
-            let rowKey = "\(quoteLiteral(keyName)), NEW.\(table.primaryKeyColumn.map { quoteIdentifier($0.name) } ?? "rowid")"
+            // Catalog.load refuses Quiver columns in a table whose rowid is hidden.
+            guard let rowid = table.rowidName else { continue }
+            let keyName = table.primaryKeyColumn?.name ?? rowid
+            let rowKey = "\(quoteLiteral(keyName)), NEW.\(table.primaryKeyColumn.map { quoteIdentifier($0.name) } ?? rowid)"
             for column in table.columns {
                 let c = quoteIdentifier(column.name)
                 switch column.kind {
@@ -28,14 +30,14 @@ public enum MaintenanceTriggers {
                     continue
                 case .vector(let dimension):
                     let store = "UPDATE \(t) SET \(c) = quiver_vector_store(NEW.\(c), \(dimension), "
-                        + "\(quoteLiteral(table.name)), \(quoteLiteral(column.name)), \(rowKey)) WHERE rowid = NEW.rowid;"
+                        + "\(quoteLiteral(table.name)), \(quoteLiteral(column.name)), \(rowKey)) WHERE \(rowid) = NEW.\(rowid);"
                     let when = "WHEN NOT quiver_vector_ok(NEW.\(c), \(dimension))"
                     for (event, on) in [("insert", "INSERT"), ("update", "UPDATE OF \(c)")] {
                         let name = "\(prefix)vector_\(event):\(table.name).\(column.name)"
                         result[name] = "CREATE TRIGGER \(quoteIdentifier(name)) AFTER \(on) ON \(t) \(when) BEGIN \(store) END"
                     }
                 case .compressedText:
-                    let store = "UPDATE \(t) SET \(c) = quiver_compress(NEW.\(c)) WHERE rowid = NEW.rowid;"
+                    let store = "UPDATE \(t) SET \(c) = quiver_compress(NEW.\(c)) WHERE \(rowid) = NEW.\(rowid);"
                     let when = "WHEN typeof(NEW.\(c)) = 'text' AND length(CAST(NEW.\(c) AS BLOB)) >= \(TextCompression.minimumLength)"
                     for (event, on) in [("insert", "INSERT"), ("update", "UPDATE OF \(c)")] {
                         let name = "\(prefix)compress_\(event):\(table.name).\(column.name)"
@@ -49,18 +51,18 @@ public enum MaintenanceTriggers {
         var logged: Set<String> = []
         for index in catalog.indexes {
             guard let table = catalog.table(named: index.table), table.column(named: index.column) != nil,
-                  logged.insert("\(table.name.lowercased()).\(index.column.lowercased())").inserted else { continue }
+                  let rowid = table.rowidName, logged.insert("\(table.name.lowercased()).\(index.column.lowercased())").inserted else { continue }
             let t = quoteIdentifier(table.name), c = quoteIdentifier(index.column), literal = quoteLiteral(table.name)
             let log = "INSERT INTO _quiver_changes (table_name, row_id) VALUES (\(literal), "
             let events = [
-                ("log_insert", "AFTER INSERT", "\(log)NEW.rowid);"),
-                ("log_update", "AFTER UPDATE OF \(c)", "\(log)NEW.rowid);"),
-                ("log_rowid", "AFTER UPDATE", "\(log)OLD.rowid); \(log)NEW.rowid);"),
-                ("log_delete", "AFTER DELETE", "\(log)OLD.rowid);"),
+                ("log_insert", "AFTER INSERT", "\(log)NEW.\(rowid));"),
+                ("log_update", "AFTER UPDATE OF \(c)", "\(log)NEW.\(rowid));"),
+                ("log_rowid", "AFTER UPDATE", "\(log)OLD.\(rowid)); \(log)NEW.\(rowid));"),
+                ("log_delete", "AFTER DELETE", "\(log)OLD.\(rowid));"),
             ]
             for (event, on, body) in events {
                 let name = "\(prefix)\(event):\(table.name).\(index.column)"
-                let when = event == "log_rowid" ? " WHEN OLD.rowid IS NOT NEW.rowid" : ""
+                let when = event == "log_rowid" ? " WHEN OLD.\(rowid) IS NOT NEW.\(rowid)" : ""
                 result[name] = "CREATE TRIGGER \(quoteIdentifier(name)) \(on) ON \(t)\(when) BEGIN \(body) END"
             }
         }

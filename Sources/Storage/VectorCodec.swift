@@ -64,6 +64,11 @@ public enum VectorCodec {
                 throw Problem("element \(element) is not a number: \(preview(bad.isEmpty ? "(nothing)" : bad))", at: start)
             }
             guard value.isFinite else { throw Problem("element \(element) (\(token)) is out of float32 range", at: start) }
+            // Rounding to float32 is what storing a vector means, but a number that vanishes
+            // altogether (1e-50) is data lost, not rounded: refused rather than stored as 0.
+            guard value != 0 || !hasNonZeroDigit(token) else {
+                throw Problem("element \(element) (\(token)) is too small for float32 and would become 0 (the smallest float32 magnitude is about 1.4e-45); write 0 if 0 is meant", at: start)
+            }
             values.append(value)
             skipSpace()
             if utf8[i] == UInt8(ascii: ",") { i += 1; continue }
@@ -85,6 +90,9 @@ public enum VectorCodec {
             throw Problem("a blob of \(bytes.count) bytes is not a float32 vector (length must be a positive multiple of 4)")
         }
         let count = bytes.count / 4
+        guard count <= maximumDimension else {
+            throw Problem("a blob of \(bytes.count) bytes holds \(count) float32 elements, more than the maximum of \(maximumDimension)")
+        }
         var values = [Float](repeating: 0, count: count)
         values.withUnsafeMutableBytes { $0.copyMemory(from: bytes) }
         if let bad = values.firstIndex(where: { !$0.isFinite }) {
@@ -122,6 +130,11 @@ public enum VectorCodec {
             ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: ".")
                 || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E")
         }
+    }
+
+    /// Whether the significand of a decimal number has a digit other than 0 (`1e-50` does).
+    private static func hasNonZeroDigit(_ token: String) -> Bool {
+        token.utf8.prefix { $0 != UInt8(ascii: "e") && $0 != UInt8(ascii: "E") }.contains { $0 >= 0x31 && $0 <= 0x39 }
     }
 
     private static func preview(_ text: String) -> String {

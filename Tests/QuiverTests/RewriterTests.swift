@@ -13,7 +13,7 @@ import Testing
         #expect(try rewrite("SELECT t.e <=> '[1,2]' AS d FROM t") == "SELECT cosine_distance(t.e, '[1,2]') AS d FROM t")
         #expect(try rewrite("SELECT e<#>:q AS d FROM t") == "SELECT negative_inner_product(e, :q) AS d FROM t")
         #expect(try rewrite("SELECT 1 + (f(x) <=> (SELECT e FROM u LIMIT 1)) FROM t")
-                == "SELECT 1 + (cosine_distance(f(x), (SELECT e FROM u LIMIT 1))) FROM t")
+                == "SELECT 1 + (cosine_distance(f(x), (SELECT e FROM u LIMIT 1))) AS \"1 + (f(x) <=> (SELECT e FROM u LIMIT 1))\" FROM t")
         #expect(try rewrite("SELECT id FROM t WHERE e <=> '[1,2]'::vector < 1") == "SELECT id FROM t WHERE cosine_distance(e, '[1,2]') < 1")
     }
 
@@ -27,7 +27,9 @@ import Testing
     }
 
     @Test func anonymousParametersAreNumbered() throws {
-        #expect(try rewrite("SELECT ?, :x, ?, ?7, ?") == "SELECT ?1, :x, ?3, ?7, ?8")
+        // Named as written: SQLite calls the column of a `?` "?".
+        #expect(try rewrite("SELECT ?, :x, ?, ?7, ?") == "SELECT ?1 AS \"?\", :x, ?3 AS \"?\", ?7, ?8 AS \"?\"")
+        #expect(try rewrite("SELECT id FROM t WHERE a = ? AND b = ?") == "SELECT id FROM t WHERE a = ?1 AND b = ?2")
     }
 
     @Test func operatorWithoutOperandIsAClearError() {
@@ -52,7 +54,7 @@ import Testing
         #expect(try rewrite("SELECT body FROM docs WHERE body LIKE '%x%'", compressed: c)
                 == "SELECT quiver_text(body) AS \"body\" FROM docs WHERE quiver_text(body) LIKE '%x%'")
         #expect(try rewrite("SELECT d.body AS b, length(body) FROM docs d ORDER BY body", compressed: c)
-                == "SELECT quiver_text(d.body) AS b, length(quiver_text(body)) FROM docs d ORDER BY quiver_text(body)")
+                == "SELECT quiver_text(d.body) AS b, length(quiver_text(body)) AS \"length(body)\" FROM docs d ORDER BY quiver_text(body)")
         // Assignment targets, column lists and conflict targets are names, not values.
         #expect(try rewrite("INSERT INTO docs (id, body) VALUES (1, 'x') ON CONFLICT (body) DO UPDATE SET body = excluded.body || body", compressed: c)
                 == "INSERT INTO docs (id, body) VALUES (1, 'x') ON CONFLICT (body) DO UPDATE SET body = quiver_text(excluded.body) || quiver_text(body)")
