@@ -82,12 +82,16 @@ extension Shell {
     }
 
     private func read(_ path: String) throws {
+        // A file that reads itself would recurse until the stack overflows.
+        guard scripts.count <= Self.maximumScriptNesting else {
+            throw StatementFailure(message: ".read \(path): scripts nest more than \(Self.maximumScriptNesting) deep; does a file read itself?")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw StatementFailure(message: "cannot read \(path)")
         }
         var lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)[...]
         if lines.last == "" { lines = lines.dropLast() }
-        let succeeded = runLines { lines.popFirst().map(String.init) }
+        let succeeded = runLines(named: path) { lines.popFirst().map(String.init) }
         if !succeeded { throw StatementFailure(message: "\(path) stopped with errors") }
     }
 

@@ -34,6 +34,10 @@ public final class Shell {
     /// Set when `.quit` ran.
     var quitRequested = false
     private var interactive = false
+    /// The scripts being run, outermost first (`<stdin>`, `-c`, then `.read` files): errors
+    /// name the innermost and the line, and `.read` refuses to nest deeper than sqlite3 does.
+    private(set) var scripts: [String] = []
+    static let maximumScriptNesting = 25
     /// The backend's warning last shown, so a lasting condition is told once, not per statement.
     private var shownWarning: String?
     private var progress: ProgressLine?
@@ -134,14 +138,17 @@ public final class Shell {
 
     // MARK: - Scripts
 
-    /// Runs lines from `nextLine` (standard input, `-c`, a `.read` file) as a script; returns
-    /// the exit status: 0 when every statement and command succeeded, 1 otherwise.
-    public func runScript(nextLine: () -> String?) -> Int32 {
-        runLines(nextLine) ? 0 : 1
+    /// Runs lines from `nextLine` (standard input, `-c`, a `.read` file) as a script named
+    /// `name` in error messages; returns the exit status: 0 when every statement and command
+    /// succeeded, 1 otherwise.
+    public func runScript(named name: String = "<stdin>", nextLine: () -> String?) -> Int32 {
+        runLines(named: name, nextLine) ? 0 : 1
     }
 
     /// True when every unit succeeded (or, with `bail`, until the first failure).
-    func runLines(_ nextLine: () -> String?) -> Bool {
+    func runLines(named name: String, _ nextLine: () -> String?) -> Bool {
+        scripts.append(name)
+        defer { scripts.removeLast() }
         var buffer = StatementBuffer()
         var succeeded = true
         while !quitRequested, let line = nextLine() {
@@ -160,12 +167,12 @@ public final class Shell {
     /// Runs one unit; false when it failed (the error has been shown).
     func run(_ unit: StatementBuffer.Unit) -> Bool {
         switch unit {
-        case .meta(let text, _):
+        case .meta(let text, let line):
             do {
                 try runMetaCommand(text)
                 return true
             } catch {
-                showError(String(describing: error))
+                showError(whereInScript(line: line) + String(describing: error))
                 return false
             }
         case .sql(let text, let firstLine):
@@ -178,6 +185,8 @@ public final class Shell {
 
     private func runStatement(_ statement: SQLStatement, in text: String, firstLine: Int) -> Bool {
         let sql = statement.text
+        let start = statement.significant.first?.offset ?? statement.offset
+        let location = whereInScript(line: firstLine + text.utf8.prefix(start).filter { $0 == 0x0A }.count)
         if explain, ["SELECT", "WITH"].contains(statement.leadingKeyword) { showPlan(of: sql) }
         let started = DispatchTime.now()
         let results: [ResultSet]
@@ -186,10 +195,10 @@ public final class Shell {
         } catch let failure as StatementFailure {
             // SQLite gives no position for input that ends too soon: it is the end.
             let offset = failure.offset ?? (failure.message == "incomplete input" ? sql.utf8.count : nil)
-            showError(failure.message, text: text, offset: offset.map { $0 + statement.offset }, firstLine: firstLine)
+            showError(location + failure.message, text: text, offset: offset.map { $0 + statement.offset }, firstLine: firstLine)
             return false
         } catch {
-            showError(String(describing: error))
+            showError(location + String(describing: error))
             return false
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
@@ -248,6 +257,12 @@ public final class Shell {
     /// A line for the person at the terminal (standard error, so it never mixes with results).
     func message(_ text: String) {
         FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    /// `file:line: ` for an error in a script, where its statement starts; nothing at the prompt.
+    private func whereInScript(line: Int) -> String {
+        guard let script = scripts.last else { return "" }
+        return "\(script):\(line): "
     }
 
     func showError(_ message: String, text: String? = nil, offset: Int? = nil, firstLine: Int = 1) {

@@ -19,6 +19,8 @@ struct StatementBuffer {
     /// Adds one line; returns the unit it completes, if any.
     mutating func add(_ line: String) -> Unit? {
         lineNumber += 1
+        // Comment lines do not hold back a meta-command that follows them (as in sqlite3).
+        if !text.isEmpty, line.trimmingLeadingSpaces().hasPrefix("."), Self.isOnlyComments(text) { text = "" }
         if text.isEmpty {
             let trimmed = line.trimmingLeadingSpaces()
             if trimmed.hasPrefix(".") { return .meta(trimmed.trimmingTrailingSpaces(), line: lineNumber) }
@@ -39,6 +41,14 @@ struct StatementBuffer {
     }
 
     mutating func clear() { text = "" }
+
+    /// True when `text` is spaces and finished comments only.
+    private static func isOnlyComments(_ text: String) -> Bool {
+        let tokens = Tokenizer.tokenize(text)
+        guard tokens.allSatisfy(\.isTrivia) else { return false }
+        guard let tail = tokens.last, tail.text.hasPrefix("/*") else { return true }
+        return tail.text.count >= 4 && tail.text.hasSuffix("*/")
+    }
 
     private mutating func take() -> Unit {
         defer { text = "" }

@@ -49,7 +49,7 @@ struct ShellCommand: ParsableCommand {
         let status: Int32
         if let command {
             var lines = command.split(separator: "\n", omittingEmptySubsequences: false)[...]
-            status = shell.runScript { lines.popFirst().map(String.init) }
+            status = shell.runScript(named: "<command>") { lines.popFirst().map(String.init) }
         } else if interactive {
             status = shell.runInteractive()
         } else {
