@@ -209,6 +209,34 @@ import Testing
         #expect(try db.integers("SELECT count(*) FROM t") == [39])
     }
 
+    /// The finding came over HTTP: a key column named rowid made every search answer [].
+    @Test func aKeyColumnNamedRowidWorksOverTheServer() throws {
+        let directory = TemporaryDirectory("quiver-edges")
+        let path = directory.file("db")
+        let server = try ServerProcess(database: path)
+        let client = server.client()
+        var script = "CREATE TABLE t (rowid TEXT PRIMARY KEY, n INTEGER, e VECTOR(2));"
+        var rows: [(id: Int64, vector: [Float])] = []
+        for i in 1...30 {
+            let vector: [Float] = [cos(Float(i) * 0.2), sin(Float(i) * 0.2)]
+            script += "INSERT INTO t VALUES ('key-\(i)', \(i), '\(vectorLiteral(vector))');"
+            rows.append((Int64(i), vector))
+        }
+        try client.sql(script)
+        try client.sql("CREATE INDEX t_e ON t USING hnsw (e vector_cosine_ops)")
+        try client.sql("DELETE FROM t WHERE n = 3")
+        rows.removeAll { $0.id == 3 }
+        let query: [Float] = [0.9, 0.3]
+        let expected = bruteForce(rows, query: query, metric: .cosine, k: 4).map(\.id)
+        let viaSQL = try client.sql("SELECT n FROM t ORDER BY e <=> '\(vectorLiteral(query))' LIMIT 4").first?.rows.map { $0[0].integerValue ?? -1 }
+        #expect(viaSQL == expected)
+        for exact in [false, true] {
+            let answer = try client.call("POST", "/tables/t/query", ["vector": .vector(query), "k": 4, "exact": .bool(exact), "columns": ["n"]])
+            let found = (0..<4).compactMap { answer["results"]?[$0]?["row"]?["n"]?.integerValue }
+            #expect(found == expected, "exact \(exact): \(answer)")
+        }
+    }
+
     @Test func aTableWhoseColumnsHideEveryRowidAliasIsRefusedClearly() throws {
         let directory = TemporaryDirectory("quiver-edges")
         let db = try Database(path: directory.file("db"))
