@@ -76,12 +76,14 @@ if MODE in ("none", "browser"):
 
 
 if MODE == "browser":
+    # At the call rather than when a case is generated, so the document's examples and the
+    # stateful phase's requests are sent as a browser would send them too.
     @schemathesis.hook
-    def map_case(context, case):
-        for name, value in _browser_headers().items():
-            case.headers = case.headers or {}
-            case.headers[name] = value
-        return case
+    def before_call(context, case, kwargs):
+        headers = _browser_headers()
+        case.headers = dict(case.headers or {})
+        case.headers.update(headers)
+        kwargs["headers"] = {**(kwargs.get("headers") or {}), **headers}
 
 
 @schemathesis.check
