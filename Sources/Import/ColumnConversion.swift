@@ -105,7 +105,7 @@ struct ColumnTarget {
         let elements: [Float]
         switch value {
         case .numbers(let values, _): elements = values
-        case .string(let text), .untyped(let text):
+        case .string(let text), .untyped(let text), .json(let text):
             do { elements = try VectorCodec.parse(text) } catch {
                 throw ConversionProblem(description: "field \"\(name)\": invalid vector: \(error)")
             }

@@ -183,7 +183,11 @@ struct JSONLineParser {
             } else {
                 guard current == UInt8(ascii: "-") || (current >= 0x30 && current <= 0x39) else { return nil }
                 let (end, _) = try scanNumber()
-                values.append(strtof(bytes.baseAddress!.assumingMemoryBound(to: CChar.self) + position, nil))
+                let value = strtof(bytes.baseAddress!.assumingMemoryBound(to: CChar.self) + position, nil)
+                // A non-zero number that float32 turns into 0 (1e-50) would be data lost, not
+                // rounded: the array is left to the vector check, which says which element.
+                if value == 0 && significandHasNonZeroDigit(position..<end) { return nil }
+                values.append(value)
                 position = end
             }
             skipSpace()
@@ -191,6 +195,16 @@ struct JSONLineParser {
             if current == UInt8(ascii: "]") { position += 1; return values }
             throw fail("expected ',' or ']', found \(found())")
         }
+    }
+
+    /// Whether the digits before any exponent include one other than 0 (`1e-50` does, `0.0e5` not).
+    private func significandHasNonZeroDigit(_ range: Range<Int>) -> Bool {
+        for index in range {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") { return false }
+            if byte >= UInt8(ascii: "1") && byte <= UInt8(ascii: "9") { return true }
+        }
+        return false
     }
 
     /// Skips any value (validating it), for arrays and objects kept as text.

@@ -44,6 +44,8 @@ extension QueryExecutor {
                 found = try nearestIDs(plan, bindings, efHint: efHint, exact: exact, clock: &clock)
             } catch where QueryVectorCheck.isRefusal(error) {
                 throw error   // SQLite would rank such a query arbitrarily, not refuse it
+            } catch let error as SQLiteError where error.isInterrupt {
+                throw error   // cancelled or out of time: running it again in SQLite would undo that
             } catch {
                 continue
             }

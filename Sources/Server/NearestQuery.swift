@@ -152,6 +152,8 @@ struct HybridQuery {
     init(_ target: NearestQuery.Target, textTable: String, text: String, k: Int, candidates: Int, rrfK: Int, ef: Int?) {
         self.target = target
         let table = quoteIdentifier(target.table.name)
+        // The row's own id, by whichever alias no column hides (a VECTOR table always has one).
+        let rowid = target.table.rowidName ?? "rowid"
         let fts = quoteIdentifier(textTable)
         let distance = "\(quoteIdentifier(target.column.name)) \(target.metric.sqlOperator) :\(NearestQuery.vectorParameter)"
         let hints = ef.map { "/*+ hnsw.ef_search = \($0) */ " } ?? ""
@@ -159,14 +161,14 @@ struct HybridQuery {
         let selectList = (["\(table).\(target.table.rowKeyExpression) AS \(NearestQuery.idAlias)"]
             + target.columns.map { "\(table).\(quoteIdentifier($0.name))" }).joined(separator: ", ")
         sql = """
-            WITH quiver_vec AS (SELECT \(hints)rowid AS quiver_id, row_number() OVER (ORDER BY \(distance)) AS quiver_rank
+            WITH quiver_vec AS (SELECT \(hints)\(rowid) AS quiver_id, row_number() OVER (ORDER BY \(distance)) AS quiver_rank
                                 FROM \(table)\(filter) ORDER BY \(distance) LIMIT \(candidates)),
                  quiver_txt AS (SELECT rowid AS quiver_id, row_number() OVER (ORDER BY bm25(\(fts))) AS quiver_rank
                                 FROM \(fts) WHERE \(fts) MATCH :\(Self.textParameter) ORDER BY bm25(\(fts)) LIMIT \(candidates))
             SELECT \(selectList), quiver_vec.quiver_rank, quiver_txt.quiver_rank,
                    coalesce(1.0 / (\(rrfK) + quiver_vec.quiver_rank), 0) + coalesce(1.0 / (\(rrfK) + quiver_txt.quiver_rank), 0) AS quiver_score
-            FROM \(table) LEFT JOIN quiver_vec ON quiver_vec.quiver_id = \(table).rowid
-                 LEFT JOIN quiver_txt ON quiver_txt.quiver_id = \(table).rowid
+            FROM \(table) LEFT JOIN quiver_vec ON quiver_vec.quiver_id = \(table).\(rowid)
+                 LEFT JOIN quiver_txt ON quiver_txt.quiver_id = \(table).\(rowid)
             WHERE (quiver_vec.quiver_id IS NOT NULL OR quiver_txt.quiver_id IS NOT NULL)\(target.condition.map { " AND \($0)" } ?? "")
             ORDER BY quiver_score DESC, \(NearestQuery.idAlias) LIMIT \(k)
             """

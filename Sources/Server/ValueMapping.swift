@@ -72,13 +72,20 @@ enum ValueMapping {
             case .integer(let v): number = Double(v)
             default: throw APIError.badRequest("\(what): element \(i) is \(element.typeName), not a number")
             }
-            let float = Float(number)
-            guard float.isFinite else {
-                throw APIError.badRequest("\(what): element \(i) (\(number)) is out of float32 range")
-            }
-            floats[i] = float
+            floats[i] = try float32(number, at: i, what: what)
         }
         return floats
+    }
+
+    /// One vector element as float32: refused when out of its range, or when it is not zero but
+    /// float32 would make it zero (1e-50): that is data lost, not rounded.
+    private static func float32(_ number: Double, at i: Int, what: String) throws -> Float {
+        let float = Float(number)
+        guard float.isFinite else { throw APIError.badRequest("\(what): element \(i) (\(number)) is out of float32 range") }
+        guard float != 0 || number == 0 else {
+            throw APIError.badRequest("\(what): element \(i) (\(number)) is too small for float32 and would become 0 (the smallest float32 magnitude is about 1.4e-45); send 0 if 0 is meant")
+        }
+        return float
     }
 
     /// A query vector given as numbers: the same checks.
@@ -86,11 +93,7 @@ enum ValueMapping {
         guard numbers.count == dimension else {
             throw APIError.badRequest("\(what): expected \(dimension) dimensions, got \(numbers.count)")
         }
-        return try numbers.enumerated().map { i, number in
-            let float = Float(number)
-            guard float.isFinite else { throw APIError.badRequest("\(what): element \(i) (\(number)) is out of float32 range") }
-            return float
-        }
+        return try numbers.enumerated().map { i, number in try float32(number, at: i, what: what) }
     }
 
     /// Parameters of a SQL text: a JSON array (positional) or object (named, without the prefix).

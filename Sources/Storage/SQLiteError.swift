@@ -23,6 +23,9 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
     /// long loops stopped the same way.
     public static var interrupted: SQLiteError { SQLiteError(code: SQLITE_INTERRUPT, message: "interrupted") }
 
+    /// True when `sqlite3_interrupt` (a cancel, a time limit, shutdown) stopped the statement.
+    public var isInterrupt: Bool { code & 0xff == SQLITE_INTERRUPT }
+
     /// True for "database is locked"/"busy" failures that a caller may retry.
     public var isBusy: Bool { code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED }
 

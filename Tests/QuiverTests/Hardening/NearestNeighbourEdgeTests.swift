@@ -1,6 +1,7 @@
 import Foundation
 import QuiverClient
 import QuiverEngine
+import QuiverImport
 import QuiverKernels
 import QuiverQuery
 import QuiverStorage
@@ -142,6 +143,30 @@ import Testing
 
     // MARK: - Vector values are never changed silently
 
+    /// The same rule where vectors arrive as JSON numbers: `quiver import` and the server.
+    @Test func vanishingElementsAreRefusedByTheImporterAndTheServer() throws {
+        let directory = TemporaryDirectory("quiver-edges")
+        let db = try Database(path: directory.file("db"))
+        try db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, e VECTOR(3))")
+        let file = directory.file("rows.jsonl")
+        try Data("{\"id\": 1, \"e\": [1, 0, 0]}\n{\"id\": 2, \"e\": [1, 1e-50, 2]}\n".utf8).write(to: URL(fileURLWithPath: file))
+        #expect { try Importer(database: db, options: ImportOptions(table: "t", inputPath: file)).run() } throws: { error in
+            "\(error)".contains("rows.jsonl:2") && "\(error)".contains("too small for float32")
+        }
+        #expect(try db.integers("SELECT count(*) FROM t") == [0], "an aborted import changes nothing")
+
+        let server = try ServerProcess(database: directory.file("served"))
+        let client = server.client()
+        try client.sql("CREATE TABLE v (id INTEGER PRIMARY KEY, e VECTOR(2))")
+        #expect { try client.call("POST", "/tables/v/rows", ["rows": [["id": 1, "e": [1, 1e-50]]]]) } throws: { error in
+            "\(error)".contains("element 1") && "\(error)".contains("too small for float32")
+        }
+        #expect { try client.call("POST", "/tables/v/query", ["vector": [1e-50, 1], "k": 1]) } throws: { error in
+            "\(error)".contains("element 0") && "\(error)".contains("too small for float32")
+        }
+        #expect(try client.sql("SELECT count(*) FROM v").first?.rows.first?.first?.integerValue == 0)
+    }
+
     @Test func vectorElementsThatWouldVanishAreRefusedAndBlobsAreChecked() throws {
         let directory = TemporaryDirectory("quiver-edges")
         let db = try Database(path: directory.file("db"))
@@ -235,6 +260,34 @@ import Testing
             let found = (0..<4).compactMap { answer["results"]?[$0]?["row"]?["n"]?.integerValue }
             #expect(found == expected, "exact \(exact): \(answer)")
         }
+        // Hybrid search joins the two rankings on the real rowid, not on the column named rowid.
+        try client.sql("CREATE VIRTUAL TABLE t_fts USING fts5(body); INSERT INTO t_fts (rowid, body) SELECT _rowid_, 'row ' || n FROM t")
+        let hybrid = try client.call("POST", "/tables/t/hybrid", ["vector": .vector(query), "text": .string("row \(expected[0])"), "k": 4, "columns": ["n"]])
+        let fused = (0..<4).compactMap { hybrid["results"]?[$0]?["row"]?["n"]?.integerValue }
+        #expect(fused.count == 4 && fused.first == expected.first, "the nearest row is also the one row the text matches, so it ranks first: \(hybrid)")
+        #expect(hybrid["results"]?[0]?["id"]?.stringValue == "key-\(expected[0])")
+    }
+
+    /// Ctrl-C in the shell and the server's time limit interrupt once; a nested nearest-neighbour
+    /// block that was interrupted must not then be run again by SQLite, where nothing stops it.
+    @Test func oneInterruptStopsANestedNearestQueryWhoseFilterNeverEnds() throws {
+        let directory = TemporaryDirectory("quiver-edges")
+        let db = try Database(path: directory.file("db"))
+        try db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, e VECTOR(2)); INSERT INTO t VALUES (1, '[1,0]'), (2, '[0,1]'), (3, '[1,1]')")
+        let never = "EXISTS (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT 1 FROM c WHERE x = 0)"
+        let sql = "SELECT count(*) FROM (SELECT id FROM t WHERE \(never) ORDER BY e <-> '[1,0]' LIMIT 3)"
+        final class Outcome: @unchecked Sendable { var error: (any Error)? }
+        let outcome = Outcome()
+        let finished = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) let running = db
+        Thread {
+            do { _ = try running.execute(sql) } catch { outcome.error = error }
+            finished.signal()
+        }.start()
+        Thread.sleep(forTimeInterval: 0.5)
+        db.interrupt()
+        try #require(finished.wait(timeout: .now() + 60) == .success, "still running 60 s after one interrupt")
+        #expect(outcome.error.map { "\($0)".contains("interrupt") } == true, "\(String(describing: outcome.error))")
     }
 
     @Test func aTableWhoseColumnsHideEveryRowidAliasIsRefusedClearly() throws {
