@@ -50,7 +50,8 @@ struct ResultReader {
                         row.append(statement.value(at: index))
                     }
                 } catch {
-                    throw SQLiteError(message: "column \(statement.columnNames[index]): \(error)")
+                    let origin = statement.columnOrigin(index).map { "\($0.table).\($0.column)" } ?? statement.columnNames[index]
+                    throw SQLiteError(message: "column \(origin): \(error)")
                 }
             default:
                 row.append(statement.value(at: index))

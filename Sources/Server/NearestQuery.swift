@@ -179,7 +179,7 @@ struct HybridQuery {
 
     /// Plain words, any of which may match: each quoted, so FTS5's query syntax never trips.
     static func matchExpression(_ text: String) -> String {
-        text.split(whereSeparator: { $0.isWhitespace }).map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        text.split(whereSeparator: { $0.isWhitespace }).map { "\"" + String($0).doubling("\"") + "\"" }
             .joined(separator: " OR ")
     }
 

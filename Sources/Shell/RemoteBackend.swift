@@ -151,7 +151,7 @@ public final class RemoteBackend: ShellBackend {
         case .null: "NULL"
         case .integer(let n): "\(n)"
         case .real(let x): x.isFinite ? "\(x)" : "NULL"
-        case .text(let s): "'" + s.replacingOccurrences(of: "'", with: "''") + "'"
+        case .text(let s): quoteLiteral(s)
         case .blob(let bytes): "X'" + bytes.map { String(format: "%02X", $0) }.joined() + "'"
         case .vector(let v): "'[" + v.map { "\($0)" }.joined(separator: ",") + "]'"
         }

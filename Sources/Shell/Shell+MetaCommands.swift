@@ -97,11 +97,11 @@ extension Shell {
 
     /// An SQL string literal.
     static func literal(_ text: String) -> String {
-        "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+        quoteLiteral(text)
     }
 
     /// An SQL quoted identifier.
     static func identifier(_ name: String) -> String {
-        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        quoteIdentifier(name)
     }
 }

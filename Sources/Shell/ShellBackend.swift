@@ -60,5 +60,5 @@ public struct StatementFailure: Error, CustomStringConvertible {
 
 /// An SQL quoted identifier.
 func quotedIdentifier(_ name: String) -> String {
-    "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    quoteIdentifier(name)
 }

@@ -121,10 +121,10 @@ public final class Connection {
 
 /// Quotes an identifier for SQL: `docs` → `"docs"`, `a"b` → `"a""b"`.
 public func quoteIdentifier(_ name: String) -> String {
-    "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    "\"" + name.doubling("\"") + "\""
 }
 
 /// Quotes a string literal for SQL: `it's` → `'it''s'`.
 public func quoteLiteral(_ text: String) -> String {
-    "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+    "'" + text.doubling("'") + "'"
 }

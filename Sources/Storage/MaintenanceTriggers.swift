@@ -5,7 +5,8 @@
 /// gets AFTER INSERT / AFTER UPDATE OF triggers that:
 /// - vectors: validate the value (dimension, finite elements) and store it as a float32 blob; a
 ///   bad value raises an error naming table, column and row, and the statement is rolled back;
-/// - compressed text: replace a text value by its LZ4 form.
+/// - compressed text: replace a text value by its LZ4 form; refuse a blob that is not valid
+///   compressed text (naming table, column and row).
 /// A value that is already canonical (a valid blob) fails the WHEN clause, so bulk writers that
 /// bind blobs pay for one check and no second write.
 ///
@@ -37,8 +38,10 @@ public enum MaintenanceTriggers {
                         result[name] = "CREATE TRIGGER \(quoteIdentifier(name)) AFTER \(on) ON \(t) \(when) BEGIN \(store) END"
                     }
                 case .compressedText:
-                    let store = "UPDATE \(t) SET \(c) = quiver_compress(NEW.\(c)) WHERE \(rowid) = NEW.\(rowid);"
+                    let store = "UPDATE \(t) SET \(c) = quiver_compress(NEW.\(c), \(quoteLiteral(table.name)), \(quoteLiteral(column.name)), "
+                        + "\(rowKey)) WHERE \(rowid) = NEW.\(rowid);"
                     let when = "WHEN typeof(NEW.\(c)) = 'text' AND length(CAST(NEW.\(c) AS BLOB)) >= \(TextCompression.minimumLength)"
+                        + " OR typeof(NEW.\(c)) = 'blob' AND NOT quiver_compressed_ok(NEW.\(c))"
                     for (event, on) in [("insert", "INSERT"), ("update", "UPDATE OF \(c)")] {
                         let name = "\(prefix)compress_\(event):\(table.name).\(column.name)"
                         result[name] = "CREATE TRIGGER \(quoteIdentifier(name)) AFTER \(on) ON \(t) \(when) BEGIN \(store) END"

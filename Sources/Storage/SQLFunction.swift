@@ -13,8 +13,8 @@ public struct FunctionArguments {
     public func double(_ i: Int) -> Double { sqlite3_value_double(argv[i]) }
 
     public func text(_ i: Int) -> String {
-        guard let pointer = sqlite3_value_text(argv[i]) else { return "" }
-        return String(cString: pointer)
+        let pointer = sqlite3_value_text(argv[i])
+        return sqliteText(pointer, count: Int(sqlite3_value_bytes(argv[i])))
     }
 
     /// Bytes of a blob or text argument, valid for the duration of the call.
@@ -83,7 +83,7 @@ extension Connection {
                 do {
                     setResult(context, try box.body(arguments))
                 } catch {
-                    sqlite3_result_error(context, "\(error)", -1)
+                    withSQLiteText("\(error)") { text, count in sqlite3_result_error(context, text, Int32(count)) }
                 }
             }, nil, nil, nil)
         guard rc == SQLITE_OK else { throw error(code: rc, sql: nil) }
@@ -95,7 +95,8 @@ private func setResult(_ context: OpaquePointer, _ value: SQLValue) {
     case .null: sqlite3_result_null(context)
     case .integer(let v): sqlite3_result_int64(context, v)
     case .real(let v): sqlite3_result_double(context, v)
-    case .text(let v): sqlite3_result_text(context, v, -1, sqliteTransient)
+    case .text(let v):
+        withSQLiteText(v) { text, count in sqlite3_result_text64(context, text, sqlite3_uint64(count), sqliteTransient, UInt8(SQLITE_UTF8)) }
     case .blob(let bytes):
         bytes.withUnsafeBytes { sqlite3_result_blob(context, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count), sqliteTransient) }
     case .vector(let floats):

@@ -7,8 +7,15 @@ public final class Statement {
     public let sql: String
 
     init(connection: Connection, sql: String) throws {
+        // SQLite stops reading SQL at a NUL even when given the length, so the statement would
+        // silently lose its end (a WHERE clause, say): refuse it instead.
+        if let nul = sql.utf8.firstIndex(of: 0) {
+            let offset = sql.utf8.distance(from: sql.utf8.startIndex, to: nul)
+            throw SQLiteError(message: "the SQL text holds a NUL character at byte \(offset); pass such text as a parameter",
+                              sql: sql, offset: offset)
+        }
         var stmt: OpaquePointer?
-        let rc = sqlite3_prepare_v3(connection.handle, sql, -1, 0, &stmt, nil)
+        let rc = withSQLiteText(sql) { text, count in sqlite3_prepare_v3(connection.handle, text, Int32(count), 0, &stmt, nil) }
         guard rc == SQLITE_OK else { throw connection.error(code: rc, sql: sql) }
         guard let stmt else {
             throw SQLiteError(message: "empty statement", sql: sql)
@@ -61,7 +68,8 @@ public final class Statement {
         case .null: rc = sqlite3_bind_null(handle, i)
         case .integer(let v): rc = sqlite3_bind_int64(handle, i, v)
         case .real(let v): rc = sqlite3_bind_double(handle, i, v)
-        case .text(let v): rc = sqlite3_bind_text(handle, i, v, -1, sqliteTransient)
+        case .text(let v):
+            rc = withSQLiteText(v) { text, count in sqlite3_bind_text64(handle, i, text, sqlite3_uint64(count), sqliteTransient, UInt8(SQLITE_UTF8)) }
         case .blob(let bytes):
             rc = bytes.withUnsafeBytes { sqlite3_bind_blob(handle, i, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count), sqliteTransient) }
         case .vector(let floats):
@@ -94,7 +102,10 @@ public final class Statement {
         switch sqlite3_column_type(handle, i) {
         case SQLITE_INTEGER: return .integer(sqlite3_column_int64(handle, i))
         case SQLITE_FLOAT: return .real(sqlite3_column_double(handle, i))
-        case SQLITE_TEXT: return .text(String(cString: sqlite3_column_text(handle, i)))
+        case SQLITE_TEXT:
+            // Text pointer first, then its length (SQLite's order); the length keeps NULs.
+            let text = sqlite3_column_text(handle, i)
+            return .text(sqliteText(text, count: Int(sqlite3_column_bytes(handle, i))))
         case SQLITE_BLOB:
             let count = Int(sqlite3_column_bytes(handle, i))
             guard count > 0, let bytes = sqlite3_column_blob(handle, i) else { return .blob([]) }
@@ -121,3 +132,20 @@ public final class Statement {
 
 /// SQLite's SQLITE_TRANSIENT ("copy the value now"), which Swift does not import.
 let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// Calls `body` with the UTF-8 bytes of `text` and their count. Text goes to SQLite with its
+/// length, never NUL-terminated, so a NUL inside it is kept rather than ending it; the pointer
+/// is never nil (SQLite takes a nil text pointer for NULL).
+func withSQLiteText<R>(_ text: String, _ body: (UnsafePointer<CChar>, Int) -> R) -> R {
+    var text = text
+    return text.withUTF8 { bytes in
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return "".withCString { body($0, 0) } }
+        return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) { body($0, bytes.count) }
+    }
+}
+
+/// Text SQLite hands out, read by its length (NULs included) rather than up to its first NUL.
+func sqliteText(_ pointer: UnsafePointer<UInt8>?, count: Int) -> String {
+    guard let pointer, count > 0 else { return "" }
+    return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
+}

@@ -53,9 +53,25 @@ public enum TextCompression {
                                 Int32(bytes.count - headerSize), Int32(length))
         }
         guard n == Int32(length) else {
-            throw CorruptValue(description: "compressed text is damaged (its LZ4 block does not decode)")
+            throw CorruptValue(description: "compressed text is damaged (its LZ4 block does not decode to the \(length) bytes its header states)")
         }
-        return String(decoding: decoded, as: UTF8.self)
+        // Repairing bad UTF-8 would hand out different text without a word.
+        guard let text = String(validating: decoded, as: UTF8.self) else {
+            throw CorruptValue(description: "compressed text is damaged (it decodes to bytes that are not UTF-8)")
+        }
+        return text
+    }
+
+    /// Why `bytes` is not a value a `TEXT COMPRESSED` column may hold as a blob, or nil when it
+    /// is one: a QLZ1 frame whose block decodes to valid UTF-8 of the stated length.
+    public static func problem(with bytes: UnsafeRawBufferPointer) -> String? {
+        guard isCompressed(bytes) else { return "a blob that is not compressed text (no QLZ1 header)" }
+        do {
+            _ = try decompress(bytes)
+            return nil
+        } catch {
+            return error.description
+        }
     }
 
     public static func decompress(_ bytes: [UInt8]) throws(CorruptValue) -> String? {

@@ -38,6 +38,8 @@ public enum VectorCodec {
     /// Parses `[1, 2.5, -3e-2]`. Elements must be finite and fit in float32.
     public static func parse(_ text: String) throws(Problem) -> [Float] {
         var utf8 = Array(text.utf8)
+        // The parser stops at a NUL sentinel, so a NUL inside would hide what follows it.
+        if let nul = utf8.firstIndex(of: 0) { throw Problem("a vector literal cannot hold a NUL character (byte \(nul))", at: nul) }
         utf8.append(0)
         var values: [Float] = []
         var i = 0

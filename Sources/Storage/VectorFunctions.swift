@@ -53,7 +53,8 @@ enum VectorFunctions {
         }
     }
 
-    private static func describeRow(_ value: SQLValue) -> String {
+    /// A row's key as error messages show it.
+    static func describeRow(_ value: SQLValue) -> String {
         switch value {
         case .integer(let v): "\(v)"
         case .text(let v): quoteLiteral(v)
