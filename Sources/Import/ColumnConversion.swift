@@ -4,6 +4,8 @@ import QuiverStorage
 /// What a column accepts, from its declared type (SQLite's affinity rules plus Quiver's kinds).
 enum ColumnType: Equatable {
     case integer, real, numeric, text, blob
+    /// No declared type: holds any value as it was given (SQLite's BLOB affinity, "none").
+    case untyped
     case vector(dimension: Int)
     case compressedText
 
@@ -16,7 +18,8 @@ enum ColumnType: Equatable {
             let type = column.declaredType.uppercased()
             if type.contains("INT") { self = .integer }
             else if type.contains("CHAR") || type.contains("CLOB") || type.contains("TEXT") { self = .text }
-            else if type.contains("BLOB") || type.isEmpty { self = .blob }
+            else if type.isEmpty { self = .untyped }
+            else if type.contains("BLOB") { self = .blob }
             else if type.contains("REAL") || type.contains("FLOA") || type.contains("DOUB") { self = .real }
             else { self = .numeric }
         }
@@ -29,6 +32,7 @@ enum ColumnType: Equatable {
         case .numeric: "NUMERIC"
         case .text: "TEXT"
         case .blob: "BLOB"
+        case .untyped: "untyped"
         case .vector(let n): "VECTOR(\(n))"
         case .compressedText: "TEXT COMPRESSED"
         }
@@ -47,6 +51,8 @@ struct ColumnTarget {
     var required: Bool
 
     func convert(_ value: FieldValue) throws(ConversionProblem) -> SQLValue {
+        if type == .untyped { return try untyped(value) }
+        let value = value.unquoted
         switch (type, value) {
         case (_, .null):
             if required { throw ConversionProblem(description: "field \"\(name)\" is null but the column is required (NOT NULL)") }
@@ -54,22 +60,31 @@ struct ColumnTarget {
         case (.vector(let n), _): return .vector(try vector(value, dimension: n))
         case (.integer, .integer(let v)): return .integer(v)
         case (.integer, .bool(let v)): return .integer(v ? 1 : 0)
-        case (.integer, .real(let v)) where v.isFinite && v == v.rounded() && abs(v) < 9.2e18: return .integer(Int64(v))
-        case (.integer, .untyped(let text)):
-            if let v = Int64(text.trimmingCharacters(in: .whitespaces)) { return .integer(v) }
-            if let v = Double(text.trimmingCharacters(in: .whitespaces)), v.isFinite, v == v.rounded(), abs(v) < 9.2e18 { return .integer(Int64(v)) }
-        case (.real, .integer(let v)): return .real(Double(v))
-        case (.real, .real(let v)), (.numeric, .real(let v)):
-            guard v.isFinite else { throw ConversionProblem(description: "field \"\(name)\" is \(v.isNaN ? "NaN" : "infinite"); \(type.name) columns take finite numbers") }
+        case (.integer, .real(let v)), (.real, .real(let v)), (.numeric, .real(let v)):
+            // SQLite keeps a number an INTEGER column cannot hold exactly (1.5, 1e300, infinity)
+            // as REAL; NaN it would store as NULL.
+            guard !v.isNaN else { throw ConversionProblem(description: "field \"\(name)\" is NaN; \(type.name) columns take numbers") }
+            if type == .integer, v == v.rounded(), abs(v) < 9.2e18 { return .integer(Int64(v)) }
             return .real(v)
+        case (.integer, .untyped(let text)):
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            if let v = Int64(trimmed) { return .integer(v) }
+            if let v = Self.decimal(trimmed) { return v == v.rounded() && abs(v) < 9.2e18 ? .integer(Int64(v)) : .real(v) }
+        case (.real, .integer(let v)):
+            // Above 2^53 a Double cannot hold every integer: refuse rather than round.
+            guard Int64(exactly: Double(v)) == v else {
+                throw ConversionProblem(description: "field \"\(name)\" is the integer \(v), which a REAL column cannot hold exactly")
+            }
+            return .real(Double(v))
         case (.real, .untyped(let text)):
-            if let v = Double(text.trimmingCharacters(in: .whitespaces)), v.isFinite { return .real(v) }
+            if let v = Self.decimal(text.trimmingCharacters(in: .whitespaces)) { return .real(v) }
         case (.numeric, .integer(let v)): return .integer(v)
         case (.numeric, .bool(let v)): return .integer(v ? 1 : 0)
+        case (.numeric, .string(let text)): return .text(text)   // (SQLite makes "12" the integer 12)
         case (.numeric, .untyped(let text)):
             let trimmed = text.trimmingCharacters(in: .whitespaces)
             if let v = Int64(trimmed) { return .integer(v) }
-            if let v = Double(trimmed), v.isFinite { return .real(v) }
+            if let v = Self.decimal(trimmed) { return .real(v) }
             return .text(text)
         case (.text, _), (.compressedText, _):
             switch value {
@@ -77,23 +92,73 @@ struct ColumnTarget {
             case .numbers(_, let raw): return .text(raw)
             case .integer(let v): return .text(String(v))
             case .real(let v) where v.isFinite: return .text(String(v))
+            case .quoted(let s): return .text(s)
             case .bool(let v): return .text(v ? "true" : "false")
             default: break
             }
         case (.blob, .string(let s)), (.blob, .untyped(let s)):
-            // Blobs travel as base64 text (what `quiver export` writes).
+            // Blobs travel as base64 text (what `quiver export` writes to CSV).
             if let data = Data(base64Encoded: s) { return .blob([UInt8](data)) }
             throw ConversionProblem(description: "field \"\(name)\" is not base64 text; BLOB columns take base64")
+        case (.blob, .json(let raw)):
+            if let bytes = Self.base64Object(raw) { return .blob(bytes) }
         case (.blob, .integer(let v)): return .integer(v)
-        case (.blob, .real(let v)) where v.isFinite: return .real(v)
+        case (.blob, .real(let v)) where !v.isNaN: return .real(v)
         default: break
         }
         throw ConversionProblem(description: "field \"\(name)\" is \(value.kindDescription)\(preview(value)); column \(name) is \(type.name)")
     }
 
+    /// A column without a type takes each value as it comes: JSON numbers as numbers, strings
+    /// as text, `{"base64": "…"}` as a blob (as `quiver export` writes blobs); in CSV an unquoted
+    /// decimal number as a number, anything else as text.
+    private func untyped(_ value: FieldValue) throws(ConversionProblem) -> SQLValue {
+        switch value {
+        case .null:
+            if required { throw ConversionProblem(description: "field \"\(name)\" is null but the column is required (NOT NULL)") }
+            return .null
+        case .bool(let v): return .integer(v ? 1 : 0)
+        case .integer(let v): return .integer(v)
+        case .real(let v):
+            guard !v.isNaN else { throw ConversionProblem(description: "field \"\(name)\" is NaN, which SQLite cannot store") }
+            return .real(v)
+        case .string(let s), .quoted(let s): return .text(s)
+        case .numbers(_, let raw): return .text(raw)
+        case .json(let raw): return Self.base64Object(raw).map(SQLValue.blob) ?? .text(raw)
+        case .untyped(let s):
+            if let v = Int64(s) { return .integer(v) }
+            if let v = Self.decimal(s) { return .real(v) }
+            return .text(s)
+        }
+    }
+
+    /// A number written in decimal (as `quiver export` writes REAL values: `1.5`, `-0.0`,
+    /// `5e-324`, `inf`), not hexadecimal or NaN, which Double(_:) would also read.
+    static func decimal(_ text: String) -> Double? {
+        switch text {
+        case "inf", "+inf", "Infinity", "+Infinity": return .infinity
+        case "-inf", "-Infinity": return -.infinity
+        default: break
+        }
+        guard let first = text.utf8.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".")
+                || (first >= 0x30 && first <= 0x39),
+              text.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+")
+                                     || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }),
+              let value = Double(text), !value.isNaN else { return nil }
+        return value
+    }
+
+    /// The bytes of `{"base64": "…"}` (the API's and the export's form of a blob), nil for any
+    /// other JSON text.
+    static func base64Object(_ raw: String) -> [UInt8]? {
+        guard raw.hasPrefix("{"), let object = try? JSONSerialization.jsonObject(with: Data(raw.utf8)) as? [String: Any],
+              object.count == 1, let text = object["base64"] as? String, let data = Data(base64Encoded: text) else { return nil }
+        return [UInt8](data)
+    }
+
     private func preview(_ value: FieldValue) -> String {
         switch value {
-        case .string(let s), .untyped(let s): " (\"\(s.count > 40 ? s.prefix(40) + "…" : Substring(s))\")"
+        case .string(let s), .untyped(let s), .quoted(let s): " (\"\(s.count > 40 ? s.prefix(40) + "…" : Substring(s))\")"
         case .integer(let v): " (\(v))"
         case .real(let v): " (\(v))"
         default: ""

@@ -43,7 +43,7 @@ struct DelimitedReader {
         guard let first = try nextFields() else { throw Problem.emptyHeader }
         // (A malformed header line is thrown: nothing can be read without field names.)
         header = first.fields.map { field in
-            var name = field ?? ""
+            var name = field.text ?? ""
             if name.hasPrefix("\u{FEFF}") { name.removeFirst() }
             return name
         }
@@ -56,7 +56,7 @@ struct DelimitedReader {
     /// returned as such (reading goes on with the next line).
     mutating func next() throws -> SourceItem? {
         while true {
-            let line: Int, text: String, fields: [String?]
+            let line: Int, text: String, fields: [FieldValue]
             do {
                 guard let next = try nextFields() else { return nil }
                 (line, text, fields) = next
@@ -64,7 +64,7 @@ struct DelimitedReader {
                 if case .unclosedQuote = problem { throw problem }
                 return .malformed(line: problem.line, text: lastText, reason: problem.description)
             }
-            if fields.count == 1, fields[0] == nil { continue }   // a blank line
+            if fields.count == 1, fields[0] == .null { continue }   // a blank line
             guard fields.count == header.count else {
                 return .malformed(line: line, text: text,
                                   reason: Problem.fieldCount(line: line, expected: header.count, found: fields.count).description)
@@ -72,33 +72,37 @@ struct DelimitedReader {
             var record = InputRecord(line: line, fields: [], text: text)
             record.fields.reserveCapacity(fields.count)
             for (name, field) in zip(header, fields) {
-                record.fields.append((name, field.map(FieldValue.untyped) ?? .null))
+                record.fields.append((name, field))
             }
             return .record(record)
         }
         return nil
     }
 
-    /// Splits one record into fields (nil = empty and unquoted), joining lines inside quotes.
-    private mutating func nextFields() throws -> (line: Int, text: String, fields: [String?])? {
+    /// Splits one record into fields (null = empty and unquoted), joining lines inside quotes.
+    private mutating func nextFields() throws -> (line: Int, text: String, fields: [FieldValue])? {
         guard let first = try lines.next() else { return nil }
         let startLine = lines.lineNumber
         var record = [UInt8](first)
         while endsInsideQuotes(record) {
+            let lineBreak: [UInt8] = lines.lastLineEndedInCRLF ? [0x0D, 0x0A] : [0x0A]
             guard let more = try lines.next() else { throw Problem.unclosedQuote(line: startLine) }
-            record.append(0x0A)
+            guard record.count + lineBreak.count + more.count <= lines.maxLineBytes else {
+                throw RecordTooLong(line: startLine, limit: lines.maxLineBytes)
+            }
+            record.append(contentsOf: lineBreak)
             record.append(contentsOf: more)
         }
         lastText = String(decoding: record, as: UTF8.self)
-        var fields: [String?] = []
+        var fields: [FieldValue] = []
         var field: [UInt8] = []
         var quoted = false, inQuotes = false, i = 0
         func finish() throws {
             if !quoted && field.isEmpty {
-                fields.append(nil)
+                fields.append(.null)
             } else {
                 guard let text = String(validating: field, as: UTF8.self) else { throw Problem.invalidUTF8(line: startLine) }
-                fields.append(text)
+                fields.append(quoted ? .quoted(text) : .untyped(text))
             }
             field.removeAll(keepingCapacity: true)
             quoted = false

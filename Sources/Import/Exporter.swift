@@ -25,7 +25,9 @@ public struct ExportOptions: Sendable {
 }
 
 /// Writes a table's rows as JSON Lines or CSV, with the table's column names as field names,
-/// in rowid order, from one snapshot; `quiver import` reads the result back to the same rows.
+/// in rowid order, from one snapshot; `quiver import` reads the result back to the same rows,
+/// value for value and type for type (see ExportEncoding), or the export stops naming the row
+/// and column it could not write so.
 public final class Exporter {
     private let database: Database
     private let options: ExportOptions
@@ -71,7 +73,8 @@ public final class Exporter {
             }
         }
         let output = try OutputFile(path: options.outputPath)
-        let format: OutputFormat = options.format == .csv ? .csv : .jsonl
+        let targets = recordColumns.map { ColumnTarget(name: $0.name, type: ColumnType($0), required: false) }
+        let keyIndex = table.primaryKeyColumn.flatMap { key in recordColumns.firstIndex { $0.name == key.name } }
         var vectors: [Float] = []
         var written = 0
         var after = Int64.min
@@ -84,6 +87,19 @@ public final class Exporter {
             guard let last = result.rows.last else { break }
             after = last[0].integerValue ?? after
             let rows = result.rows.map { row -> [SQLValue] in Array(row[1...(recordColumns.count)]) }
+            var text = written == 0 && options.format == .csv ? ExportEncoding.csvHeader(targets) : ""
+            for (rowIndex, row) in rows.enumerated() {
+                for (column, value) in row.enumerated() {
+                    do {
+                        try ExportEncoding.check(value, column: targets[column], format: options.format)
+                    } catch {
+                        let key = keyIndex.map { "\(recordColumns[$0].name)=\(Self.keyText(row[$0]))" } ?? "rowid=\(Self.keyText(result.rows[rowIndex][0]))"
+                        throw ImportError.plan("cannot export \(table.name) row \(key), column \(targets[column].name) (\(targets[column].type.name)) "
+                                               + "as \(options.format.rawValue.uppercased()) so that import restores it: \(error)")
+                    }
+                }
+                text += ExportEncoding.record(row, columns: targets, format: options.format)
+            }
             if let vectorColumn {
                 for row in result.rows {
                     guard let vector = row[recordColumns.count + 1].vectorValue else {
@@ -92,20 +108,29 @@ public final class Exporter {
                     vectors += vector
                 }
             }
-            try output.write(ResultRenderer.renderChunk(ResultSet(columns: recordColumns.map(\.name), rows: rows), as: format,
-                                                        header: written == 0))
+            try output.write(text)
             written += rows.count
             progress?(written)
             if result.rows.count < Self.pageSize { break }
         }
-        if written == 0, format == .csv {
-            try output.write(ResultRenderer.renderChunk(ResultSet(columns: recordColumns.map(\.name), rows: []), as: .csv, header: true))
+        if written == 0, options.format == .csv {
+            try output.write(ExportEncoding.csvHeader(targets))
         }
         try output.finish()
         if let vectorsPath = options.vectorsPath, let dimension = vectorColumn?.kind.vectorDimension {
             try NumPy.writeFloatMatrix(path: vectorsPath, rows: written, columns: dimension, values: vectors)
         }
         return written
+    }
+}
+
+extension Exporter {
+    static func keyText(_ value: SQLValue) -> String {
+        switch value {
+        case .integer(let v): "\(v)"
+        case .text(let s): quoteLiteral(s)
+        default: "\(value)"
+        }
     }
 }
 

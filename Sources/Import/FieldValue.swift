@@ -11,6 +11,9 @@ enum FieldValue: Equatable {
     case json(String)
     /// A CSV/TSV field: text whose type the column decides.
     case untyped(String)
+    /// A CSV/TSV field in quotes: like `untyped`, except that a column without a type takes it
+    /// as text (unquoted, a number there is a number).
+    case quoted(String)
 
     /// How the value is described in an error message.
     var kindDescription: String {
@@ -22,8 +25,22 @@ enum FieldValue: Equatable {
         case .string: "a string"
         case .numbers: "an array of numbers"
         case .json(let raw): raw.hasPrefix("[") ? "an array" : "an object"
-        case .untyped: "text"
+        case .untyped, .quoted: "text"
         }
+    }
+
+    /// The text of a CSV/TSV field.
+    var text: String? {
+        switch self {
+        case .untyped(let text), .quoted(let text): text
+        default: nil
+        }
+    }
+
+    /// A quoted field as an unquoted one, for every column but an untyped one.
+    var unquoted: FieldValue {
+        if case .quoted(let text) = self { return .untyped(text) }
+        return self
     }
 }
 

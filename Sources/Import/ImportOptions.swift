@@ -35,6 +35,10 @@ public struct ImportOptions: Sendable {
     public var dedupeColumn: String?
     /// Rows per transaction with `--on-error skip` (with `abort` the import is one transaction).
     public var batchSize = 10_000
+    /// The longest record read: a longer line (or CSV record) stops the import, naming it, before
+    /// it is held in memory whole.
+    public var maxRecordBytes = ImportOptions.defaultMaxRecordBytes
+    public static let defaultMaxRecordBytes = 128 << 20
 
     public init(table: String, inputPath: String) {
         self.table = table

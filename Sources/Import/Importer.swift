@@ -39,7 +39,7 @@ public final class Importer {
         }
         let schema = try options.schemaPath.map(TableSchema.read(path:))
         let side = try options.vectorsPath.map(SideVectors.init(path:))
-        let source = try RecordSource(path: options.inputPath, format: format)
+        let source = try RecordSource(path: options.inputPath, format: format, maxRecordBytes: options.maxRecordBytes)
 
         // Read ahead to learn the fields, then plan; nothing is written before the plan holds.
         var sample: [SourceItem] = []

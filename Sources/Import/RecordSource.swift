@@ -34,10 +34,10 @@ final class RecordSource {
 
     let path: String
 
-    init(path: String, format: InputFormat) throws {
+    init(path: String, format: InputFormat, maxRecordBytes: Int = ImportOptions.defaultMaxRecordBytes) throws {
         self.path = path
         bytes = try openByteSource(path: path)
-        let lines = LineReader(source: bytes)
+        let lines = LineReader(source: bytes, maxLineBytes: maxRecordBytes)
         switch format {
         case .jsonl:
             reader = .jsonl(lines)
@@ -49,6 +49,8 @@ final class RecordSource {
                 reader = .delimited(delimited)
             } catch let problem as DelimitedReader.Problem {
                 throw InputError(path: path, problem: "line \(problem.line): \(problem)")
+            } catch let tooLong as RecordTooLong {
+                throw InputError(path: path, problem: tooLong.description)
             }
         }
     }
@@ -67,6 +69,14 @@ final class RecordSource {
     }
 
     func next() throws -> SourceItem? {
+        do {
+            return try nextItem()
+        } catch let tooLong as RecordTooLong {
+            throw InputError(path: path, problem: tooLong.description)
+        }
+    }
+
+    private func nextItem() throws -> SourceItem? {
         switch reader {
         case .jsonl(let lines):
             while let line = try lines.next() {

@@ -3,8 +3,9 @@ import QuiverStorage
 /// A table schema guessed from the first records, for an import into a table that does not
 /// exist yet and comes without `--schema`.
 enum SchemaInference {
-    /// Types widen as values disagree: INTEGER → REAL → TEXT. An array of numbers that always
-    /// has the same length is a VECTOR; other arrays and objects are kept as JSON text.
+    /// Types widen as values disagree: INTEGER → REAL → TEXT. A field that holds only arrays of
+    /// numbers is a VECTOR of their most common length (records of another length are then
+    /// rejected, each naming its line); other arrays and objects are kept as JSON text.
     static func infer(fields: [String], sample: [InputRecord], key: String, side: SideVectors?,
                       vectorColumn: String, inputPath: String) throws -> TableSchema {
         guard fields.contains(key) else {
@@ -13,7 +14,7 @@ enum SchemaInference {
         var columns: [TableSchema.Column] = []
         for field in fields {
             let values = sample.compactMap { $0.value(of: field) }
-            var type = guess(values)
+            var type = try guess(values, field: field, inputPath: inputPath)
             if field == key {
                 type = type == "INTEGER" ? "INTEGER" : "TEXT"
             }
@@ -33,20 +34,20 @@ enum SchemaInference {
         static func < (a: Guess, b: Guess) -> Bool { a.rawValue < b.rawValue }
     }
 
-    static func guess(_ values: [FieldValue]) -> String {
+    static func guess(_ values: [FieldValue], field: String = "", inputPath: String = "") throws -> String {
         var scalar = Guess.unknown
-        var vectorLength: Int?
+        var vectorLengths: [Int: Int] = [:]   // length → records
         var sawVector = false, sawOther = false
         for value in values {
-            switch value {
+            switch value.unquoted {
             case .null: continue
             case .numbers(let elements, _):
-                if !sawVector { vectorLength = elements.count } else if vectorLength != elements.count { vectorLength = nil }
+                vectorLengths[elements.count, default: 0] += 1
                 sawVector = true
                 continue
             case .untyped(let text) where text.hasPrefix("["):
                 if let elements = try? VectorCodec.parse(text) {
-                    if !sawVector { vectorLength = elements.count } else if vectorLength != elements.count { vectorLength = nil }
+                    vectorLengths[elements.count, default: 0] += 1
                     sawVector = true
                     continue
                 }
@@ -58,11 +59,19 @@ enum SchemaInference {
                 if Int64(text) != nil { scalar = max(scalar, .integer) }
                 else if let v = Double(text), v.isFinite { scalar = max(scalar, .real) }
                 else { scalar = .text }
-            case .string, .json: scalar = .text
+            case .string, .json, .quoted: scalar = .text   // (.quoted never remains after .unquoted)
             }
             sawOther = true
         }
-        if sawVector && !sawOther, let n = vectorLength, n >= 1, n <= VectorCodec.maximumDimension { return "VECTOR(\(n))" }
+        if sawVector && !sawOther {
+            let ranked = vectorLengths.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key > $1.key }
+            let (n, records) = ranked[0]
+            if ranked.count > 1, ranked[1].value == records {
+                throw ImportError.plan("field \"\(field)\" of \(inputPath) holds arrays of numbers of \(ranked.count) lengths, "
+                                       + "\(ranked[0].key) and \(ranked[1].key) equally often; give --schema to declare its type")
+            }
+            if n >= 1, n <= VectorCodec.maximumDimension { return "VECTOR(\(n))" }
+        }
         if sawVector { return "TEXT" }
         switch scalar {
         case .integer: return "INTEGER"

@@ -15,12 +15,8 @@ struct SideVectors {
         if path.lowercased().hasSuffix(".fvecs") {
             (count, dimension, values) = try Self.readFvecs(path: path)
         } else {
-            let matrix: NumPyMatrix<Float>
-            do {
-                matrix = try NumPy.readFloatMatrix(path: path)
-            } catch {
-                throw InputError(path: path, problem: "\(error)")
-            }
+            // NumPyError names the file itself.
+            let matrix = try NumPy.readFloatMatrix(path: path)
             (count, dimension, values) = (matrix.rows, matrix.columns, matrix.values)
         }
     }

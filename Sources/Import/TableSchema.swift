@@ -7,7 +7,8 @@ import QuiverStorage
 public struct TableSchema: Codable, Equatable, Sendable {
     public struct Column: Codable, Equatable, Sendable {
         public var name: String
-        /// INTEGER, REAL, TEXT, BLOB, NUMERIC, TEXT COMPRESSED or VECTOR(n).
+        /// INTEGER, REAL, TEXT, BLOB, NUMERIC, TEXT COMPRESSED, VECTOR(n), or empty for a column
+        /// without a type (which holds each value as given).
         public var type: String
         /// NOT NULL: a record without this field is rejected.
         public var required: Bool?
@@ -46,7 +47,7 @@ public struct TableSchema: Codable, Equatable, Sendable {
         self.indexes = indexes
     }
 
-    static let allowedTypes = ["INTEGER", "REAL", "TEXT", "BLOB", "NUMERIC", "TEXT COMPRESSED"]
+    static let allowedTypes = ["INTEGER", "REAL", "TEXT", "BLOB", "NUMERIC", "TEXT COMPRESSED", ""]
 
     /// Reads and checks a schema file; errors name the file and the problem.
     public static func read(path: String) throws -> TableSchema {
@@ -90,7 +91,7 @@ public struct TableSchema: Codable, Equatable, Sendable {
             if normalized.hasPrefix("VECTOR") {
                 do { _ = try ColumnKind(declaredType: normalized) } catch { throw SchemaProblem(description: "column \(column.name): \(error)") }
             } else if !Self.allowedTypes.contains(normalized) {
-                throw SchemaProblem(description: "column \(column.name): type \"\(column.type)\" is not one of \(Self.allowedTypes.joined(separator: ", ")), VECTOR(n)")
+                throw SchemaProblem(description: "column \(column.name): type \"\(column.type)\" is not one of \(Self.allowedTypes.filter { !$0.isEmpty }.joined(separator: ", ")), VECTOR(n) or \"\" (no type)")
             }
         }
         guard let keyColumn = columns.first(where: { $0.name.caseInsensitiveEquals(key) }) else {
@@ -121,7 +122,8 @@ public struct TableSchema: Codable, Equatable, Sendable {
     /// The statements that create the table and its indexes.
     func createStatements(table: String) -> [String] {
         let definitions = columns.map { column -> String in
-            var text = "\(quoteIdentifier(column.name)) \(Self.normalizedType(column.type))"
+            let type = Self.normalizedType(column.type)
+            var text = type.isEmpty ? quoteIdentifier(column.name) : "\(quoteIdentifier(column.name)) \(type)"
             if column.name.caseInsensitiveEquals(key) {
                 // An INTEGER key is the rowid and never NULL; SQLite lets other keys be NULL
                 // unless told otherwise.
@@ -148,11 +150,20 @@ public struct TableSchema: Codable, Equatable, Sendable {
         TableSchema(
             table: table.name,
             key: table.primaryKeyColumn?.name ?? "rowid",
-            columns: table.columns.map { Column(name: $0.name, type: $0.declaredType.isEmpty ? "BLOB" : $0.declaredType,
+            columns: table.columns.map { Column(name: $0.name, type: schemaType(of: $0),
                                                 required: $0.notNull && $0.primaryKeyPosition == 0 ? true : nil) },
             indexes: indexes.isEmpty ? nil : indexes.map {
                 Index(name: $0.name, column: $0.column, metric: $0.metric.operatorClass, m: $0.m, efConstruction: $0.efConstruction)
             })
+    }
+
+    /// The declared type when the schema format takes it, else the type of the same affinity
+    /// (VARCHAR(20) → TEXT, DOUBLE → REAL), so the table made from the schema stores the same values.
+    private static func schemaType(of column: ColumnInfo) -> String {
+        let declared = normalizedType(column.declaredType)
+        if allowedTypes.contains(declared) || declared.hasPrefix("VECTOR") { return column.declaredType }
+        let type = ColumnType(column)
+        return type == .untyped ? "" : type.name
     }
 
     public func encoded() -> Data {

@@ -55,6 +55,9 @@ struct ImportCommand: ParsableCommand {
     @Option(name: .long, help: "Rows per committed batch in skip mode.")
     var batchSize = 10_000
 
+    @Option(name: .long, help: "The longest record read, in bytes; a longer one stops the import (it bounds memory).")
+    var maxRecordBytes = ImportOptions.defaultMaxRecordBytes
+
     @Flag(name: .long, help: "No progress display, only the summary.")
     var quiet = false
 
@@ -69,6 +72,7 @@ struct ImportCommand: ParsableCommand {
         options.rejectsPath = rejects
         options.dedupeColumn = dedupeColumn
         options.batchSize = max(1, batchSize)
+        options.maxRecordBytes = max(1, maxRecordBytes)
         if let dedupe {
             if dedupe.lowercased() == "exact" {
                 options.dedupe = .exact
