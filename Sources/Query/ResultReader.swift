@@ -50,13 +50,24 @@ struct ResultReader {
                         row.append(statement.value(at: index))
                     }
                 } catch {
-                    let origin = statement.columnOrigin(index).map { "\($0.table).\($0.column)" } ?? statement.columnNames[index]
-                    throw SQLiteError(message: "column \(origin): \(error)")
+                    let origin = statement.columnOrigin(index)
+                    let place = origin.map { "\($0.table).\($0.column)" } ?? statement.columnNames[index]
+                    let rows = origin.flatMap { rowsHolding(Array(statement.blobBytes(at: index)), $0.table, $0.column, statement.connection) }
+                    throw SQLiteError(message: "column \(place)\(rows ?? ""): \(error)")
                 }
             default:
                 row.append(statement.value(at: index))
             }
         }
         return row
+    }
+
+    /// " in row rowid=N" for the rows of `table` whose `column` holds `value`, so a damaged value
+    /// can be found and repaired; nil when they cannot be looked up (no rowid, say).
+    private static func rowsHolding(_ value: [UInt8], _ table: String, _ column: String, _ connection: Connection) -> String? {
+        let sql = "SELECT rowid FROM \(quoteIdentifier(table)) WHERE \(quoteIdentifier(column)) = ? LIMIT 5"
+        guard let rows = try? connection.query(sql, SQLBindings([.blob(value)])), !rows.isEmpty else { return nil }
+        let ids = rows.compactMap { $0.first?.integerValue }.map(String.init)
+        return " in row\(ids.count > 1 ? "s" : "") rowid=\(ids.joined(separator: ", "))"
     }
 }
