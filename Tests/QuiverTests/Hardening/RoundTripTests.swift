@@ -225,6 +225,11 @@ import Testing
         }
         // Within the limit the same files load.
         #expect(try importing(jsonl, into: db) { $0.maxRecordBytes = 6_000 }.written == 2)
+
+        // The command line's flag.
+        let binary = try #require(ImportCLIBinary.path, "the quiver executable was not found; build it with `swift build --build-tests`")
+        let refused = try ProcessRunner.run(binary, ["import", "--db", tmp.file("cli"), "--table", "docs", "--max-record-bytes", "1000", gzip])
+        #expect(!refused.succeeded && refused.stderr.contains("\(gzip): line 2: the record is longer than 1000 bytes"), "\(refused)")
     }
 
     @Test func aBadNumPyFileIsNamedOnce() throws {
