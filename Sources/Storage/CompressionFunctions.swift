@@ -23,12 +23,6 @@ enum CompressionFunctions {
             let text = args.text(0)
             return TextCompression.compress(text).map { .blob($0) } ?? .text(text)
         }
-        // Used by the maintenance triggers' WHEN: 1 unless the value is a blob that is not valid
-        // compressed text (so valid blobs from bulk writers cost one check and no second write).
-        try connection.createFunction("quiver_compressed_ok", argumentCount: 1) { args in
-            guard args.isBlob(0) else { return .integer(1) }
-            return .integer(TextCompression.problem(with: args.bytes(0)) == nil ? 1 : 0)
-        }
         // Bytes a value occupies as stored (the rewriter leaves its argument compressed), so
         // users can see what compression saves: sum(compressed_size(body)) vs sum(length(body)).
         try connection.createFunction("compressed_size", argumentCount: 1) { args in

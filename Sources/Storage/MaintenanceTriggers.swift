@@ -38,10 +38,13 @@ public enum MaintenanceTriggers {
                         result[name] = "CREATE TRIGGER \(quoteIdentifier(name)) AFTER \(on) ON \(t) \(when) BEGIN \(store) END"
                     }
                 case .compressedText:
-                    let store = "UPDATE \(t) SET \(c) = quiver_compress(NEW.\(c), \(quoteLiteral(table.name)), \(quoteLiteral(column.name)), "
-                        + "\(rowKey)) WHERE \(rowid) = NEW.\(rowid);"
+                    // A blob is checked in WHEN: quiver_compress gives a valid one back unchanged (so
+                    // the trigger does not fire and bulk writers pay no second write) and fails on
+                    // any other, naming the row.
+                    let compress = "quiver_compress(NEW.\(c), \(quoteLiteral(table.name)), \(quoteLiteral(column.name)), \(rowKey))"
+                    let store = "UPDATE \(t) SET \(c) = \(compress) WHERE \(rowid) = NEW.\(rowid);"
                     let when = "WHEN typeof(NEW.\(c)) = 'text' AND length(CAST(NEW.\(c) AS BLOB)) >= \(TextCompression.minimumLength)"
-                        + " OR typeof(NEW.\(c)) = 'blob' AND NOT quiver_compressed_ok(NEW.\(c))"
+                        + " OR typeof(NEW.\(c)) = 'blob' AND \(compress) IS NOT NEW.\(c)"
                     for (event, on) in [("insert", "INSERT"), ("update", "UPDATE OF \(c)")] {
                         let name = "\(prefix)compress_\(event):\(table.name).\(column.name)"
                         result[name] = "CREATE TRIGGER \(quoteIdentifier(name)) AFTER \(on) ON \(t) \(when) BEGIN \(store) END"
