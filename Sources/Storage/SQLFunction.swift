@@ -98,8 +98,8 @@ private func setResult(_ context: OpaquePointer, _ value: SQLValue) {
     case .text(let v):
         withSQLiteText(v) { text, count in sqlite3_result_text64(context, text, sqlite3_uint64(count), sqliteTransient, UInt8(SQLITE_UTF8)) }
     case .blob(let bytes):
-        bytes.withUnsafeBytes { sqlite3_result_blob(context, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count), sqliteTransient) }
+        bytes.withUnsafeBytes { sqlite3_result_blob64(context, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), sqlite3_uint64($0.count), sqliteTransient) }
     case .vector(let floats):
-        floats.withUnsafeBytes { sqlite3_result_blob(context, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count), sqliteTransient) }
+        floats.withUnsafeBytes { sqlite3_result_blob64(context, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), sqlite3_uint64($0.count), sqliteTransient) }
     }
 }

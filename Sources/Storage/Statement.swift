@@ -71,9 +71,9 @@ public final class Statement {
         case .text(let v):
             rc = withSQLiteText(v) { text, count in sqlite3_bind_text64(handle, i, text, sqlite3_uint64(count), sqliteTransient, UInt8(SQLITE_UTF8)) }
         case .blob(let bytes):
-            rc = bytes.withUnsafeBytes { sqlite3_bind_blob(handle, i, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count), sqliteTransient) }
+            rc = bytes.withUnsafeBytes { sqlite3_bind_blob64(handle, i, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), sqlite3_uint64($0.count), sqliteTransient) }
         case .vector(let floats):
-            rc = floats.withUnsafeBytes { sqlite3_bind_blob(handle, i, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count), sqliteTransient) }
+            rc = floats.withUnsafeBytes { sqlite3_bind_blob64(handle, i, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), sqlite3_uint64($0.count), sqliteTransient) }
         }
         guard rc == SQLITE_OK else { throw connection.error(code: rc, sql: sql) }
     }

@@ -51,6 +51,17 @@ import Testing
 
     /// A quote followed by a combining mark is one Swift Character but still a quote to SQLite
     /// and to CSV readers: quoting doubles it, so the text stays one literal or identifier.
+    /// Lengths go to SQLite as 64-bit numbers: a value over 2 GiB is SQLite's "too big" error,
+    /// not a trap converting its length to 32 bits. (The zeroed pages are never touched.)
+    @Test func aValueLargerThanSQLiteTakesIsAnErrorNotACrash() throws {
+        let db = try database()
+        let huge = [UInt8](repeating: 0, count: (1 << 31) + 8)
+        #expect { try db.execute("INSERT INTO t (id, body) VALUES (3, ?)", SQLBindings([.blob(huge)])) } throws: { error in
+            "\(error)".contains("too big")
+        }
+        #expect(try db.execute("SELECT count(*) FROM t").first?.rows == [[.integer(0)]])
+    }
+
     @Test func quotesFollowedByCombiningMarksAreDoubled() throws {
         let db = try database()
         let tricky = "x'\u{301}) ; DROP TABLE t; --\"\u{301}"
