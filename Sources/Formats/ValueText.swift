@@ -9,8 +9,11 @@ public enum ValueText {
     }
 
     /// JSON has no NaN or infinity, so those become null.
+    /// JSON has no infinity; an infinite REAL is written as Python's json module and
+    /// `quiver export` write it (`Infinity`, `-Infinity`), not as null, which would read as NULL.
+    /// (SQLite stores no NaN: it turns NaN into NULL.)
     public static func jsonNumber(_ value: Double) -> String {
-        value.isFinite ? "\(value)" : "null"
+        value.isFinite ? "\(value)" : value.isNaN ? "null" : value < 0 ? "-Infinity" : "Infinity"
     }
 
     /// A JSON array whose numbers parse back to the same Floats (shortest Float text, not Double).

@@ -76,8 +76,16 @@ extension JSONValue: Codable {
         case .bool(let value): try container.encode(value)
         case .integer(let value): try container.encode(value)
         case .number(let value):
-            // JSON has no NaN or infinity; SQLite can produce them (1e999, 0.0/0.0 is NULL).
-            if value.isFinite { try container.encode(value) } else { try container.encodeNil() }
+            // JSON has no infinity, and clients' parsers refuse a bare Infinity, so an infinite
+            // REAL (1e999) is the string "Infinity" or "-Infinity", not null (which reads as
+            // NULL). SQLite stores no NaN (0.0/0.0 is NULL).
+            if value.isFinite {
+                try container.encode(value)
+            } else if value.isNaN {
+                try container.encodeNil()
+            } else {
+                try container.encode(value < 0 ? "-Infinity" : "Infinity")
+            }
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)

@@ -62,6 +62,17 @@ import Testing
         #expect(try db.execute("SELECT count(*) FROM t").first?.rows == [[.integer(0)]])
     }
 
+    /// JSON has no infinity: an infinite REAL must not come out as null, which reads as NULL.
+    @Test func infiniteRealsAreWrittenNotTurnedIntoNull() throws {
+        let db = try database()
+        let result = try #require(try db.execute("SELECT 1e999 AS up, -1e999 AS down, NULL AS none").first)
+        #expect(ResultRenderer.render([result], as: .jsonl).contains(#"{"up":Infinity,"down":-Infinity,"none":null}"#))
+
+        let server = try ServerProcess(database: tmp.file("served"))
+        let answer = try server.client().call("POST", "/sql", ["sql": "SELECT 1e999 AS up, -1e999 AS down, NULL AS none"])
+        #expect(answer["results"]?[0]?["rows"]?[0] == ["Infinity", "-Infinity", nil], "\(answer)")
+    }
+
     @Test func quotesFollowedByCombiningMarksAreDoubled() throws {
         let db = try database()
         let tricky = "x'\u{301}) ; DROP TABLE t; --\"\u{301}"
