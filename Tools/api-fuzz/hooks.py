@@ -80,10 +80,8 @@ if MODE == "browser":
     # stateful phase's requests are sent as a browser would send them too.
     @schemathesis.hook
     def before_call(context, case, kwargs):
-        headers = _browser_headers()
-        case.headers = dict(case.headers or {})
-        case.headers.update(headers)
-        kwargs["headers"] = {**(kwargs.get("headers") or {}), **headers}
+        # The transport sends the case's headers (and refuses a second `headers` argument).
+        case.headers = {**(case.headers or {}), **_browser_headers()}
 
 
 @schemathesis.check
