@@ -47,23 +47,6 @@ import Testing
         answer["results"]?.arrayValue?.compactMap { $0["id"]?.integerValue } ?? []
     }
 
-    func expectStatus(_ status: Int, code: String? = nil, _ body: () throws -> Void,
-                      sourceLocation: SourceLocation = #_sourceLocation) -> ClientError? {
-        do {
-            try body()
-            Issue.record("expected HTTP \(status), got success", sourceLocation: sourceLocation)
-            return nil
-        } catch let error as ClientError {
-            #expect(error.status == status, "\(error)", sourceLocation: sourceLocation)
-            if let code { #expect(error.code == code, "\(error)", sourceLocation: sourceLocation) }
-            #expect(!error.message.isEmpty, sourceLocation: sourceLocation)
-            return error
-        } catch {
-            Issue.record("unexpected error \(error)", sourceLocation: sourceLocation)
-            return nil
-        }
-    }
-
     // MARK: - Every endpoint, over TCP and over a Unix socket
 
     @Test func everyEndpointAnswersOverTCPAndUnixSocket() throws {

@@ -15,21 +15,6 @@ import Testing
                           environment: ["QUIVER_TOKEN": Self.writeToken])
     }
 
-    /// The error of a call that must fail with `status`.
-    func failure(_ status: Int, _ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) -> ClientError? {
-        do {
-            try body()
-            Issue.record("expected HTTP \(status), got success", sourceLocation: sourceLocation)
-            return nil
-        } catch let error as ClientError {
-            #expect(error.status == status, "\(error)", sourceLocation: sourceLocation)
-            return error
-        } catch {
-            Issue.record("unexpected error \(error)", sourceLocation: sourceLocation)
-            return nil
-        }
-    }
-
     func count(_ client: QuiverClient, _ table: String = "t") throws -> JSONValue? {
         try client.sql("SELECT count(*) FROM \(table)").first?.rows.first?.first
     }
@@ -39,10 +24,10 @@ import Testing
         let server = try server(directory)
         defer { _ = server.stop() }
         let writer = server.client(token: Self.writeToken), reader = server.client(token: Self.readToken)
-        let leak = failure(403) { try reader.sql("SELECT hex(fts3_tokenizer('simple'))") }
+        let leak = expectStatus(403) { try reader.sql("SELECT hex(fts3_tokenizer('simple'))") }
         #expect(leak?.message.contains("fts3_tokenizer is not allowed") == true, "\(String(describing: leak))")
-        _ = failure(403) { try writer.sql("SELECT fts3_tokenizer('simple', X'4141414141414141')") }
-        _ = failure(403) { try writer.sql("SELECT fts5(NULL)") }
+        _ = expectStatus(403) { try writer.sql("SELECT fts3_tokenizer('simple', X'4141414141414141')") }
+        _ = expectStatus(403) { try writer.sql("SELECT fts5(NULL)") }
         // FTS3 itself works and the server is alive.
         try writer.sql("CREATE VIRTUAL TABLE notes USING fts3(body); INSERT INTO notes VALUES ('hello world')")
         #expect(try reader.sql("SELECT count(*) FROM notes WHERE notes MATCH 'hello'").first?.rows == [[1]])
@@ -58,12 +43,12 @@ import Testing
         for sql in ["CREATE TEMP TABLE secret (id INTEGER PRIMARY KEY, v TEXT)", "CREATE TABLE temp.secret (id INTEGER PRIMARY KEY)",
                     "CREATE TEMP TABLE t (id INTEGER PRIMARY KEY, name TEXT)", "CREATE TEMP VIEW v AS SELECT 1",
                     "CREATE TEMP TRIGGER tr AFTER INSERT ON t BEGIN DELETE FROM t; END"] {
-            let refused = failure(403) { try writer.sql(sql) }
+            let refused = expectStatus(403) { try writer.sql(sql) }
             #expect(refused?.message.contains("TEMP tables, views, triggers and indexes are not allowed") == true, "\(sql): \(String(describing: refused))")
-            _ = failure(403) { try reader.sql(sql) }
+            _ = expectStatus(403) { try reader.sql(sql) }
         }
         // No shadow table, no vanishing upserts: the next requests see the database as it is.
-        _ = failure(404) { try writer.call("POST", "/tables/secret/rows", ["rows": [["id": 1, "v": "x"]]]) }
+        _ = expectStatus(404) { try writer.call("POST", "/tables/secret/rows", ["rows": [["id": 1, "v": "x"]]]) }
         #expect(try writer.call("POST", "/tables/t/rows", ["rows": [["id": 2, "name": "two"]]])["upserted"] == 1)
         #expect(try reader.sql("SELECT id, name FROM t ORDER BY id").first?.rows == [[1, "real"], [2, "two"]])
         #expect(try writer.sql("SELECT count(*) FROM temp.sqlite_schema").first?.rows == [[0]])
@@ -90,7 +75,7 @@ import Testing
         let before = try writer.sql("PRAGMA schema_version").first?.rows
         for pragma in attempts {
             for client in [writer, reader] {
-                let refused = failure(403) { try client.sql("PRAGMA \(pragma)") }
+                let refused = expectStatus(403) { try client.sql("PRAGMA \(pragma)") }
                 #expect(refused?.message.contains("cannot be set here") == true, "\(pragma): \(String(describing: refused))")
             }
         }
@@ -104,7 +89,7 @@ import Testing
         #expect(try reader.sql("SELECT count(*), sum(salary) FROM a").first?.rows == [[50, 1_225_000]])
         // Allowed: the database's own user_version with the write token; a reading with either.
         try writer.sql("PRAGMA user_version = 5")
-        _ = failure(403) { try reader.sql("PRAGMA user_version = 6") }
+        _ = expectStatus(403) { try reader.sql("PRAGMA user_version = 6") }
         #expect(try reader.sql("PRAGMA user_version").first?.rows == [[5]])
         #expect(try writer.health())
     }
@@ -135,16 +120,16 @@ import Testing
         defer { _ = server.stop() }
         let writer = server.client(token: Self.writeToken)
         try writer.sql("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
-        let refused = failure(403) { try writer.sql("INSERT INTO t VALUES (400, 'a'); BEGIN; INSERT INTO t VALUES (401, 'b'); COMMIT; INSERT INTO t VALUES (400, 'dup')") }
+        let refused = expectStatus(403) { try writer.sql("INSERT INTO t VALUES (400, 'a'); BEGIN; INSERT INTO t VALUES (401, 'b'); COMMIT; INSERT INTO t VALUES (400, 'dup')") }
         #expect(refused?.message.contains("statement 2: BEGIN is not allowed here") == true, "\(String(describing: refused))")
         for control in ["COMMIT", "END", "ROLLBACK", "BEGIN IMMEDIATE", "PRAGMA synchronous = OFF", "PRAGMA foreign_keys = OFF"] {
-            _ = failure(403) { try writer.sql("INSERT INTO t VALUES (402, 'c'); \(control); INSERT INTO t VALUES (403, 'd')") }
+            _ = expectStatus(403) { try writer.sql("INSERT INTO t VALUES (402, 'c'); \(control); INSERT INTO t VALUES (403, 'd')") }
         }
-        let vacuum = failure(403) { try writer.sql("VACUUM") }
+        let vacuum = expectStatus(403) { try writer.sql("VACUUM") }
         #expect(vacuum?.message.contains("VACUUM is not allowed here: it cannot run inside the transaction") == true, "\(String(describing: vacuum))")
         #expect(try count(writer) == 0, "nothing of a refused script ran")
         // A failing statement after savepoints undoes the whole script.
-        _ = failure(409) { try writer.sql("INSERT INTO t VALUES (1, 'a'); SAVEPOINT s; INSERT INTO t VALUES (2, 'b'); RELEASE s; INSERT INTO t VALUES (1, 'dup')") }
+        _ = expectStatus(409) { try writer.sql("INSERT INTO t VALUES (1, 'a'); SAVEPOINT s; INSERT INTO t VALUES (2, 'b'); RELEASE s; INSERT INTO t VALUES (1, 'dup')") }
         #expect(try count(writer) == 0)
         try writer.sql("INSERT INTO t VALUES (1, 'a'); SAVEPOINT s; INSERT INTO t VALUES (2, 'b'); ROLLBACK TO s; RELEASE s")
         #expect(try writer.sql("SELECT id FROM t").first?.rows == [[1]])
@@ -178,9 +163,9 @@ import Testing
         let server = try server(directory)
         defer { _ = server.stop() }
         let reader = server.client(token: Self.readToken)
-        let positional = failure(400) { try reader.sql("SELECT ?1", parameters: [1, 2]) }
+        let positional = expectStatus(400) { try reader.sql("SELECT ?1", parameters: [1, 2]) }
         #expect(positional?.message.contains("?2 given but used by no statement") == true, "\(String(describing: positional))")
-        let named = failure(400) { try reader.sql("SELECT :a", named: ["a": 1, "lang": "en"]) }
+        let named = expectStatus(400) { try reader.sql("SELECT :a", named: ["a": 1, "lang": "en"]) }
         #expect(named?.message.contains(":lang given but used by no statement") == true, "\(String(describing: named))")
         #expect(try reader.sql("SELECT ?2, ?1", parameters: [1, 2]).first?.rows == [[2, 1]])
     }
@@ -190,21 +175,21 @@ import Testing
         let server = try server(directory, ["--max-response-bytes", "1000000"])
         defer { _ = server.stop() }
         let reader = server.client(token: Self.readToken)
-        let blob = failure(413) { try reader.sql("SELECT randomblob(2000000)") }
+        let blob = expectStatus(413) { try reader.sql("SELECT randomblob(2000000)") }
         #expect(blob?.message.contains("larger than the limit of 1000000 bytes") == true && blob?.message.contains("--max-response-bytes") == true,
                 "\(String(describing: blob))")
-        let rows = failure(413) { try reader.sql("WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c) SELECT i, printf('%.50c', 'x') FROM c") }
+        let rows = expectStatus(413) { try reader.sql("WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c) SELECT i, printf('%.50c', 'x') FROM c") }
         #expect(rows?.message.contains("passed at row") == true, "an endless result stops at the bound: \(String(describing: rows))")
         // No single value a request makes may pass it either, so SQLite never builds it.
-        let made = failure(413) { try reader.sql("SELECT length(randomblob(2000000))") }
+        let made = expectStatus(413) { try reader.sql("SELECT length(randomblob(2000000))") }
         #expect(made?.message.contains("larger than the limit of 1000000 bytes (--max-response-bytes)") == true, "\(String(describing: made))")
         #expect(try reader.sql("SELECT length(randomblob(500000))").first?.rows == [[500_000]])
         // The other routes that return rows are bounded the same way.
         let writer = server.client(token: Self.writeToken)
         try writer.sql("CREATE TABLE big (id INTEGER PRIMARY KEY, body TEXT, e VECTOR(2)); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 30) INSERT INTO big SELECT i, printf('%.50000c', 'x'), '[1, 0]' FROM c")
         let ids = JSONValue.array((1...30).map { .integer($0) })
-        _ = failure(413) { try reader.call("POST", "/tables/big/rows/get", ["ids": ids]) }
-        _ = failure(413) { try reader.call("POST", "/tables/big/query", ["vector": .vector([1, 0]), "k": 30, "columns": ["body"]]) }
+        _ = expectStatus(413) { try reader.call("POST", "/tables/big/rows/get", ["ids": ids]) }
+        _ = expectStatus(413) { try reader.call("POST", "/tables/big/query", ["vector": .vector([1, 0]), "k": 30, "columns": ["body"]]) }
         #expect(try reader.call("POST", "/tables/big/rows/get", ["ids": [1, 2]])["rows"]?.arrayValue?.count == 2)
         #expect(try reader.health())
     }
@@ -213,7 +198,7 @@ import Testing
         let directory = TemporaryDirectory("quiver-session")
         let server = try server(directory)
         defer { _ = server.stop() }
-        let huge = failure(413) { try server.client(token: Self.readToken).sql("SELECT randomblob(70000000)") }
+        let huge = expectStatus(413) { try server.client(token: Self.readToken).sql("SELECT randomblob(70000000)") }
         #expect(huge?.message.contains("limit of 67108864 bytes") == true, "\(String(describing: huge))")
     }
 }

@@ -103,3 +103,23 @@ final class ServerProcess: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: errorPath)
     }
 }
+
+/// Runs a call that must fail with HTTP `status` (and `code`, when given) and a message; returns
+/// the error for further checks.
+@discardableResult
+func expectStatus(_ status: Int, code: String? = nil, _ body: () throws -> Void,
+                  sourceLocation: SourceLocation = #_sourceLocation) -> ClientError? {
+    do {
+        try body()
+        Issue.record("expected HTTP \(status), got success", sourceLocation: sourceLocation)
+        return nil
+    } catch let error as ClientError {
+        #expect(error.status == status, "\(error)", sourceLocation: sourceLocation)
+        if let code { #expect(error.code == code, "\(error)", sourceLocation: sourceLocation) }
+        #expect(!error.message.isEmpty, sourceLocation: sourceLocation)
+        return error
+    } catch {
+        Issue.record("unexpected error \(error)", sourceLocation: sourceLocation)
+        return nil
+    }
+}
