@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import QuiverEngine
+import QuiverQuery
 import QuiverStorage
 
 /// An error the API reports as `{"error": {"code": …, "message": …}}` with an HTTP status.
@@ -45,7 +46,15 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
 
     /// The API's view of any error: SQL errors are the client's (400; 403 when the authorizer
     /// refused; 409 for constraint violations), decoding errors say where the JSON is wrong.
-    static func from(_ error: any Error, database: Database? = nil) -> APIError {
+    /// `responseLimit` is the server's --max-response-bytes, which results past it are told.
+    static func from(_ error: any Error, database: Database? = nil, responseLimit: Int? = nil) -> APIError {
+        if let responseLimit {
+            if let tooLarge = error as? ResultTooLarge { return .tooLarge("\(tooLarge) (--max-response-bytes)") }
+            let sqlite = (error as? Database.StatementError)?.underlying ?? (error as? SQLiteError)
+            if let sqlite, sqlite.code & 0xff == 18 /* SQLITE_TOOBIG */ {
+                return .tooLarge("\(error): a value is larger than the limit of \(responseLimit) bytes (--max-response-bytes)")
+            }
+        }
         switch error {
         case let error as APIError:
             return error

@@ -1,8 +1,6 @@
 import Foundation
 import Hummingbird
 import QuiverEngine
-import QuiverQuery
-import QuiverStorage
 
 /// What every route handler shares: the connections, the limits and the metrics.
 struct ServerServices: Sendable {
@@ -26,14 +24,9 @@ struct ServerServices: Sendable {
         }
     }
 
-    /// Results past --max-response-bytes, as a whole or one value, are 413 naming the limit.
+    /// Errors as API errors; results past --max-response-bytes, as a whole or one value, are 413.
     private func apiError(_ error: any Error, _ database: Database) -> APIError {
-        if let tooLarge = error as? ResultTooLarge { return .tooLarge("\(tooLarge) (--max-response-bytes)") }
-        let sqlite = (error as? Database.StatementError)?.underlying ?? (error as? SQLiteError)
-        if let sqlite, sqlite.code & 0xff == 18 /* SQLITE_TOOBIG */ {
-            return .tooLarge("\(error): a value is larger than the limit of \(limits.maxResponseBytes) bytes (--max-response-bytes)")
-        }
-        return APIError.from(error, database: database)
+        APIError.from(error, database: database, responseLimit: limits.maxResponseBytes)
     }
 
     /// A table name from the path, percent-decoded.
