@@ -53,7 +53,7 @@ let package = Package(
                                                     "QuiverImport", "QuiverClient"],
                 path: "Sources/Shell"),
         // `quiver serve`: HTTP/1.1 + JSON over TCP or a Unix socket (Hummingbird on SwiftNIO).
-        .target(name: "QuiverServer", dependencies: ["QuiverEngine", "QuiverQuery", "QuiverStorage", "QuiverKernels",
+        .target(name: "QuiverServer", dependencies: ["QuiverEngine", "QuiverQuery", "QuiverIndex", "QuiverStorage", "QuiverKernels",
                                                      .product(name: "Hummingbird", package: "hummingbird"),
                                                      .product(name: "NIOCore", package: "swift-nio"),
                                                      .product(name: "NIOHTTP1", package: "swift-nio"),

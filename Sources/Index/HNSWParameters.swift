@@ -11,6 +11,14 @@ public struct HNSWParameters: Sendable, Equatable {
     public static let defaultM = 16
     public static let defaultEfConstruction = 64
 
+    /// The limits of every way to ask for an index or a search (CREATE INDEX, SET hnsw.ef_search,
+    /// the server's requests and its OpenAPI document): they are checked here and nowhere else.
+    public static let mRange = 2...100
+    /// ef_construction must also be at least m: a smaller candidate list cannot fill a node's links.
+    public static let efConstructionRange = 4...2_000
+    public static let efSearchRange = 1...10_000
+    public static let dimensionRange = 1...16_000
+
     public init(dimension: Int, metric: DistanceMetric, m: Int = defaultM, efConstruction: Int = defaultEfConstruction) {
         self.dimension = dimension
         self.metric = metric
@@ -26,11 +34,13 @@ public struct HNSWParameters: Sendable, Equatable {
     public struct Invalid: Error, CustomStringConvertible { public var description: String }
 
     public func validate() throws {
-        guard (2...100).contains(m) else { throw Invalid(description: "m must be between 2 and 100; got \(m)") }
-        guard (4...2000).contains(efConstruction), efConstruction >= m else {
-            throw Invalid(description: "ef_construction must be between m (\(m)) and 2000; got \(efConstruction)")
+        guard Self.mRange.contains(m) else {
+            throw Invalid(description: "m must be between \(Self.mRange.lowerBound) and \(Self.mRange.upperBound); got \(m)")
         }
-        guard (1...16_000).contains(dimension) else { throw Invalid(description: "dimension \(dimension) out of range") }
+        guard Self.efConstructionRange.contains(efConstruction), efConstruction >= m else {
+            throw Invalid(description: "ef_construction must be between m (\(m)) and \(Self.efConstructionRange.upperBound); got \(efConstruction)")
+        }
+        guard Self.dimensionRange.contains(dimension) else { throw Invalid(description: "dimension \(dimension) out of range") }
     }
 }
 

@@ -169,7 +169,7 @@ struct IndexFileHeader: Equatable {
         guard fileLength == actualFileLength else {
             throw .inconsistent("it records \(fileLength) bytes but the file has \(actualFileLength)")
         }
-        guard (1...16_000).contains(dimension), (2...100).contains(m) else { throw .inconsistent("dimension \(dimension), m \(m)") }
+        guard HNSWParameters.dimensionRange.contains(dimension), HNSWParameters.mRange.contains(m) else { throw .inconsistent("dimension \(dimension), m \(m)") }
         guard stride == NodeLayout(dimension: dimension, m: m).stride else { throw .inconsistent("node stride \(stride)") }
         guard liveCount <= nodeCount, freeCount <= nodeCount, labelCount <= nodeCount, nodeCount < Int(UInt32.max) else {
             throw .inconsistent("counts (nodes \(nodeCount), live \(liveCount), free \(freeCount), labels \(labelCount))")

@@ -1,3 +1,4 @@
+import QuiverIndex
 import QuiverKernels
 import QuiverStorage
 
@@ -76,7 +77,7 @@ public enum IndexStatement: Equatable {
         }
         guard i < words.count, words[i] == ")" else { throw SyntaxError(description: "expected ')' after the column of USING hnsw") }
         i += 1
-        var m = 16, efConstruction = 64
+        var m = HNSWParameters.defaultM, efConstruction = HNSWParameters.defaultEfConstruction
         if i < words.count {
             guard words[i] == "WITH", i + 1 < words.count, words[i + 1] == "(" else {
                 throw SyntaxError(description: "unexpected '\(t[i].text)' after the index column; options go in WITH (m = 16, ef_construction = 64)")
@@ -110,8 +111,9 @@ public enum IndexStatement: Equatable {
         case "SHOW": return .showEfSearch
         default:
             guard words.count == i + 5, words[i + 3] == "=" || words[i + 3] == "TO", let value = Int(t[i + 4].text),
-                  (1...10_000).contains(value) else {
-                throw SyntaxError(description: "expected SET hnsw.ef_search = N with N between 1 and 10000")
+                  HNSWParameters.efSearchRange.contains(value) else {
+                let range = HNSWParameters.efSearchRange
+                throw SyntaxError(description: "expected SET hnsw.ef_search = N with N between \(range.lowerBound) and \(range.upperBound)")
             }
             return .setEfSearch(value, local: local)
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import QuiverEngine
+import QuiverIndex
 import QuiverStorage
 
 /// Retrieval: `POST /tables/{table}/query` (k nearest neighbours under a filter),
@@ -61,7 +62,10 @@ enum QueryRoutes {
 
     static func checkEf(_ ef: Int?, place: String) throws -> Int? {
         guard let ef else { return nil }
-        guard (1...100_000).contains(ef) else { throw APIError.badRequest("\(place)ef: must be between 1 and 100000, got \(ef)") }
+        let range = HNSWParameters.efSearchRange
+        guard range.contains(ef) else {
+            throw APIError.badRequest("\(place)ef: must be between \(range.lowerBound) and \(range.upperBound), got \(ef)")
+        }
         return ef
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import QuiverEngine
+import QuiverIndex
 import QuiverKernels
 import QuiverStorage
 
@@ -141,13 +142,11 @@ enum TableRoutes {
             }
             var options: [String] = []
             if let m = index.m {
-                guard (2...128).contains(m) else { throw APIError.badRequest("\(place).m: must be between 2 and 128, got \(m)") }
+                try checkLimit(m, HNSWParameters.mRange, "\(place).m")
                 options.append("m = \(m)")
             }
             if let ef = index.efConstruction {
-                guard (1...4096).contains(ef) else {
-                    throw APIError.badRequest("\(place).ef_construction: must be between 1 and 4096, got \(ef)")
-                }
+                try checkLimit(ef, HNSWParameters.efConstructionRange, "\(place).ef_construction")
                 options.append("ef_construction = \(ef)")
             }
             let name = index.name ?? "\(body.name)_\(column.name)_idx"
@@ -155,5 +154,13 @@ enum TableRoutes {
                 + (options.isEmpty ? "" : " WITH (\(options.joined(separator: ", ")))") + ";"
         }
         return script
+    }
+
+    /// An index parameter inside the limits HNSWParameters sets (the engine checks them again,
+    /// with ef_construction ≥ m, when the index is built).
+    private static func checkLimit(_ value: Int, _ range: ClosedRange<Int>, _ place: String) throws {
+        guard range.contains(value) else {
+            throw APIError.badRequest("\(place): must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+        }
     }
 }
