@@ -3,7 +3,7 @@ import QuiverEngine
 import QuiverStorage
 
 /// How records map onto the table: the columns written, where each value comes from, and
-/// the upsert statement. Made once, before any row is written.
+/// the upsert (Storage's `Upsert` of the targets). Made once, before any row is written.
 struct ImportPlan {
     var table: String
     /// True when the import creates the table (its CREATE statements run in the import's
@@ -15,7 +15,11 @@ struct ImportPlan {
     var keyTarget: Int
     /// Input field name → target, for fields that arrive in records.
     var targetForField: [String: Int]
-    var sql: String
+    /// Binds a row's values in target order.
+    var upsert: Upsert
+    /// NOT NULL columns the input has no field for: its records can update rows, not insert them.
+    var leftOutRequired: [String]
+    var inputPath: String
 
     /// Field names are matched to columns without regard to case, as SQLite does.
     static func make(options: ImportOptions, catalog: Catalog, schema: TableSchema?, header: [String]?,
@@ -42,7 +46,7 @@ struct ImportPlan {
             if let key = options.key, !key.caseInsensitiveEquals(schema.key) {
                 throw ImportError.plan("--key \(key) differs from the schema's key \"\(schema.key)\"")
             }
-            create = schema.createStatements(table: options.table)
+            create = schema.definition(table: options.table).statements
             table = TableInfo(name: options.table, columns: try schema.columns.map { column in
                 let type = TableSchema.normalizedType(column.type)
                 return ColumnInfo(name: column.name, declaredType: type, kind: try ColumnKind(declaredType: type),
@@ -94,18 +98,22 @@ struct ImportPlan {
         guard let keyTarget = targets.firstIndex(where: { $0.name.caseInsensitiveEquals(keyColumn.name) }) else {
             throw ImportError.plan("\(input) has no field \"\(keyColumn.name)\", the key of \(table.name)\(fields.isEmpty ? "" : " (fields: \(fields.joined(separator: ", ")))"); name the key field with --key")
         }
-        for column in table.columns where column.notNull && column.primaryKeyPosition == 0 {
-            guard targets.contains(where: { $0.name.caseInsensitiveEquals(column.name) }) else {
-                throw ImportError.plan("column \(table.name).\(column.name) is required (NOT NULL), but \(input) has no field \(column.name)")
-            }
-        }
-
-        let names = targets.map { quoteIdentifier($0.name) }
-        let updates = names.enumerated().filter { $0.offset != keyTarget }.map { "\($0.element) = excluded.\($0.element)" }
-        let sql = "INSERT INTO \(quoteIdentifier(table.name)) (\(names.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: names.count).joined(separator: ", ")))"
-            + " ON CONFLICT (\(names[keyTarget])) DO " + (updates.isEmpty ? "NOTHING" : "UPDATE SET \(updates.joined(separator: ", "))")
+        // Columns the input leaves out keep their values; where one of them is NOT NULL, a row
+        // can only update (the upsert's update-first), and a new key is refused by SQLite.
+        let upsert = Upsert(table: table, columns: targets.map(\.name))
+        let leftOutRequired = table.columns.filter { column in
+            column.notNull && column.primaryKeyPosition == 0 && !targets.contains { $0.name.caseInsensitiveEquals(column.name) }
+        }.map(\.name)
         return ImportPlan(table: table.name, createStatements: create, targets: targets, sources: sources, keyTarget: keyTarget,
-                          targetForField: targetForField, sql: sql)
+                          targetForField: targetForField, upsert: upsert, leftOutRequired: leftOutRequired, inputPath: input)
+    }
+
+    /// Why writing a record's row failed: a constraint refusing a new key, when the input leaves
+    /// out a NOT NULL column, says which column the input lacks.
+    func reason(forWriteFailure error: SQLiteError) -> String {
+        guard error.isConstraint, let column = leftOutRequired.first else { return error.message }
+        return "column \(table).\(column) is required (NOT NULL), but \(inputPath) has no field \(column): "
+            + "its records update rows whose key exists and insert none (\(error.message))"
     }
 
     /// An existing table must have every column of the schema, with the same type.

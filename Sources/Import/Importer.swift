@@ -65,7 +65,8 @@ public final class Importer {
         var committedAll = false
         defer { if !committedAll { BulkWriter.rollback(database) } }
         for statement in plan.createStatements { _ = try database.execute(statement) }
-        let writer = try BulkWriter(database: database, sql: plan.sql)
+        let updater = try plan.upsert.update.map { try BulkWriter(database: database, sql: $0) }
+        let writer = try BulkWriter(database: database, sql: plan.upsert.insert)
 
         let queue = BatchQueue<Result<RowBatch, Error>>(capacity: 4)
         let parser = ParserJob(source: source, sample: sample, plan: plan, side: side, deduplicator: deduplicator,
@@ -88,12 +89,14 @@ public final class Importer {
             }
             for row in batch.rows {
                 do {
+                    try updater?.write(row.values)
                     try writer.write(row.values)
                     summary.written += 1
                     uncommitted += 1
                 } catch let error as SQLiteError {
-                    guard let rejects else { throw ImportError.rejected(path: options.inputPath, line: row.line, reason: error.message) }
-                    try rejects.add(line: row.line, reason: error.message, text: row.text)
+                    let reason = plan.reason(forWriteFailure: error)
+                    guard let rejects else { throw ImportError.rejected(path: options.inputPath, line: row.line, reason: reason) }
+                    try rejects.add(line: row.line, reason: reason, text: row.text)
                 }
             }
             if options.onError == .skip, uncommitted >= options.batchSize {

@@ -119,30 +119,23 @@ public struct TableSchema: Codable, Equatable, Sendable {
         return joined.hasPrefix("VECTOR") ? joined.filter { $0 != " " } : joined
     }
 
-    /// The statements that create the table and its indexes.
-    func createStatements(table: String) -> [String] {
-        let definitions = columns.map { column -> String in
-            let type = Self.normalizedType(column.type)
-            var text = type.isEmpty ? quoteIdentifier(column.name) : "\(quoteIdentifier(column.name)) \(type)"
-            if column.name.caseInsensitiveEquals(key) {
+    /// The table and its indexes as the schema describes them, under the name `table`.
+    func definition(table: String) -> TableDefinition {
+        TableDefinition(
+            name: table,
+            columns: columns.map { column in
+                let type = Self.normalizedType(column.type)
+                let isKey = column.name.caseInsensitiveEquals(key)
                 // An INTEGER key is the rowid and never NULL; SQLite lets other keys be NULL
                 // unless told otherwise.
-                text += Self.normalizedType(column.type) == "INTEGER" ? " PRIMARY KEY" : " PRIMARY KEY NOT NULL"
-            } else if column.required == true {
-                text += " NOT NULL"
-            }
-            return text
-        }
-        var statements = ["CREATE TABLE \(quoteIdentifier(table)) (\(definitions.joined(separator: ", ")))"]
-        for index in indexes ?? [] {
-            let metric = index.metric.flatMap(DistanceMetric.init(name:)) ?? .cosine
-            var with: [String] = []
-            if let m = index.m { with.append("m = \(m)") }
-            if let ef = index.efConstruction { with.append("ef_construction = \(ef)") }
-            statements.append("CREATE INDEX \(quoteIdentifier(index.name)) ON \(quoteIdentifier(table)) USING hnsw (\(quoteIdentifier(index.column)) \(metric.operatorClass))"
-                              + (with.isEmpty ? "" : " WITH (\(with.joined(separator: ", ")))"))
-        }
-        return statements
+                return TableDefinition.Column(name: column.name, type: type, primaryKey: isKey,
+                                              notNull: isKey ? type != "INTEGER" : column.required == true)
+            },
+            indexes: (indexes ?? []).map { index in
+                TableDefinition.VectorIndex(name: index.name, column: index.column,
+                                            metric: index.metric.flatMap(DistanceMetric.init(name:)) ?? .cosine,
+                                            m: index.m, efConstruction: index.efConstruction)
+            })
     }
 
     /// The schema of an existing table, as `quiver export --schema` writes it.

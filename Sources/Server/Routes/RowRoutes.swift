@@ -56,7 +56,8 @@ enum RowRoutes {
         }
     }
 
-    /// Inserts the rows, or updates the columns they give where the primary key exists.
+    /// Inserts the rows, or updates the columns they give where the primary key exists
+    /// (Storage's `Upsert`, as the importer writes).
     static func upsert(_ rows: [[String: JSONValue]], into table: TableInfo, database: Database) throws -> Int {
         // An empty batch is valid and changes nothing, so callers need not special-case it.
         if rows.isEmpty { return 0 }
@@ -101,15 +102,13 @@ enum RowRoutes {
                     return APIError.from(SQLiteError(code: error.underlying.code, message: "rows[\(row)]: \(error.underlying.message)"),
                                          database: database)
                 }
-                if let first = updateFirst(table: table, columns: names) {
+                let upsert = Upsert(table: table, columns: names)
+                if let update = upsert.update {
+                    // Row by row: a later row of the batch may update what an earlier one inserted.
                     for (j, binding) in group.bindings.enumerated() {
                         do {
-                            let matched = try database.execute(first.sql, binding).first?.rows.count ?? 0
-                            if matched == 0 {
-                                changed += try database.executeMany(upsertSQL(table: table, columns: names), [binding])
-                            } else if first.changesRow {
-                                changed += 1
-                            }
+                            changed += try database.executeMany(update, [binding])
+                            changed += try database.executeMany(upsert.insert, [binding])
                         } catch let error as Database.StatementError {
                             throw located(error, first: j)
                         }
@@ -117,7 +116,7 @@ enum RowRoutes {
                     continue
                 }
                 do {
-                    changed += try database.executeMany(upsertSQL(table: table, columns: names), group.bindings)
+                    changed += try database.executeMany(upsert.insert, group.bindings)
                 } catch let error as Database.StatementError {
                     throw located(error)
                 }
@@ -128,37 +127,6 @@ enum RowRoutes {
             _ = try? database.execute("ROLLBACK")
             throw error
         }
-    }
-
-    /// For rows that give the key but leave out a NOT NULL column: an UPDATE of the given columns
-    /// (returning a row when the key exists), run before the upsert. SQLite checks NOT NULL on
-    /// the row an INSERT proposes before ON CONFLICT looks at the key, so the upsert alone would
-    /// refuse to update such a row. With only the key given it merely looks the row up
-    /// (`changesRow` false). Nil when the upsert alone is right.
-    static func updateFirst(table: TableInfo, columns: [String]) -> (sql: String, changesRow: Bool)? {
-        guard let key = table.primaryKeyColumn,
-              let keyIndex = columns.firstIndex(where: { $0.caseInsensitiveEquals(key.name) }),
-              table.columns.contains(where: { column in
-                  column.notNull && column.primaryKeyPosition == 0 && !columns.contains { $0.caseInsensitiveEquals(column.name) }
-              })
-        else { return nil }
-        let keyTest = "\(quoteIdentifier(key.name)) = ?\(keyIndex + 1)"
-        let sets = columns.indices.filter { $0 != keyIndex }.map { "\(quoteIdentifier(columns[$0])) = ?\($0 + 1)" }
-        if sets.isEmpty { return ("SELECT 1 FROM \(quoteIdentifier(table.name)) WHERE \(keyTest)", false) }
-        return ("UPDATE \(quoteIdentifier(table.name)) SET \(sets.joined(separator: ", ")) WHERE \(keyTest) RETURNING 1", true)
-    }
-
-    static func upsertSQL(table: TableInfo, columns: [String]) -> String {
-        let list = columns.map(quoteIdentifier).joined(separator: ", ")
-        let placeholders = (1...columns.count).map { "?\($0)" }.joined(separator: ", ")
-        var sql = "INSERT INTO \(quoteIdentifier(table.name)) (\(list)) VALUES (\(placeholders))"
-        if let key = table.primaryKeyColumn, columns.contains(where: { $0.caseInsensitiveEquals(key.name) }) {
-            let others = columns.filter { !$0.caseInsensitiveEquals(key.name) }
-            sql += " ON CONFLICT (\(quoteIdentifier(key.name))) DO "
-            sql += others.isEmpty ? "NOTHING"
-                : "UPDATE SET " + others.map { "\(quoteIdentifier($0)) = excluded.\(quoteIdentifier($0))" }.joined(separator: ", ")
-        }
-        return sql
     }
 
     static func get(_ body: KeysRequest, from table: TableInfo, database: Database) throws -> RowsResponse {

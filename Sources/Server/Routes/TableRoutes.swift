@@ -93,7 +93,7 @@ enum TableRoutes {
         }
         guard !body.columns.isEmpty else { throw APIError.badRequest("columns: a table needs at least one column") }
         var seen = Set<String>()
-        var definitions: [String] = []
+        var columns: [TableDefinition.Column] = []
         for (i, column) in body.columns.enumerated() {
             let place = "columns[\(i)]"
             guard !column.name.isEmpty else { throw APIError.badRequest("\(place).name: empty") }
@@ -113,16 +113,13 @@ enum TableRoutes {
             } catch {
                 throw APIError.badRequest("\(place).type: \(error.description)")
             }
-            var definition = "\(quoteIdentifier(column.name)) \(type)"
-            if column.primaryKey == true { definition += " PRIMARY KEY" }
-            if column.notNull == true { definition += " NOT NULL" }
-            if column.unique == true { definition += " UNIQUE" }
-            definitions.append(definition)
+            columns.append(TableDefinition.Column(name: column.name, type: type, primaryKey: column.primaryKey == true,
+                                                  notNull: column.notNull == true, unique: column.unique == true))
         }
         if body.columns.filter({ $0.primaryKey == true }).count > 1 {
             throw APIError.badRequest("columns: only one column can be the primary key")
         }
-        var script = "CREATE TABLE \(quoteIdentifier(body.name)) (\(definitions.joined(separator: ", ")));"
+        var indexes: [TableDefinition.VectorIndex] = []
         for (i, index) in (body.indexes ?? []).enumerated() {
             let place = "indexes[\(i)]"
             guard let column = body.columns.first(where: { $0.name.caseInsensitiveEquals(index.column) }) else {
@@ -140,20 +137,12 @@ enum TableRoutes {
             } else {
                 metric = .cosine
             }
-            var options: [String] = []
-            if let m = index.m {
-                try checkLimit(m, HNSWParameters.mRange, "\(place).m")
-                options.append("m = \(m)")
-            }
-            if let ef = index.efConstruction {
-                try checkLimit(ef, HNSWParameters.efConstructionRange, "\(place).ef_construction")
-                options.append("ef_construction = \(ef)")
-            }
-            let name = index.name ?? "\(body.name)_\(column.name)_idx"
-            script += "CREATE INDEX \(quoteIdentifier(name)) ON \(quoteIdentifier(body.name)) USING hnsw (\(quoteIdentifier(column.name)) \(metric.operatorClass))"
-                + (options.isEmpty ? "" : " WITH (\(options.joined(separator: ", ")))") + ";"
+            if let m = index.m { try checkLimit(m, HNSWParameters.mRange, "\(place).m") }
+            if let ef = index.efConstruction { try checkLimit(ef, HNSWParameters.efConstructionRange, "\(place).ef_construction") }
+            indexes.append(TableDefinition.VectorIndex(name: index.name ?? "\(body.name)_\(column.name)_idx", column: column.name,
+                                                       metric: metric, m: index.m, efConstruction: index.efConstruction))
         }
-        return script
+        return TableDefinition(name: body.name, columns: columns, indexes: indexes).statements.map { $0 + ";" }.joined()
     }
 
     /// An index parameter inside the limits HNSWParameters sets (the engine checks them again,
