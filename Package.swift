@@ -10,6 +10,7 @@ import PackageDescription
 //   → QuiverQuery (SQL tokenizer, rewriting, exact nearest-neighbour execution)
 //   → QuiverEngine (the database facade)
 //   → QuiverFormats (NumPy files, result rendering)
+//   → QuiverReading (records from JSONL/CSV/TSV files, .npy/.fvecs side vectors, schema inference)
 //   → QuiverImport (bulk import and export of JSONL/CSV/TSV with .npy/.fvecs vectors)
 //   → QuiverShell (the interactive shell) and the `quiver` executable.
 let package = Package(
@@ -47,7 +48,10 @@ let package = Package(
         .target(name: "QuiverEngine", dependencies: ["QuiverQuery", "QuiverIndex", "QuiverStorage", "QuiverKernels", "QuiverDedupe"],
                 path: "Sources/Engine"),
         .target(name: "QuiverFormats", dependencies: ["QuiverStorage"], path: "Sources/Formats"),
-        .target(name: "QuiverImport", dependencies: ["QuiverEngine", "QuiverDedupe", "QuiverFormats", "QuiverStorage", "CZlib"],
+        // Records from JSONL/CSV/TSV files (gzip too) and side vector files, and the table they suggest.
+        .target(name: "QuiverReading", dependencies: ["QuiverStorage", "QuiverFormats", "QuiverKernels", "CZlib"],
+                path: "Sources/Reading"),
+        .target(name: "QuiverImport", dependencies: ["QuiverEngine", "QuiverDedupe", "QuiverFormats", "QuiverReading", "QuiverStorage"],
                 path: "Sources/Import"),
         .target(name: "QuiverShell", dependencies: ["QuiverEngine", "QuiverFormats", "QuiverQuery", "QuiverStorage", "QuiverDedupe",
                                                     "QuiverImport", "QuiverClient"],
@@ -62,7 +66,7 @@ let package = Package(
         // A blocking client for `quiver serve` (plain sockets, no NIO): the shell and the tests use it.
         .target(name: "QuiverClient", path: "Sources/Client"),
         .executableTarget(name: "quiver",
-                          dependencies: ["QuiverEngine", "QuiverFormats", "QuiverDedupe", "QuiverImport", "QuiverShell", "QuiverServer",
+                          dependencies: ["QuiverEngine", "QuiverFormats", "QuiverDedupe", "QuiverImport", "QuiverReading", "QuiverShell", "QuiverServer",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/quiver"),
         // The Quiver side of the side-by-side benchmarks (Tools/bench drives it); not a test.

@@ -1,4 +1,5 @@
 import Foundation
+import QuiverReading
 import QuiverStorage
 
 /// What a column accepts, from its declared type (SQLite's affinity rules plus Quiver's kinds).

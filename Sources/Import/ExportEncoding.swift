@@ -1,5 +1,6 @@
 import Foundation
 import QuiverFormats
+import QuiverReading
 import QuiverStorage
 
 /// How `quiver export` writes values so that `quiver import` reads back the same value of the

@@ -1,6 +1,7 @@
 import Foundation
 import QuiverEngine
 import QuiverFormats
+import QuiverReading
 import QuiverStorage
 
 /// What `quiver export` was asked to do.
@@ -74,7 +75,6 @@ public final class Exporter {
         }
         let output = try OutputFile(path: options.outputPath)
         let targets = recordColumns.map { ColumnTarget(name: $0.name, type: ColumnType($0), required: false) }
-        let keyIndex = table.primaryKeyColumn.flatMap { key in recordColumns.firstIndex { $0.name == key.name } }
         var vectors: [Float] = []
         var written = 0
         var after = Int64.min
@@ -87,19 +87,8 @@ public final class Exporter {
             guard let last = result.rows.last else { break }
             after = last[0].integerValue ?? after
             let rows = result.rows.map { row -> [SQLValue] in Array(row[1...(recordColumns.count)]) }
-            var text = written == 0 && options.format == .csv ? ExportEncoding.csvHeader(targets) : ""
-            for (rowIndex, row) in rows.enumerated() {
-                for (column, value) in row.enumerated() {
-                    do {
-                        try ExportEncoding.check(value, column: targets[column], format: options.format)
-                    } catch {
-                        let key = keyIndex.map { "\(recordColumns[$0].name)=\(Self.keyText(row[$0]))" } ?? "rowid=\(Self.keyText(result.rows[rowIndex][0]))"
-                        throw ImportError.plan("cannot export \(table.name) row \(key), column \(targets[column].name) (\(targets[column].type.name)) "
-                                               + "as \(options.format.rawValue.uppercased()) so that import restores it: \(error)")
-                    }
-                }
-                text += ExportEncoding.record(row, columns: targets, format: options.format)
-            }
+            let text = try Self.records(rows, rowids: result.rows.map { $0[0] }, table: table, columns: recordColumns,
+                                        format: options.format, header: written == 0)
             if let vectorColumn {
                 for row in result.rows {
                     guard let vector = row[recordColumns.count + 1].vectorValue else {
@@ -125,6 +114,30 @@ public final class Exporter {
 }
 
 extension Exporter {
+    /// Rows (values in `columns` order, each with its rowid) as JSONL or CSV records, the CSV
+    /// header first when asked; every value is checked to come back unchanged through import,
+    /// or the error names the row (by key, else rowid) and the column. The shell's `.export`
+    /// over a server writes with it too.
+    package static func records(_ rows: [[SQLValue]], rowids: [SQLValue], table: TableInfo, columns: [ColumnInfo],
+                                format: ExportOptions.Format, header: Bool) throws -> String {
+        let targets = columns.map { ColumnTarget(name: $0.name, type: ColumnType($0), required: false) }
+        let keyIndex = table.primaryKeyColumn.flatMap { key in columns.firstIndex { $0.name == key.name } }
+        var text = header && format == .csv ? ExportEncoding.csvHeader(targets) : ""
+        for (rowIndex, row) in rows.enumerated() {
+            for (column, value) in row.enumerated() {
+                do {
+                    try ExportEncoding.check(value, column: targets[column], format: format)
+                } catch {
+                    let key = keyIndex.map { "\(columns[$0].name)=\(keyText(row[$0]))" } ?? "rowid=\(keyText(rowids[rowIndex]))"
+                    throw ImportError.plan("cannot export \(table.name) row \(key), column \(targets[column].name) (\(targets[column].type.name)) "
+                                           + "as \(format.rawValue.uppercased()) so that import restores it: \(error)")
+                }
+            }
+            text += ExportEncoding.record(row, columns: targets, format: format)
+        }
+        return text
+    }
+
     static func keyText(_ value: SQLValue) -> String {
         switch value {
         case .integer(let v): "\(v)"

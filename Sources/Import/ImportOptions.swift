@@ -38,7 +38,7 @@ public struct ImportOptions: Sendable {
     /// The longest record read: a longer line (or CSV record) stops the import, naming it, before
     /// it is held in memory whole.
     public var maxRecordBytes = ImportOptions.defaultMaxRecordBytes
-    public static let defaultMaxRecordBytes = 128 << 20
+    public static let defaultMaxRecordBytes = RecordSource.defaultMaxRecordBytes
 
     public init(table: String, inputPath: String) {
         self.table = table
@@ -55,3 +55,4 @@ public struct ImportOptions: Sendable {
 }
 
 import Foundation
+import QuiverReading

@@ -1,5 +1,6 @@
 import Foundation
 import QuiverEngine
+import QuiverReading
 import QuiverStorage
 
 /// How records map onto the table: the columns written, where each value comes from, and
@@ -22,14 +23,15 @@ struct ImportPlan {
     var inputPath: String
 
     /// Field names are matched to columns without regard to case, as SQLite does.
-    static func make(options: ImportOptions, catalog: Catalog, schema: TableSchema?, header: [String]?,
+    /// `existing` is the table when it exists (from the database's catalog, or described by a
+    /// server); else the plan creates it from `schema` or from what the sample suggests.
+    static func make(options: ImportOptions, existing: TableInfo?, schema: TableSchema?, header: [String]?,
                      sample: [InputRecord], side: SideVectors?) throws -> ImportPlan {
         var fields = header ?? []
         if header == nil {
             var seen = Set<String>()
             for record in sample { for field in record.fields where seen.insert(field.name).inserted { fields.append(field.name) } }
         }
-        let existing = catalog.table(named: options.table)
         let input = options.inputPath
         // SQLite reads SQL as C strings: a NUL would cut a column name short in the statements.
         if let bad = fields.first(where: { $0.utf8.contains(0) }) {
@@ -41,8 +43,13 @@ struct ImportPlan {
             table = existing
             if let schema { try Self.check(schema, against: existing) }
         } else {
-            let schema = try schema ?? SchemaInference.infer(fields: fields, sample: sample, key: options.key ?? "id", side: side,
-                                                              vectorColumn: options.vectorColumn ?? "embedding", inputPath: input)
+            let given = schema, schema: TableSchema
+            do {
+                schema = try given ?? SchemaInference.infer(fields: fields, sample: sample, key: options.key ?? "id", side: side,
+                                                             vectorColumn: options.vectorColumn ?? "embedding", inputPath: input)
+            } catch let problem as SchemaInference.Problem {
+                throw ImportError.plan(problem.description)
+            }
             if let key = options.key, !key.caseInsensitiveEquals(schema.key) {
                 throw ImportError.plan("--key \(key) differs from the schema's key \"\(schema.key)\"")
             }

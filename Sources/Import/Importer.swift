@@ -1,5 +1,6 @@
 import Foundation
 import QuiverEngine
+import QuiverReading
 import QuiverStorage
 
 /// Loads a file of records into a table: parsing and converting on one thread while the
@@ -52,7 +53,7 @@ public final class Importer {
             }
         }
         let records = sample.compactMap { if case .record(let r) = $0 { r } else { nil } }
-        let plan = try ImportPlan.make(options: options, catalog: try database.currentCatalog(), schema: schema, header: source.header,
+        let plan = try ImportPlan.make(options: options, existing: try database.currentCatalog().table(named: options.table), schema: schema, header: source.header,
                                        sample: records, side: side)
         let deduplicator = try options.dedupe.map { try ImportDeduplicator(mode: $0, plan: plan, options: options, database: database) }
 

@@ -1,4 +1,5 @@
 import Foundation
+import QuiverReading
 import QuiverStorage
 
 /// The parsing side of an import, run on its own thread: reads records, converts them to

@@ -1,5 +1,6 @@
 import Foundation
 import QuiverFormats
+import QuiverReading
 
 /// The reject file of `--on-error skip`: one JSON object per rejected record, with the input
 /// file, its line, the reason and the record as written. Created on the first reject only.

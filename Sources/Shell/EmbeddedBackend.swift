@@ -44,33 +44,6 @@ public final class EmbeddedBackend: ShellBackend {
             throw StatementFailure(message: error.message, offset: error.offset)
         }
     }
-
-    public func load(into table: String, columns: [String], rows: [[SQLValue]], create: String?,
-                     progress: @escaping (Int) -> Void) throws -> Int {
-        let insert = "INSERT INTO \(quotedIdentifier(table)) (\(columns.map(quotedIdentifier).joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
-        _ = try execute("BEGIN IMMEDIATE")
-        do {
-            if let create { _ = try execute(create) }
-            var done = 0
-            while done < rows.count {
-                let batch = rows[done..<min(done + 5_000, rows.count)]
-                do {
-                    try database.executeMany(insert, batch.map { SQLBindings($0) })
-                } catch let error as Database.StatementError where error.unit == "binding set" {
-                    throw StatementFailure(message: error.underlying.message, row: done + error.statementIndex)
-                } catch let error as SQLiteError {
-                    throw StatementFailure(message: error.message)
-                }
-                done += batch.count
-                progress(done)
-            }
-            _ = try execute("COMMIT")
-            return rows.count
-        } catch {
-            _ = try? execute("ROLLBACK")
-            throw error
-        }
-    }
 }
 
 /// `sqlite3_interrupt` may be called from any thread while the connection runs a statement;
@@ -106,8 +79,8 @@ private final class DatabaseInterrupter: StatementInterrupter, @unchecked Sendab
 /// `.import` and `.export` on a database in this process go through QuiverImport, as
 /// `quiver import` and `quiver export` do: type inference for new tables, vectors, upserts by
 /// key, one transaction, a bad record named by file and line, indexes rebuilt in bulk.
-extension EmbeddedBackend: FileTransfer {
-    func importFile(_ path: String, into table: String, progress: @escaping (String) -> Void) throws -> String {
+extension EmbeddedBackend {
+    public func importFile(_ path: String, into table: String, progress: @escaping (String) -> Void) throws -> String {
         let options = ImportOptions(table: table, inputPath: path)
         importInterrupter.begin()
         defer { importInterrupter.end() }
@@ -121,7 +94,7 @@ extension EmbeddedBackend: FileTransfer {
         }
     }
 
-    func exportTable(_ table: String, to path: String, format: ExportOptions.Format) throws -> String {
+    public func exportTable(_ table: String, to path: String, format: ExportOptions.Format) throws -> String {
         var options = ExportOptions(table: table)
         options.format = format
         options.outputPath = path

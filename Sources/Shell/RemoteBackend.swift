@@ -67,30 +67,8 @@ public final class RemoteBackend: ShellBackend {
         ResultSet(columns: set.columns, rows: set.rows.map { $0.map(Self.value) })
     }
 
-    /// The server runs each request as one transaction, so the whole load is one script:
-    /// the CREATE and multi-row INSERTs. Larger files belong to `quiver import` on the server.
-    public func load(into table: String, columns: [String], rows: [[SQLValue]], create: String?,
-                     progress: @escaping (Int) -> Void) throws -> Int {
-        var script = create.map { $0 + ";\n" } ?? ""
-        let head = "INSERT INTO \(quotedIdentifier(table)) (\(columns.map(quotedIdentifier).joined(separator: ", "))) VALUES\n"
-        var start = 0
-        while start < rows.count {
-            let chunk = rows[start..<min(start + 500, rows.count)]
-            script += head + chunk.map { "(" + $0.map(Self.literal).joined(separator: ", ") + ")" }.joined(separator: ",\n") + ";\n"
-            start += chunk.count
-        }
-        let limit = 32 << 20
-        guard script.utf8.count <= limit else {
-            throw StatementFailure(message: "\(rows.count) rows make \(script.utf8.count >> 20) MB of SQL, more than one request takes (\(limit >> 20) MB); use quiver import on the server's machine")
-        }
-        let request = script
-        _ = try perform { client in try client.sql(request) }
-        progress(rows.count)
-        return rows.count
-    }
-
     /// Runs `work` on the session's worker and waits, returning early when Ctrl-C is pressed.
-    private func perform<T>(_ work: @escaping @Sendable (QuiverClient) throws -> T) throws -> T {
+    func perform<T>(_ work: @escaping @Sendable (QuiverClient) throws -> T) throws -> T {
         cancel.clear()
         let session = self.session
         let outcome = Outcome<T>()
@@ -143,17 +121,6 @@ public final class RemoteBackend: ShellBackend {
                 return .blob(Array(data))
             }
             return .text(json.jsonText)
-        }
-    }
-
-    static func literal(_ value: SQLValue) -> String {
-        switch value {
-        case .null: "NULL"
-        case .integer(let n): "\(n)"
-        case .real(let x): x.isFinite ? "\(x)" : "NULL"
-        case .text(let s): quoteLiteral(s)
-        case .blob(let bytes): "X'" + bytes.map { String(format: "%02X", $0) }.joined() + "'"
-        case .vector(let v): "'[" + v.map { "\($0)" }.joined(separator: ",") + "]'"
         }
     }
 

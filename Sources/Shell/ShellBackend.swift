@@ -12,11 +12,14 @@ public protocol ShellBackend: AnyObject {
     /// Failures are `StatementFailure`s where the backend knows the position.
     func execute(_ sql: String) throws -> [ResultSet]
 
-    /// Creates the table with `create` (when given) and inserts `rows` into `columns`, all in one
-    /// transaction; `progress` hears how many rows are in. A row that fails is a
-    /// `StatementFailure` with its 1-based `row`, when the backend knows it.
-    func load(into table: String, columns: [String], rows: [[SQLValue]], create: String?,
-              progress: @escaping (Int) -> Void) throws -> Int
+    /// `.import`: loads a JSONL, CSV or TSV file (gzipped too) into `table` as `quiver import`
+    /// does — a missing table created with inferred types, rows upserted by key, all or nothing,
+    /// a bad record named by file and line — and returns the summary. `progress` hears how it goes.
+    func importFile(_ path: String, into table: String, progress: @escaping (String) -> Void) throws -> String
+
+    /// `.export`: writes `table` as `quiver export` does (each value as import reads it back);
+    /// returns the summary.
+    func exportTable(_ table: String, to path: String, format: ExportOptions.Format) throws -> String
 
     /// Told, on the thread running a long statement (DEDUPE), what it has done so far
     /// ("comparing blocks 40% (4/10)"), for the progress line.
@@ -30,14 +33,6 @@ public protocol ShellBackend: AnyObject {
     var interrupter: any StatementInterrupter { get }
 }
 
-/// A backend that reads and writes data files itself (the embedded database, through
-/// QuiverImport); others get the shell's own CSV/JSONL loading through `load`.
-protocol FileTransfer {
-    /// Loads `path` into `table`; returns the summary for the user. `progress` hears how it goes.
-    func importFile(_ path: String, into table: String, progress: @escaping (String) -> Void) throws -> String
-    func exportTable(_ table: String, to path: String, format: ExportOptions.Format) throws -> String
-}
-
 public protocol StatementInterrupter: Sendable {
     func interrupt()
 }
@@ -46,19 +41,11 @@ public protocol StatementInterrupter: Sendable {
 public struct StatementFailure: Error, CustomStringConvertible {
     public var message: String
     public var offset: Int?
-    /// For `insert`: the 1-based row that failed.
-    public var row: Int?
 
-    public init(message: String, offset: Int? = nil, row: Int? = nil) {
+    public init(message: String, offset: Int? = nil) {
         self.message = message
         self.offset = offset
-        self.row = row
     }
 
     public var description: String { message }
-}
-
-/// An SQL quoted identifier.
-func quotedIdentifier(_ name: String) -> String {
-    quoteIdentifier(name)
 }

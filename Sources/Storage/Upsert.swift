@@ -34,6 +34,14 @@ public struct Upsert: Sendable, Equatable {
                                           leavesOutRequired: leavesOutRequired, values: columns.indices.map { "?\($0 + 1)" })
     }
 
+    /// The same statements with the values written in (SQL expressions in `columns` order), for a
+    /// script sent where values cannot be bound row by row.
+    public func statements(values: [String]) -> [String] {
+        let (update, insert) = Self.statements(table: table, columns: columns, key: key, keyIndex: keyIndex,
+                                               leavesOutRequired: leavesOutRequired, values: values)
+        return (update.map { [$0] } ?? []) + [insert]
+    }
+
     private static func statements(table: String, columns: [String], key: String?, keyIndex: Int?, leavesOutRequired: Bool,
                                    values: [String]) -> (update: String?, insert: String) {
         let names = columns.map(quoteIdentifier)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import QuiverEngine
 import QuiverImport
+import QuiverReading
 
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

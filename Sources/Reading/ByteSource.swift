@@ -16,6 +16,11 @@ public struct InputError: Error, CustomStringConvertible {
     public var path: String
     public var problem: String
     public var description: String { "\(path): \(problem)" }
+
+    package init(path: String, problem: String) {
+        self.path = path
+        self.problem = problem
+    }
 }
 
 /// Opens `path` ("-" for standard input); gzip is recognised by its magic bytes, not its name.

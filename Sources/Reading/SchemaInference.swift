@@ -2,14 +2,19 @@ import QuiverStorage
 
 /// A table schema guessed from the first records, for an import into a table that does not
 /// exist yet and comes without `--schema`.
-enum SchemaInference {
+package enum SchemaInference {
+    /// Why no table can be inferred; the importer reports it as a planning error.
+    package struct Problem: Error, CustomStringConvertible {
+        package var description: String
+    }
+
     /// Types widen as values disagree: INTEGER → REAL → TEXT. A field that holds only arrays of
     /// numbers is a VECTOR of their most common length (records of another length are then
     /// rejected, each naming its line); other arrays and objects are kept as JSON text.
-    static func infer(fields: [String], sample: [InputRecord], key: String, side: SideVectors?,
+    package static func infer(fields: [String], sample: [InputRecord], key: String, side: SideVectors?,
                       vectorColumn: String, inputPath: String) throws -> TableSchema {
         guard fields.contains(key) else {
-            throw ImportError.plan("\(inputPath) has no field \"\(key)\" to use as the key\(fields.isEmpty ? "" : " (fields: \(fields.joined(separator: ", ")))"); name it with --key")
+            throw Problem(description: "\(inputPath) has no field \"\(key)\" to use as the key\(fields.isEmpty ? "" : " (fields: \(fields.joined(separator: ", ")))"); name it with --key")
         }
         var columns: [TableSchema.Column] = []
         for field in fields {
@@ -22,7 +27,7 @@ enum SchemaInference {
         }
         if let side {
             guard !fields.contains(vectorColumn) else {
-                throw ImportError.plan("\(inputPath) already has a field \"\(vectorColumn)\"; name the column --vectors fills with --vector-column")
+                throw Problem(description: "\(inputPath) already has a field \"\(vectorColumn)\"; name the column --vectors fills with --vector-column")
             }
             columns.append(TableSchema.Column(name: vectorColumn, type: "VECTOR(\(side.dimension))"))
         }
@@ -67,7 +72,7 @@ enum SchemaInference {
             let ranked = vectorLengths.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key > $1.key }
             let (n, records) = ranked[0]
             if ranked.count > 1, ranked[1].value == records {
-                throw ImportError.plan("field \"\(field)\" of \(inputPath) holds arrays of numbers of \(ranked.count) lengths, "
+                throw Problem(description: "field \"\(field)\" of \(inputPath) holds arrays of numbers of \(ranked.count) lengths, "
                                        + "\(ranked[0].key) and \(ranked[1].key) equally often; give --schema to declare its type")
             }
             if n >= 1, n <= VectorCodec.maximumDimension { return "VECTOR(\(n))" }

@@ -1,16 +1,17 @@
 import Foundation
 import QuiverFormats
+import QuiverStorage
 
 /// Vectors from a file beside the records, aligned by order: the i-th record takes row i.
 /// NumPy `.npy` (float32 or float16, 2-D) or `.fvecs` (each vector an int32 dimension then
 /// that many float32s, as the ANN benchmark sets ship them).
-struct SideVectors {
-    let path: String
-    let count: Int
-    let dimension: Int
+package struct SideVectors {
+    package let path: String
+    package let count: Int
+    package let dimension: Int
     private let values: [Float]
 
-    init(path: String) throws {
+    package init(path: String) throws {
         self.path = path
         if path.lowercased().hasSuffix(".fvecs") {
             (count, dimension, values) = try Self.readFvecs(path: path)
@@ -21,7 +22,7 @@ struct SideVectors {
         }
     }
 
-    subscript(row: Int) -> ArraySlice<Float> {
+    package subscript(row: Int) -> ArraySlice<Float> {
         values[row * dimension ..< (row + 1) * dimension]
     }
 
@@ -35,7 +36,7 @@ struct SideVectors {
         return try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> (Int, Int, [Float]) in
             guard bytes.count >= 4 else { throw InputError(path: path, problem: "too short for an .fvecs file (\(bytes.count) bytes)") }
             let dimension = Int(Int32(littleEndian: bytes.loadUnaligned(as: Int32.self)))
-            guard dimension >= 1, dimension <= 16_000 else {
+            guard dimension >= 1, dimension <= VectorCodec.maximumDimension else {
                 throw InputError(path: path, problem: "first vector claims dimension \(dimension); not an .fvecs file?")
             }
             let stride = 4 + 4 * dimension

@@ -1,5 +1,5 @@
 /// What a reader yields: a record, or a line that could not be read as one.
-enum SourceItem {
+package enum SourceItem {
     case record(InputRecord)
     case malformed(line: Int, text: String, reason: String)
 }
@@ -21,7 +21,7 @@ public enum InputFormat: String, CaseIterable, Sendable {
 }
 
 /// Records from an input file of any supported format.
-final class RecordSource {
+package final class RecordSource {
     private enum Reader {
         case jsonl(LineReader)
         case delimited(DelimitedReader)
@@ -30,11 +30,14 @@ final class RecordSource {
     private var reader: Reader
     private let bytes: ByteSource
     /// For CSV/TSV the header's field names; for JSONL nil (each line names its own).
-    let header: [String]?
+    package let header: [String]?
 
-    let path: String
+    package let path: String
 
-    init(path: String, format: InputFormat, maxRecordBytes: Int = ImportOptions.defaultMaxRecordBytes) throws {
+    /// A record longer than this stops the read, naming its file and line, before it is held in memory.
+    package static let defaultMaxRecordBytes = 128 << 20
+
+    package init(path: String, format: InputFormat, maxRecordBytes: Int = defaultMaxRecordBytes) throws {
         self.path = path
         bytes = try openByteSource(path: path)
         let lines = LineReader(source: bytes, maxLineBytes: maxRecordBytes)
@@ -56,19 +59,19 @@ final class RecordSource {
     }
 
     /// Compressed bytes consumed so far, and the file's size when known.
-    var consumedBytes: Int { bytes.consumed }
-    var totalBytes: Int? { bytes.size }
+    package var consumedBytes: Int { bytes.consumed }
+    package var totalBytes: Int? { bytes.size }
 
     /// The line last read (valid until the next call), for the text of a rejected JSONL record.
     private var lastLine: UnsafeRawBufferPointer?
 
     /// The text of `record` as written; for JSONL only while it is the latest record read.
-    func text(of record: InputRecord) -> String {
+    package func text(of record: InputRecord) -> String {
         if !record.text.isEmpty { return record.text }
         return lastLine.map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 
-    func next() throws -> SourceItem? {
+    package func next() throws -> SourceItem? {
         do {
             return try nextItem()
         } catch let tooLong as RecordTooLong {

@@ -1,5 +1,5 @@
 /// One field of an input record, before it is converted to the type of its column.
-enum FieldValue: Equatable {
+package enum FieldValue: Equatable {
     case null
     case bool(Bool)
     case integer(Int64)
@@ -16,7 +16,7 @@ enum FieldValue: Equatable {
     case quoted(String)
 
     /// How the value is described in an error message.
-    var kindDescription: String {
+    package var kindDescription: String {
         switch self {
         case .null: "null"
         case .bool: "a boolean"
@@ -30,7 +30,7 @@ enum FieldValue: Equatable {
     }
 
     /// The text of a CSV/TSV field.
-    var text: String? {
+    package var text: String? {
         switch self {
         case .untyped(let text), .quoted(let text): text
         default: nil
@@ -38,23 +38,23 @@ enum FieldValue: Equatable {
     }
 
     /// A quoted field as an unquoted one, for every column but an untyped one.
-    var unquoted: FieldValue {
+    package var unquoted: FieldValue {
         if case .quoted(let text) = self { return .untyped(text) }
         return self
     }
 }
 
 /// A record read from the input: its fields by name, in file order, and where it starts.
-struct InputRecord {
-    var line: Int
+package struct InputRecord {
+    package var line: Int
     /// 1-based position among the records, malformed ones included (each takes its row of a
     /// side vector file); blank lines are not records.
-    var ordinal = 0
-    var fields: [(name: String, value: FieldValue)]
+    package var ordinal = 0
+    package var fields: [(name: String, value: FieldValue)]
     /// The record as written, for the reject file.
-    var text: String
+    package var text: String
 
-    func value(of name: String) -> FieldValue? {
+    package func value(of name: String) -> FieldValue? {
         fields.first { $0.name == name }?.value
     }
 }

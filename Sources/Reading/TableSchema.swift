@@ -28,6 +28,14 @@ public struct TableSchema: Codable, Equatable, Sendable {
         public var m: Int?
         public var efConstruction: Int?
 
+        package init(name: String, column: String, metric: String?, m: Int?, efConstruction: Int?) {
+            self.name = name
+            self.column = column
+            self.metric = metric
+            self.m = m
+            self.efConstruction = efConstruction
+        }
+
         enum CodingKeys: String, CodingKey {
             case name, column, metric, m
             case efConstruction = "ef_construction"
@@ -47,7 +55,7 @@ public struct TableSchema: Codable, Equatable, Sendable {
         self.indexes = indexes
     }
 
-    static let allowedTypes = ["INTEGER", "REAL", "TEXT", "BLOB", "NUMERIC", "TEXT COMPRESSED", ""]
+    package static let allowedTypes = ["INTEGER", "REAL", "TEXT", "BLOB", "NUMERIC", "TEXT COMPRESSED", ""]
 
     /// Reads and checks a schema file; errors name the file and the problem.
     public static func read(path: String) throws -> TableSchema {
@@ -113,14 +121,14 @@ public struct TableSchema: Codable, Equatable, Sendable {
     }
 
     /// Upper case, single spaces: `vector( 384 )` → `VECTOR(384)`, `text  compressed` → `TEXT COMPRESSED`.
-    static func normalizedType(_ type: String) -> String {
+    package static func normalizedType(_ type: String) -> String {
         let words = type.uppercased().split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
         let joined = words.joined(separator: " ")
         return joined.hasPrefix("VECTOR") ? joined.filter { $0 != " " } : joined
     }
 
     /// The table and its indexes as the schema describes them, under the name `table`.
-    func definition(table: String) -> TableDefinition {
+    package func definition(table: String) -> TableDefinition {
         TableDefinition(
             name: table,
             columns: columns.map { column in
@@ -136,27 +144,6 @@ public struct TableSchema: Codable, Equatable, Sendable {
                                             metric: index.metric.flatMap(DistanceMetric.init(name:)) ?? .cosine,
                                             m: index.m, efConstruction: index.efConstruction)
             })
-    }
-
-    /// The schema of an existing table, as `quiver export --schema` writes it.
-    public static func describing(_ table: TableInfo, indexes: [IndexDefinition]) -> TableSchema {
-        TableSchema(
-            table: table.name,
-            key: table.primaryKeyColumn?.name ?? "rowid",
-            columns: table.columns.map { Column(name: $0.name, type: schemaType(of: $0),
-                                                required: $0.notNull && $0.primaryKeyPosition == 0 ? true : nil) },
-            indexes: indexes.isEmpty ? nil : indexes.map {
-                Index(name: $0.name, column: $0.column, metric: $0.metric.operatorClass, m: $0.m, efConstruction: $0.efConstruction)
-            })
-    }
-
-    /// The declared type when the schema format takes it, else the type of the same affinity
-    /// (VARCHAR(20) → TEXT, DOUBLE → REAL), so the table made from the schema stores the same values.
-    private static func schemaType(of column: ColumnInfo) -> String {
-        let declared = normalizedType(column.declaredType)
-        if allowedTypes.contains(declared) || declared.hasPrefix("VECTOR") { return column.declaredType }
-        let type = ColumnType(column)
-        return type == .untyped ? "" : type.name
     }
 
     public func encoded() -> Data {
