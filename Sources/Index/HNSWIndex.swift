@@ -43,8 +43,6 @@ public final class HNSWIndex: @unchecked Sendable {
         return HNSWIndex(path: path, graph: graph, sequence: sequence)
     }
 
-    /// Builds an index over `vectors` (row-major, one per label) with `threads` threads and
-    /// writes its file. `sequence` is the change-log position the rows were read at.
     /// Watches a bulk build: told how many rows are linked so far (from the building threads,
     /// one call at a time), and asked now and then whether to stop (Ctrl-C in the shell).
     public struct BuildMonitor: Sendable {
@@ -65,6 +63,8 @@ public final class HNSWIndex: @unchecked Sendable {
         public var description: String { "index build cancelled" }
     }
 
+    /// Builds an index over `vectors` (row-major, one per label) with `threads` threads and
+    /// writes its file. `sequence` is the change-log position the rows were read at.
     public static func build(path: String, parameters: HNSWParameters, labels: [Int64], vectors: [Float],
                              sequence: Int64, threads: Int = 2, monitor: BuildMonitor = .none) throws -> HNSWIndex {
         try parameters.validate()
@@ -205,7 +205,6 @@ public final class HNSWIndex: @unchecked Sendable {
 
     // MARK: search
 
-    /// The k nearest rows to `query`; `accept` (when given) limits which labels may be results.
     /// Rows allowed by a filter, as the graph's node ids (built once per query from the rowids
     /// the filter selected), so that the walk tests membership with one bit.
     public final class AllowSet: @unchecked Sendable {
@@ -318,6 +317,7 @@ public final class HNSWIndex: @unchecked Sendable {
         }
     }
 
+    /// The k nearest rows to `query`; `accept` (when given) limits which labels may be results.
     public func search(_ query: [Float], k: Int, ef: Int, accept: ((Int64) -> Bool)? = nil) -> (hits: [IndexHit], distances: Int) {
         walk(query) { graph, q, scratch in
             guard let accept else { return graph.search(q, k: k, ef: ef, scratch: scratch) }

@@ -76,7 +76,7 @@ public struct NearestNeighbourPlan {
 
     /// `… SELECT <columns> FROM <from> WHERE (<where>) [AND q.rowid IN (<ids>)]`: the filter
     /// (joins included) on its own, for counting, sampling and building allow-sets.
-    /// With `restricted`, only the rowids bound to `:quiver_ids` (see `binding`).
+    /// With `restricted`, only the rowids bound at `idsParameterIndex` (see `binding`).
     func filterSQL(selecting columns: String, restricted: Bool = false) -> String {
         var conditions: [String] = []
         if let whereText { conditions.append("(\(whereText))") }
