@@ -68,7 +68,7 @@ public struct BatchSearch {
             // Every query through the index (its labels are rowids). Fewer hits than k: rows the
             // index leaves out (NULL or zero vectors) fill the rest, last, as the planner ranks
             // them — that query goes through SQL instead.
-            let ef = max(self.ef ?? database.executor.efSearch, k)
+            let ef = max(self.ef ?? database.executor.search.efSearch, k)
             let metric = index.parameters.metric
             let sql = "SELECT \(rowid) FROM \(quoteIdentifier(tableInfo.name)) ORDER BY \(quoteIdentifier(columnInfo.name)) \(metric.sqlOperator) ?1 LIMIT \(k)"
             let shared = NSLock()

@@ -138,8 +138,8 @@ public final class Database {
             // Read-only access can write nothing, so it never needs (or waits for) the write lock.
             try connection.execute(access == .readOnly || statements.allSatisfy(Self.isRead) ? "BEGIN" : "BEGIN IMMEDIATE")
         }
-        let sessionEfSearch = executor.efSearch
-        defer { if fromCaller { executor.efSearch = sessionEfSearch } }
+        let sessionEfSearch = executor.search.efSearch
+        defer { if fromCaller { executor.search.efSearch = sessionEfSearch } }
         var results: [ResultSet] = []
         for (index, statement) in statements.enumerated() {
             do {

@@ -42,7 +42,8 @@ extension QueryExecutor {
                                     exact: IndexStatement.exactHint(in: inner))
         } else {
             result = nil
-            try planOnly(plan, bindings, efHint: IndexStatement.efSearchHint(in: inner))
+            search.report = Report()
+            try search.planWithoutSearching(plan, bindings, efHint: IndexStatement.efSearchHint(in: inner), catalog: &catalog)
         }
         let total = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         let report = lastReport
@@ -66,34 +67,6 @@ extension QueryExecutor {
             add("ef_search", "\(report.efSearch)")
         }
         return ResultSet(columns: ["item", "value"], rows: rows)
-    }
-
-    /// Plans without searching: what EXPLAIN reports.
-    private func planOnly(_ plan: NearestNeighbourPlan, _ bindings: SQLBindings, efHint: Int?) throws {
-        lastReport = Report()
-        let limit = try connection.scalar(plan.limitSQL, bindings)?.integerValue ?? 0
-        let ef = max(efHint ?? localEfSearch ?? efSearch, Int(limit))
-        guard let index = try usableIndex(table: plan.table, column: plan.column, metric: plan.metric) else {
-            lastReport.strategy = .exactScan
-            lastReport.reason = "no usable hnsw index for this column and operator (or uncommitted writes in this transaction)"
-            return
-        }
-        lastReport.efSearch = ef
-        guard plan.isFiltered else {
-            lastReport.strategy = .hnsw
-            lastReport.reason = "no filter: the index answers directly"
-            return
-        }
-        let (estimate, _) = try cachedEstimate(plan, index: index, bindings: bindings)
-        lastReport.estimatedSelectivity = estimate.selectivity
-        lastReport.estimation = estimate.method
-        if estimate.selectivity < NearestNeighbourPlanner.filterFirstBelow {
-            lastReport.strategy = .exactAllowSet
-            lastReport.reason = "selective filter: run it first on a budget, then score its rows exactly or walk the index restricted to them (decided when the filter has run; EXPLAIN ANALYZE shows which)"
-        } else {
-            lastReport.strategy = .postFilter
-            lastReport.reason = "permissive filter: walk the index and check candidates, widening as needed; the filter runs first if that stalls"
-        }
     }
 
     private func percent(_ s: Double) -> String {

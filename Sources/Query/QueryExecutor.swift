@@ -3,12 +3,13 @@ import QuiverIndex
 import QuiverKernels
 import QuiverStorage
 
-/// Runs single statements of Quiver SQL on one connection: rewrites them, picks the
-/// nearest-neighbour plan when the statement has that shape, keeps the catalog and the
-/// maintenance triggers in step with DDL, and decodes results.
+/// Runs single statements of Quiver SQL on one connection: dispatches each to its path
+/// (DEDUPE, index statements, EXPLAIN, nearest-neighbour plans, plain SQLite), rewrites and
+/// plans it once per text (the plan cache), keeps the catalog and the maintenance triggers in
+/// step with DDL, and decodes results. Finding nearest rows is `search`'s part.
 public final class QueryExecutor {
     public let connection: Connection
-    public private(set) var catalog: Catalog
+    public internal(set) var catalog: Catalog
 
     /// What the last statement did, for EXPLAIN-style reporting and tests.
     public struct Report: Sendable, Equatable {
@@ -42,7 +43,8 @@ public final class QueryExecutor {
             public var milliseconds: Double
         }
     }
-    public internal(set) var lastReport = Report()
+    /// What the last statement's nearest-neighbour search did.
+    public var lastReport: Report { search.report }
     /// What the last DEDUPE did.
     public internal(set) var lastDedupe: DedupeReport?
     /// Told how far a long statement (DEDUPE) has got, on this connection's thread.
@@ -52,27 +54,18 @@ public final class QueryExecutor {
 
     /// Bounds what the results of the statements run from now on may hold; nil: no bound.
     public var resultBudget: ResultBudget?
-    /// `hnsw.ef_search` for this connection (pgvector's default is 40).
-    public var efSearch = 40
-    /// `SET LOCAL hnsw.ef_search`: lasts until the transaction ends.
-    var localEfSearch: Int?
-    /// The database state when the index records were last read (see usableIndex).
-    private var indexRecordsReadAt: (Int64, Int) = (-1, -1)
     /// Rewritten statements and plans by statement text (see `prepared`).
     private var preparedStatements: [String: (schemaVersion: Int64, indexes: Int, rewritten: SQLStatement,
                                               plan: NearestNeighbourPlan?)] = [:]
-    /// Allow-sets by filter, valid while the database state and the index are unchanged.
-    var allowSetCache: [String: (state: (Int64, Int), index: ObjectIdentifier, allowed: HNSWIndex.AllowSet)] = [:]
-    /// Selectivity estimates by filter, valid while the database state is unchanged.
-    var selectivityCache: [String: (estimate: NearestNeighbourPlanner.Estimate, state: (Int64, Int))] = [:]
-    /// True once this connection has changed rows in its open transaction.
-    private var wroteInTransaction = false
     let indexes: VectorIndexes
+    /// Nearest-neighbour search: its `ef_search` settings and what it remembers between queries.
+    package let search: NearestNeighbourSearch
 
     public init(connection: Connection, indexDirectory: String) throws {
         self.connection = connection
         self.catalog = try Catalog.load(from: connection)
         self.indexes = VectorIndexes(connection: connection, directory: indexDirectory)
+        self.search = NearestNeighbourSearch(connection: connection, indexes: indexes)
     }
 
     /// Reloads the catalog when another connection changed the schema.
@@ -112,11 +105,11 @@ public final class QueryExecutor {
     }
 
     public func run(_ statement: SQLStatement, _ bindings: SQLBindings = .none) throws -> ResultSet {
-        lastReport = Report()
+        search.report = Report()
         transactionBoundary()
         defer { transactionBoundary() }
         let changesBefore = connection.totalChanges
-        defer { if connection.isInTransaction && connection.totalChanges != changesBefore { wroteInTransaction = true } }
+        defer { if connection.isInTransaction && connection.totalChanges != changesBefore { search.hasUncommittedWrites = true } }
         if DedupeStatement.isDedupe(statement) {
             return try runDedupe(statement, bindings)
         }
@@ -206,25 +199,16 @@ public final class QueryExecutor {
     /// up with the rows; nil when there is none or this connection has uncommitted writes.
     public func usableIndex(table: TableInfo, column: ColumnInfo, metric: DistanceMetric?) throws -> HNSWIndex? {
         transactionBoundary()
-        let state = try indexes.databaseState()
-        if state != indexRecordsReadAt {
-            try catalog.reloadIndexes(from: connection)
-            indexRecordsReadAt = state
-        }
-        guard !wroteInTransaction, let dimension = column.kind.vectorDimension,
-              let definition = catalog.indexes(on: table.name).first(where: {
-                  $0.column.caseInsensitiveEquals(column.name) && (metric == nil || $0.metric == metric)
-              }) else { return nil }
-        return try indexes.current(definition, dimension: dimension, rowid: try VectorIndexes.rowid(of: table))
+        return try search.usableIndex(table: table, column: column, metric: metric, catalog: &catalog)
     }
 
-    /// Writes index checkpoints that are due; call after a transaction commits.
     /// Removes index files no index record names (see `VectorIndexes.removeOrphanFiles`).
     @discardableResult
     public func removeOrphanIndexFiles() throws -> [String] {
         try indexes.removeOrphanFiles(catalog)
     }
 
+    /// Writes index checkpoints that are due; call after a transaction commits.
     public func checkpointIndexesIfDue() throws {
         guard !catalog.indexes.isEmpty else { return }
         try indexes.checkpointIfDue(catalog)
@@ -234,8 +218,7 @@ public final class QueryExecutor {
     /// transaction wrote and runs work that waited for its outcome.
     public func transactionBoundary() {
         guard !connection.isInTransaction else { return }
-        wroteInTransaction = false
-        localEfSearch = nil
+        search.transactionEnded()
         connection.transactionHooks.settle(connection)
     }
 
@@ -280,9 +263,9 @@ public final class QueryExecutor {
                 catalog = try Catalog.load(from: connection)
             }
         case .setEfSearch(let value, let local):
-            if local { localEfSearch = value } else { efSearch = value ?? 40; localEfSearch = nil }
+            search.setEfSearch(value, local: local)
         case .showEfSearch:
-            return ResultSet(columns: ["hnsw.ef_search"], rows: [[.integer(Int64(localEfSearch ?? efSearch))]])
+            return ResultSet(columns: ["hnsw.ef_search"], rows: [[.integer(Int64(search.effectiveEfSearch))]])
         }
         return none
     }
