@@ -83,8 +83,9 @@ public final class Database {
         }
     }
 
-    /// What the last statement did (strategy, rows scanned).
-    public var lastReport: QueryExecutor.Report { executor.lastReport }
+    /// What the last statement's nearest-neighbour search did: strategy, counts, timed steps
+    /// (EXPLAIN ANALYZE puts it into words).
+    public var lastReport: ExecutionTrace { executor.lastReport }
 
     /// What the last DEDUPE did (strategy, pairs, clusters, duplicates, time per step).
     public var lastDedupeReport: DedupeReport? { executor.lastDedupe }

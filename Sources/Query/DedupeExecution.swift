@@ -15,9 +15,15 @@ public struct DedupeReport: Sendable, Equatable {
     public var clusters = 0
     public var duplicates = 0
     public var action = ""
-    public var steps: [QueryExecutor.Report.Step] = []
+    public var steps: [Step] = []
     /// The phases of the pair search itself (k-means blocking), inside the step "find pairs".
-    public var searchPhases: [QueryExecutor.Report.Step] = []
+    public var searchPhases: [Step] = []
+
+    /// Milliseconds a stage took.
+    public struct Step: Sendable, Equatable {
+        public var name: String
+        public var milliseconds: Double
+    }
 }
 
 /// Set from another thread (Database.interrupt) to stop a long DEDUPE between blocks.
@@ -65,7 +71,7 @@ extension QueryExecutor {
         var run = try DedupeRun(parsed, executor: self, bindings: bindings)
         if explain && !analyze { return try run.explain() }
         var clock = DispatchTime.now().uptimeNanoseconds
-        var steps: [QueryExecutor.Report.Step] = []
+        var steps: [DedupeReport.Step] = []
         func lap(_ name: String) {
             let now = DispatchTime.now().uptimeNanoseconds
             steps.append(.init(name: name, milliseconds: Double(now - clock) / 1e6))

@@ -1,4 +1,3 @@
-import Dispatch
 import QuiverIndex
 import QuiverKernels
 import QuiverStorage
@@ -9,15 +8,15 @@ extension QueryExecutor {
     /// Runs a nearest-neighbour plan; nil when the query turns out not to fit it at run time
     /// (a NULL query vector, a non-integer LIMIT), in which case plain SQLite answers.
     func runNearest(_ plan: NearestNeighbourPlan, _ bindings: SQLBindings, efHint: Int?, exact: Bool = false) throws -> ResultSet? {
-        var clock = StepClock()
-        guard let ids = try search.nearestIDs(plan, bindings, efHint: efHint, exact: exact, catalog: &catalog, clock: &clock) else {
+        search.trace.begin()
+        guard let ids = try search.nearestIDs(plan, bindings, efHint: efHint, exact: exact, catalog: &catalog) else {
             return nil
         }
         let final = try connection.cachedStatement(plan.finalStatementWithBoundIDs)
         defer { final.reset() }
         try final.bind(plan.binding(ids, to: bindings))
         let result = try ResultReader.readAll(final, catalog: catalog, budget: resultBudget)
-        clock.lap("final select", into: &search.report)
+        search.trace.record(.finalSelect)
         return result
     }
 
@@ -40,10 +39,10 @@ extension QueryExecutor {
             let range = (outline.entries[e].tokenIndex + 1)..<outline.entries[close].tokenIndex
             let inner = SQLStatement(tokens: Array(tokens[range]))
             guard let plan = NearestNeighbourPlan.make(for: inner, catalog: catalog) else { continue }
-            var clock = StepClock()
+            search.trace.begin()
             let found: [Int64]?
             do {
-                found = try search.nearestIDs(plan, bindings, efHint: efHint, exact: exact, catalog: &catalog, clock: &clock)
+                found = try search.nearestIDs(plan, bindings, efHint: efHint, exact: exact, catalog: &catalog)
             } catch where QueryVectorCheck.isRefusal(error) {
                 throw error   // SQLite would rank such a query arbitrarily, not refuse it
             } catch let error as SQLiteError where error.isInterrupt {
@@ -62,16 +61,5 @@ extension QueryExecutor {
             out.replaceSubrange(replacement.range, with: [Token(kind: .identifier, text: replacement.text, offset: offset)])
         }
         return SQLStatement(tokens: out)
-    }
-}
-
-/// Times the steps of one query for EXPLAIN ANALYZE.
-struct StepClock {
-    private var last = DispatchTime.now().uptimeNanoseconds
-
-    mutating func lap(_ name: String, into report: inout QueryExecutor.Report) {
-        let now = DispatchTime.now().uptimeNanoseconds
-        report.steps.append(.init(name: name, milliseconds: Double(now - last) / 1e6))
-        last = now
     }
 }

@@ -13,7 +13,7 @@ package final class NearestNeighbourSearch {
     let indexes: VectorIndexes
 
     /// What the last search did, for EXPLAIN and tests.
-    package var report = QueryExecutor.Report()
+    package var trace = ExecutionTrace()
     /// `hnsw.ef_search` for this connection (pgvector's default is 40).
     package var efSearch = NearestNeighbourSearch.defaultEfSearch
     package static let defaultEfSearch = 40
@@ -73,24 +73,24 @@ package final class NearestNeighbourSearch {
     /// The ids of the k nearest rows under the plan's filter; nil when the plan does not apply
     /// after all (a NULL query vector, a query vector that depends on the row).
     func nearestIDs(_ plan: NearestNeighbourPlan, _ bindings: SQLBindings, efHint: Int?, exact: Bool,
-                    catalog: inout Catalog, clock: inout StepClock) throws -> [Int64]? {
+                    catalog: inout Catalog) throws -> [Int64]? {
         guard let (query, k) = try evaluateInputs(plan, bindings) else { return nil }
         let ef = max(efHint ?? effectiveEfSearch, k)
         let index = exact ? nil : try usableIndex(table: plan.table, column: plan.column, metric: plan.metric, catalog: &catalog)
-        clock.lap("prepare", into: &report)
+        trace.record(.prepare)
         var ids: [Int64]?
         if let index {
-            ids = try searchWithIndex(plan, index: index, query: query, k: k, ef: ef, bindings: bindings, clock: &clock)
+            ids = try searchWithIndex(plan, index: index, query: query, k: k, ef: ef, bindings: bindings)
         }
         if ids == nil {
             let outcome = try ExactNearestScan.run(connection: connection, sql: plan.candidateSQL, bindings: bindings,
                                                    query: query, metric: plan.metric, k: k,
                                                    place: "\(plan.table.name).\(plan.column.name)")
-            report.strategy = .exactScan
-            report.rowsScanned = outcome.rowsScanned
-            report.candidates = outcome.rows.count
-            if let index, index.count > 0 { report.actualSelectivity = Double(outcome.rowsScanned) / Double(index.count) }
-            clock.lap("exact scan", into: &report)
+            trace.strategy = .exactScan
+            trace.rowsScanned = outcome.rowsScanned
+            trace.candidates = outcome.rows.count
+            if let index, index.count > 0 { trace.actualSelectivity = Double(outcome.rowsScanned) / Double(index.count) }
+            trace.record(.exactScan)
             ids = outcome.rows.map(\.id)
         }
         return ids
@@ -119,46 +119,46 @@ package final class NearestNeighbourSearch {
     /// The k best row ids found through the index, or nil when the exact scan must answer
     /// (it is cheaper, or the index cannot produce k rows that pass the filter).
     private func searchWithIndex(_ plan: NearestNeighbourPlan, index: HNSWIndex, query: [Float], k: Int, ef: Int,
-                                 bindings: SQLBindings, clock: inout StepClock) throws -> [Int64]? {
-        report.efSearch = ef
+                                 bindings: SQLBindings) throws -> [Int64]? {
+        trace.efSearch = ef
         guard plan.isFiltered else {
             let (hits, computed) = index.search(query, k: k, ef: ef)
-            report.strategy = .hnsw
-            report.distanceComputations = computed
-            report.candidates = hits.count
-            report.estimatedSelectivity = 1
-            report.reason = "no filter: the index answers directly"
-            clock.lap("index search", into: &report)
+            trace.strategy = .hnsw
+            trace.distanceComputations = computed
+            trace.candidates = hits.count
+            trace.estimatedSelectivity = 1
+            trace.decision = .noFilter
+            trace.record(.indexSearch)
             // Fewer hits than asked: rows without a vector may still fill the LIMIT; scan instead.
             return hits.count >= k ? hits.map(\.label) : nil
         }
-        return try searchFiltered(plan, index: index, query: query, k: k, ef: ef, bindings: bindings, clock: &clock)
+        return try searchFiltered(plan, index: index, query: query, k: k, ef: ef, bindings: bindings)
     }
 
-    /// Plans without searching: what EXPLAIN reports.
+    /// Plans without searching: what EXPLAIN (without ANALYZE) reports.
     func planWithoutSearching(_ plan: NearestNeighbourPlan, _ bindings: SQLBindings, efHint: Int?, catalog: inout Catalog) throws {
         let limit = try connection.scalar(plan.limitSQL, bindings)?.integerValue ?? 0
         let ef = max(efHint ?? effectiveEfSearch, Int(limit))
         guard let index = try usableIndex(table: plan.table, column: plan.column, metric: plan.metric, catalog: &catalog) else {
-            report.strategy = .exactScan
-            report.reason = "no usable hnsw index for this column and operator (or uncommitted writes in this transaction)"
+            trace.strategy = .exactScan
+            trace.decision = .noUsableIndex
             return
         }
-        report.efSearch = ef
+        trace.efSearch = ef
         guard plan.isFiltered else {
-            report.strategy = .hnsw
-            report.reason = "no filter: the index answers directly"
+            trace.strategy = .hnsw
+            trace.decision = .noFilter
             return
         }
         let (estimate, _) = try cachedEstimate(plan, index: index, bindings: bindings)
-        report.estimatedSelectivity = estimate.selectivity
-        report.estimation = estimate.method
+        trace.estimatedSelectivity = estimate.selectivity
+        trace.estimation = estimate.method
         if estimate.selectivity < Self.filterFirstBelow {
-            report.strategy = .exactAllowSet
-            report.reason = "selective filter: run it first on a budget, then score its rows exactly or walk the index restricted to them (decided when the filter has run; EXPLAIN ANALYZE shows which)"
+            trace.strategy = .exactAllowSet
+            trace.decision = .filterFirst(stepBudget: nil)
         } else {
-            report.strategy = .postFilter
-            report.reason = "permissive filter: walk the index and check candidates, widening as needed; the filter runs first if that stalls"
+            trace.strategy = .postFilter
+            trace.decision = .walkFirst(candidates: nil)
         }
     }
 

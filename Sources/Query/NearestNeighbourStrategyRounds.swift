@@ -47,20 +47,20 @@ extension NearestNeighbourSearch {
     /// The k best row ids under the plan's filter found through the index, or nil when the
     /// exact scan must answer.
     func searchFiltered(_ plan: NearestNeighbourPlan, index: HNSWIndex, query: [Float], k: Int, ef: Int,
-                        bindings: SQLBindings, clock: inout StepClock) throws -> [Int64]? {
+                        bindings: SQLBindings) throws -> [Int64]? {
         let (estimate, seenBefore) = try cachedEstimate(plan, index: index, bindings: bindings)
-        report.estimatedSelectivity = estimate.selectivity
-        report.estimation = estimate.method
-        clock.lap("estimate selectivity", into: &report)
+        trace.estimatedSelectivity = estimate.selectivity
+        trace.estimation = estimate.method
+        trace.record(.estimateSelectivity)
         // A filter seen before on unchanged data: its allow-set is kept (built the second time,
         // without a budget), so it costs a walk and no SQL at all — as an application that
         // filters by the same tenant or language over and over would want.
         if seenBefore {
-            if let allowed = try rememberedAllowSet(for: plan, index: index, bindings: bindings) ?? buildAllowSet(plan, index: index, bindings: bindings, clock: &clock) {
-                report.reason = "filter seen before: its allow-set is kept while the data is unchanged"
-                report.rowsScanned = allowed.count
-                report.actualSelectivity = index.count > 0 ? Double(allowed.count) / Double(index.count) : nil
-                return try searchAllowed(plan, index: index, allowed: allowed, query: query, k: k, ef: ef, clock: &clock)
+            if let allowed = try rememberedAllowSet(for: plan, index: index, bindings: bindings) ?? buildAllowSet(plan, index: index, bindings: bindings) {
+                trace.decision = .filterSeenBefore
+                trace.rowsScanned = allowed.count
+                trace.actualSelectivity = index.count > 0 ? Double(allowed.count) / Double(index.count) : nil
+                return try searchAllowed(plan, index: index, allowed: allowed, query: query, k: k, ef: ef)
             }
         }
         // Iterative deepening over the two ways to meet a filter: walk the graph and check the
@@ -72,19 +72,17 @@ extension NearestNeighbourSearch {
         var effort = min(total, max(ef, Int((Double(k) / s * 1.5).rounded(.up))))
         var steps = max(20_000, Self.stepsPerCandidate * effort)
         let filterFirst = s < Self.filterFirstBelow
-        report.reason = filterFirst
-            ? "selective filter: run it first (on a budget of \(steps) SQLite steps), then search the rows it passes"
-            : "permissive filter: walk the index and check candidates (\(effort) first), widening as needed"
+        trace.decision = filterFirst ? .filterFirst(stepBudget: steps) : .walkFirst(candidates: effort)
         while true {
             if filterFirst, let outcome = try filterThenSearch(plan, index: index, query: query, k: k, ef: ef, steps: steps,
-                                                               bindings: bindings, clock: &clock) {
+                                                               bindings: bindings) {
                 return outcome.ids
             }
-            if let ids = try postFilter(plan, index: index, query: query, k: k, effort: effort, bindings: bindings, clock: &clock) {
+            if let ids = try postFilter(plan, index: index, query: query, k: k, effort: effort, bindings: bindings) {
                 return ids
             }
             if !filterFirst, let outcome = try filterThenSearch(plan, index: index, query: query, k: k, ef: ef, steps: steps,
-                                                                bindings: bindings, clock: &clock) {
+                                                                bindings: bindings) {
                 return outcome.ids
             }
             if effort >= total { return nil }   // the whole graph was walked: fewer than k pass, let the scan confirm
@@ -94,15 +92,14 @@ extension NearestNeighbourSearch {
     }
 
     /// Runs the filter in full and keeps its allow-set; nil when some passing row has no vector.
-    private func buildAllowSet(_ plan: NearestNeighbourPlan, index: HNSWIndex, bindings: SQLBindings,
-                               clock: inout StepClock) throws -> HNSWIndex.AllowSet? {
+    private func buildAllowSet(_ plan: NearestNeighbourPlan, index: HNSWIndex, bindings: SQLBindings) throws -> HNSWIndex.AllowSet? {
         let statement = try connection.cachedStatement(plan.filterSQL(selecting: "DISTINCT \(plan.rowid)"))
         defer { statement.reset() }
         try statement.bind(bindings)
         var passed: [Int64] = []
         while try statement.step() { passed.append(statement.int64(at: 0)) }
         let allowed = index.allowSet(labels: passed)
-        clock.lap("filter → \(passed.count) rows (kept)", into: &report)
+        trace.record(.filter(passed: passed.count, kept: true))
         guard allowed.count == passed.count else { return nil }
         try rememberAllowSet(allowed, for: plan, index: index, bindings: bindings)
         return allowed
@@ -112,7 +109,7 @@ extension NearestNeighbourSearch {
     /// rows it passed are searched: exactly when few (scored from the index's own float32
     /// copies), by a walk restricted to them when many. `ids` nil means the exact scan must answer.
     private func filterThenSearch(_ plan: NearestNeighbourPlan, index: HNSWIndex, query: [Float], k: Int, ef: Int,
-                                  steps: Int, bindings: SQLBindings, clock: inout StepClock) throws -> (ids: [Int64]?, Void)? {
+                                  steps: Int, bindings: SQLBindings) throws -> (ids: [Int64]?, Void)? {
         let statement = try connection.cachedStatement(plan.filterSQL(selecting: "DISTINCT \(plan.rowid)"))
         defer { statement.reset() }
         try statement.bind(bindings)
@@ -121,48 +118,48 @@ extension NearestNeighbourSearch {
             while try statement.step() { ids.append(statement.int64(at: 0)) }
             return ids
         }) else {
-            clock.lap("filter (stopped after \(steps) steps)", into: &report)
+            trace.record(.filterStopped(stepBudget: steps))
             return nil
         }
         let allowed = index.allowSet(labels: passed)
-        report.rowsScanned = passed.count
-        report.actualSelectivity = index.count > 0 ? Double(passed.count) / Double(index.count) : nil
-        clock.lap("filter → \(passed.count) rows", into: &report)
+        trace.rowsScanned = passed.count
+        trace.actualSelectivity = index.count > 0 ? Double(passed.count) / Double(index.count) : nil
+        trace.record(.filter(passed: passed.count, kept: false))
         // Rows that pass but have no vector are not in the index; the scan handles NULLs.
         guard allowed.count == passed.count else { return (nil, ()) }
         try rememberAllowSet(allowed, for: plan, index: index, bindings: bindings)
-        return (try searchAllowed(plan, index: index, allowed: allowed, query: query, k: k, ef: ef, clock: &clock), ())
+        return (try searchAllowed(plan, index: index, allowed: allowed, query: query, k: k, ef: ef), ())
     }
 
     /// The k nearest among an allow-set: scored exactly when small, else a restricted walk.
     private func searchAllowed(_ plan: NearestNeighbourPlan, index: HNSWIndex, allowed: HNSWIndex.AllowSet, query: [Float],
-                               k: Int, ef: Int, clock: inout StepClock) throws -> [Int64]? {
+                               k: Int, ef: Int) throws -> [Int64]? {
         let passedCount = allowed.count
         let selectivity = index.count > 0 ? Double(passedCount) / Double(index.count) : 1
         if Self.prefersExact(allowed: passedCount, selectivity: selectivity, ef: ef) {
-            report.strategy = .exactAllowSet
+            trace.strategy = .exactAllowSet
             var topK = ExactTopK(metric: plan.metric, query: query, k: k + 8)
             index.forEachAllowedBlock(allowed) { block, labels, count in
                 labels.withUnsafeBufferPointer { topK.add(rows: block, ids: $0.baseAddress!, count: count) }
             }
             let rows = topK.finish()
-            report.distanceComputations = passedCount
-            report.candidates = rows.count
-            clock.lap("exact over \(passedCount) rows", into: &report)
+            trace.distanceComputations = passedCount
+            trace.candidates = rows.count
+            trace.record(.exactOverAllowSet(rows: passedCount))
             return rows.map(\.id)
         }
         // Two-hop walks for selective filters; they see fewer nodes per step, so get twice the ef.
         let twoHop = selectivity < 0.1
-        report.strategy = twoHop ? .filteredGraphTwoHop : .filteredGraph
+        trace.strategy = twoHop ? .filteredGraphTwoHop : .filteredGraph
         var effort = twoHop ? 2 * ef : ef
         while true {
             let (hits, computed) = index.search(query, k: k, ef: effort, allowed: allowed, twoHop: twoHop)
-            report.distanceComputations += computed
-            report.efSearch = effort
-            report.candidates = hits.count
+            trace.distanceComputations += computed
+            trace.efSearch = effort
+            trace.candidates = hits.count
             // Never fewer than k: a walk that ran dry gets more room, then the exact scan.
             if hits.count >= min(k, allowed.count) || effort >= allowed.count {
-                clock.lap("index search over allow-set", into: &report)
+                trace.record(.indexSearchOverAllowSet)
                 return hits.count >= min(k, allowed.count) ? hits.map(\.label) : nil
             }
             effort = min(allowed.count, effort * 4)
@@ -172,22 +169,22 @@ extension NearestNeighbourSearch {
     /// Walks the graph for `effort` candidates, nearest first, and keeps those the filter passes;
     /// nil when fewer than k pass.
     private func postFilter(_ plan: NearestNeighbourPlan, index: HNSWIndex, query: [Float], k: Int, effort: Int,
-                            bindings: SQLBindings, clock: inout StepClock) throws -> [Int64]? {
+                            bindings: SQLBindings) throws -> [Int64]? {
         let (hits, computed) = index.search(query, k: effort, ef: effort)
-        report.distanceComputations += computed
-        report.efSearch = effort
+        trace.distanceComputations += computed
+        trace.efSearch = effort
         let statement = try connection.cachedStatement(plan.filterSQL(selecting: "DISTINCT \(plan.rowid)", restricted: true))
         defer { statement.reset() }
         try statement.bind(plan.binding(hits.map(\.label), to: bindings))
         var passing = Set<Int64>()
         while try statement.step() { passing.insert(statement.int64(at: 0)) }
         let kept = hits.filter { passing.contains($0.label) }
-        clock.lap("walk + check \(hits.count) candidates, \(kept.count) pass", into: &report)
+        trace.record(.walkAndCheck(candidates: hits.count, passed: kept.count))
         guard kept.count >= k else { return nil }
-        report.strategy = .postFilter
-        report.candidates = kept.count
-        report.rowsScanned = hits.count
-        report.actualSelectivity = hits.isEmpty ? nil : Double(passing.count) / Double(hits.count)
+        trace.strategy = .postFilter
+        trace.candidates = kept.count
+        trace.rowsScanned = hits.count
+        trace.actualSelectivity = hits.isEmpty ? nil : Double(passing.count) / Double(hits.count)
         return Array(kept.prefix(k)).map(\.label)
     }
 }

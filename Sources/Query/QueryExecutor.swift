@@ -11,40 +11,8 @@ public final class QueryExecutor {
     public let connection: Connection
     public internal(set) var catalog: Catalog
 
-    /// What the last statement did, for EXPLAIN-style reporting and tests.
-    public struct Report: Sendable, Equatable {
-        public enum Strategy: String, Sendable {
-            case sqlite
-            case exactScan = "exact scan"
-            case hnsw = "hnsw index"
-            case filteredGraph = "hnsw index, allow-set"
-            case filteredGraphTwoHop = "hnsw index, allow-set, two-hop"
-            case exactAllowSet = "filter, then exact"
-            case postFilter = "hnsw index, post-filter"
-        }
-        public var strategy: Strategy = .sqlite
-        /// Rows the filter passed and whose vectors were scored (exact scan), or allowed (allow-set).
-        public var rowsScanned = 0
-        public var candidates = 0
-        public var efSearch = 0
-        public var distanceComputations = 0
-        /// The share of the table's rows the filter is expected to pass, and how that was estimated.
-        public var estimatedSelectivity: Double?
-        public var estimation = ""
-        /// The share that actually passed, when the strategy found out.
-        public var actualSelectivity: Double?
-        /// Why this strategy: the estimated costs compared.
-        public var reason = ""
-        /// Milliseconds per step, in order.
-        public var steps: [Step] = []
-
-        public struct Step: Sendable, Equatable {
-            public var name: String
-            public var milliseconds: Double
-        }
-    }
     /// What the last statement's nearest-neighbour search did.
-    public var lastReport: Report { search.report }
+    public var lastReport: ExecutionTrace { search.trace }
     /// What the last DEDUPE did.
     public internal(set) var lastDedupe: DedupeReport?
     /// Told how far a long statement (DEDUPE) has got, on this connection's thread.
@@ -105,7 +73,7 @@ public final class QueryExecutor {
     }
 
     public func run(_ statement: SQLStatement, _ bindings: SQLBindings = .none) throws -> ResultSet {
-        search.report = Report()
+        search.trace = ExecutionTrace()
         transactionBoundary()
         defer { transactionBoundary() }
         let changesBefore = connection.totalChanges

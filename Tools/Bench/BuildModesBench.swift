@@ -41,7 +41,7 @@ enum BuildModesBench {
             }
             _ = try rowDB.execute(probe, SQLBindings([.vector(Array(base[row: 0]))]))
         }
-        precondition(rowDB.lastReport.strategy.rawValue == "hnsw index")
+        precondition(rowDB.lastReport.strategy == .hnsw)
         print("| mode (\(n) rows, \(dimension) dims, m=\(m), ef_construction=\(efConstruction)) | seconds | rows/s |")
         print("|---|---:|---:|")
         print("| bulk: load rows, then CREATE INDEX (both cores) | \(String(format: "%.2f", bulk)) | \(Int(Double(n) / bulk)) |")

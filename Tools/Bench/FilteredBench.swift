@@ -37,7 +37,7 @@ enum FilteredBench {
                 let start = DispatchTime.now().uptimeNanoseconds
                 let rows = try db.execute(sql, bindings)[0].rows
                 latencies.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-                strategies[db.lastReport.strategy.rawValue, default: 0] += 1
+                strategies["\(db.lastReport.strategy)", default: 0] += 1
                 let trueIDs = Array(truth.values[(q * 100)..<(q * 100 + 10)]).filter { $0 >= 0 }
                 expected += trueIDs.count
                 guard !trueIDs.isEmpty else { continue }

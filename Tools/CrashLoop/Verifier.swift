@@ -136,7 +136,7 @@ struct Verifier {
             let query = Model.vector(id: Int64(random.below(1_000_000)), version: 7)
             let sql = "SELECT id FROM \(table) ORDER BY emb <-> ? LIMIT 10"
             let viaIndex = try db.execute(sql, SQLBindings([.vector(query)])).last?.rows.compactMap { $0[0].integerValue } ?? []
-            if db.lastReport.strategy != .hnsw { problems.append("index \(name): the query ran as \(db.lastReport.strategy.rawValue)") }
+            if db.lastReport.strategy != .hnsw { problems.append("index \(name): the query ran as \("\(db.lastReport.strategy)")") }
             let exact = try db.execute("SELECT /*+ exact */ id FROM \(table) ORDER BY emb <-> ? LIMIT 10", SQLBindings([.vector(query)])).last?.rows.compactMap { $0[0].integerValue } ?? []
             if viaIndex.contains(where: { live[$0] == nil }) { problems.append("index \(name): a search returned a row that does not exist") }
             hits += Set(viaIndex).intersection(exact).count

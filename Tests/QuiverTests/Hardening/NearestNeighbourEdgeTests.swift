@@ -72,8 +72,8 @@ import Testing
             ]
             for (sql, k, keep) in cases {
                 let found = try db.integers(sql)
-                strategies.insert(db.lastReport.strategy.rawValue)
-                #expect(found == exact(query, k: k, where: keep), "query \(q): \(sql.prefix(90)) [\(db.lastReport.strategy.rawValue)]")
+                strategies.insert("\(db.lastReport.strategy)")
+                #expect(found == exact(query, k: k, where: keep), "query \(q): \(sql.prefix(90)) [\("\(db.lastReport.strategy)")]")
             }
             // Nested in a CTE, answered the same way.
             let nested = try db.integers("WITH near AS (SELECT id FROM items WHERE tag = 'rare' ORDER BY emb <=> '\(literal)' LIMIT \(rareCount)) SELECT id FROM near")
