@@ -14,7 +14,7 @@ public final class BulkWriter {
 
     /// Prepares `sql` (one statement that returns no rows). Any statements that must run
     /// first, such as the CREATE TABLE of a new table, go through `database.execute` inside
-    /// the transaction begun with `begin()`.
+    /// the same `transaction(on:)`.
     public init(database: Database, sql: String) throws {
         self.database = database
         let statements = StatementSplitter.split(sql)
@@ -25,9 +25,10 @@ public final class BulkWriter {
         statement = try database.executor.prepareWrite(first)
     }
 
-    /// Starts a write transaction (taking the write lock now rather than at the first row).
-    public static func begin(_ database: Database) throws {
-        try database.connection.execute("BEGIN IMMEDIATE")
+    /// Runs `body` in a write transaction (the write lock taken now rather than at the first
+    /// row): committed when it returns, without checkpointing indexes, rolled back when it throws.
+    public static func transaction<T>(on database: Database, _ body: () throws -> T) throws -> T {
+        try database.transactionWithoutCheckpoint(.immediate, body)
     }
 
     /// Writes one row. A failing row changes nothing (SQLite undoes the statement) and leaves
@@ -36,17 +37,5 @@ public final class BulkWriter {
         statement.reset()
         try statement.bind(SQLBindings(values))
         while try statement.step() {}
-    }
-
-    public static func commit(_ database: Database) throws {
-        try database.connection.execute("COMMIT")
-        database.executor.transactionBoundary()
-    }
-
-    public static func rollback(_ database: Database) {
-        if database.connection.isInTransaction { try? database.connection.execute("ROLLBACK") }
-        database.executor.transactionBoundary()
-        // A rolled-back CREATE TABLE must not linger in the catalog.
-        try? database.executor.refreshCatalogIfStale()
     }
 }

@@ -19,14 +19,7 @@ public final class Database {
         // Tables created by other tools (or an older quiver) get their triggers here; the usual
         // case, nothing to do, takes no write lock, so opening never waits for a writer.
         if !readOnly, try !MaintenanceTriggers.isSynchronized(connection, catalog: executor.catalog) {
-            try connection.execute("BEGIN IMMEDIATE")
-            do {
-                try executor.schemaDidChange()   // triggers for tables created by other tools
-                try connection.execute("COMMIT")
-            } catch {
-                try? connection.execute("ROLLBACK")
-                throw error
-            }
+            try connection.transaction(.immediate) { try executor.schemaDidChange() }
         }
         // Files a killed CREATE INDEX, REINDEX or checkpoint left behind. Best effort: when a
         // writer holds the lock longer than the busy timeout, the next open tries again.
@@ -115,7 +108,9 @@ public final class Database {
     /// All statements run in one transaction, all or nothing, unless the script manages its own
     /// (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE) or holds a statement that cannot run in one
     /// (VACUUM; PRAGMA, as `synchronous` and `journal_mode` cannot change inside a transaction
-    /// and `foreign_keys` silently stays as it was); then each statement stands alone.
+    /// and `foreign_keys` silently stays as it was); then each statement stands alone. Inside a
+    /// transaction already open (`transaction(_:_:)`, a script's BEGIN) the statements join it,
+    /// and an error leaves it to its owner.
     ///
     /// `access` limits what the statements themselves may do (SQL from a remote user); Quiver's
     /// own work around them (catalog reloads, index checkpoints) stays unrestricted. A script
@@ -134,13 +129,21 @@ public final class Database {
         try executor.refreshCatalogIfStale()
         let managesOwnTransaction = !fromCaller && statements.contains { Self.controlsTransaction($0) }
         let perStatement = try Self.bindings(bindings, across: statements)
-        let wrap = !managesOwnTransaction && !connection.isInTransaction
-        if wrap {
-            // Read-only access can write nothing, so it never needs (or waits for) the write lock.
-            try connection.execute(access == .readOnly || statements.allSatisfy(Self.isRead) ? "BEGIN" : "BEGIN IMMEDIATE")
-        }
         let sessionEfSearch = executor.search.efSearch
         defer { if fromCaller { executor.search.efSearch = sessionEfSearch } }
+        guard managesOwnTransaction || connection.isInTransaction else {
+            // Read-only access can write nothing, so it never needs (or waits for) the write lock.
+            let kind: TransactionKind = access == .readOnly || statements.allSatisfy(Self.isRead) ? .deferred : .immediate
+            return try transaction(kind) { try run(statements, perStatement, of: sql, access: access) }
+        }
+        let results = try run(statements, perStatement, of: sql, access: access)
+        checkpointIndexesAfterCommit()
+        return results
+    }
+
+    /// Runs the statements of one script in order, each error naming its statement and position.
+    private func run(_ statements: [SQLStatement], _ perStatement: [SQLBindings], of sql: String,
+                     access: SQLAccess) throws -> [ResultSet] {
         var results: [ResultSet] = []
         for (index, statement) in statements.enumerated() {
             do {
@@ -149,8 +152,6 @@ public final class Database {
                 let result = try executor.run(statement, perStatement[index])
                 if !result.columns.isEmpty { results.append(result) }
             } catch var error as SQLiteError {
-                if wrap, connection.isInTransaction { try? connection.execute("ROLLBACK") }
-                executor.transactionBoundary()
                 if error.offset == nil { error.offset = VectorLiteralLocator.offset(of: error.message, in: statement) }
                 // Positions SQLite reports inside text the rewriter made (a pgvector operator's
                 // function call, its alias) can fall past the statement as written: its end, then.
@@ -160,23 +161,50 @@ public final class Database {
                 // script is the text they refer to.
                 if error.offset != nil { error.sql = sql }
                 throw StatementError(underlying: error, statementIndex: index + 1, statementCount: statements.count)
-            } catch {
-                if wrap, connection.isInTransaction { try? connection.execute("ROLLBACK") }
-                executor.transactionBoundary()
-                throw error
-            }
-        }
-        if wrap, connection.isInTransaction { try connection.execute("COMMIT") }
-        executor.transactionBoundary()
-        if !connection.isInTransaction {
-            do {
-                try executor.checkpointIndexesIfDue()
-                checkpointError = nil
-            } catch {
-                checkpointError = error
             }
         }
         return results
+    }
+
+    /// Runs `body` in one transaction: committed when it returns, rolled back when it throws (a
+    /// thrown interrupt included). After the commit, index checkpoints that are due are written
+    /// (a failure is `checkpointError`, not thrown: the commit stands). Statements `execute` runs
+    /// inside join the transaction. Transactions do not nest: opening one while one is open
+    /// throws and leaves that one alone; `savepoint(_:_:)` nests.
+    public func transaction<T>(_ kind: TransactionKind = .deferred, _ body: () throws -> T) throws -> T {
+        let result = try transactionWithoutCheckpoint(kind, body)
+        checkpointIndexesAfterCommit()
+        return result
+    }
+
+    /// Runs `body` in a savepoint of the open transaction (released on return, rolled back to on
+    /// throw, the transaction going on), or in a transaction of its own when none is open.
+    public func savepoint<T>(_ name: String, _ body: () throws -> T) throws -> T {
+        guard connection.isInTransaction else { return try transaction(.deferred, body) }
+        return try connection.savepoint(name, body)
+    }
+
+    /// `transaction`, leaving the index checkpoints to the caller (a bulk loader's commits).
+    func transactionWithoutCheckpoint<T>(_ kind: TransactionKind, _ body: () throws -> T) throws -> T {
+        do {
+            return try connection.transaction(kind, body)
+        } catch {
+            // A rolled-back CREATE TABLE must not linger in the catalog.
+            try? executor.refreshCatalogIfStale()
+            throw error
+        }
+    }
+
+    /// Writes the index checkpoints that are due once no transaction is open, keeping the
+    /// outcome in `checkpointError`.
+    private func checkpointIndexesAfterCommit() {
+        guard !connection.isInTransaction else { return }
+        do {
+            try executor.checkpointIndexesIfDue()
+            checkpointError = nil
+        } catch {
+            checkpointError = error
+        }
     }
 
     /// Runs one statement once per set of bindings, prepared once, in one transaction (unless
@@ -189,8 +217,14 @@ public final class Database {
         }
         try executor.refreshCatalogIfStale()
         let prepared = try executor.prepareWrite(statement)
-        let wrap = !connection.isInTransaction
-        if wrap { try connection.execute("BEGIN IMMEDIATE") }
+        guard connection.isInTransaction else {
+            return try transactionWithoutCheckpoint(.immediate) { try run(prepared, bindingSets) }
+        }
+        return try run(prepared, bindingSets)
+    }
+
+    /// Runs a prepared statement once per set of bindings, returning the rows changed.
+    private func run(_ prepared: Statement, _ bindingSets: [SQLBindings]) throws -> Int {
         var changes = 0
         for (index, bindings) in bindingSets.enumerated() {
             do {
@@ -199,14 +233,10 @@ public final class Database {
                 while try prepared.step() {}
                 changes += connection.changes
             } catch let error as SQLiteError {
-                if wrap, connection.isInTransaction { try? connection.execute("ROLLBACK") }
-                executor.transactionBoundary()
                 throw StatementError(underlying: error, statementIndex: index + 1, statementCount: bindingSets.count,
                                      unit: "binding set")
             }
         }
-        if wrap { try connection.execute("COMMIT") }
-        executor.transactionBoundary()
         return changes
     }
 
@@ -249,12 +279,7 @@ public final class Database {
     /// Rolls back a transaction a script left open; returns whether there was one. A server
     /// calls it after every request, so no request's changes wait on the next one to commit.
     @discardableResult
-    public func rollBackOpenTransaction() -> Bool {
-        guard connection.isInTransaction else { return false }
-        try? connection.execute("ROLLBACK")
-        executor.transactionBoundary()
-        return true
-    }
+    public func rollBackOpenTransaction() -> Bool { connection.rollBackOpenTransaction() }
 
     /// Cancels the running statement from another thread.
     public func interrupt() { executor.interrupt() }

@@ -80,27 +80,27 @@ public final class Exporter {
         var after = Int64.min
 
         // One read transaction: every page comes from the same snapshot.
-        _ = try database.execute("BEGIN")
-        defer { _ = try? database.execute("COMMIT") }
-        while true {
-            let result = try database.execute(page, SQLBindings([.integer(after)])).first ?? ResultSet(columns: [], rows: [])
-            guard let last = result.rows.last else { break }
-            after = last[0].integerValue ?? after
-            let rows = result.rows.map { row -> [SQLValue] in Array(row[1...(recordColumns.count)]) }
-            let text = try Self.records(rows, rowids: result.rows.map { $0[0] }, table: table, columns: recordColumns,
-                                        format: options.format, header: written == 0)
-            if let vectorColumn {
-                for row in result.rows {
-                    guard let vector = row[recordColumns.count + 1].vectorValue else {
-                        throw ImportError.plan("row \(row[0]) of \(table.name) has no \(vectorColumn.name); --vectors needs a vector in every exported row (filter them with --where \"\(vectorColumn.name) IS NOT NULL\")")
+        try database.transaction(.deferred) {
+            while true {
+                let result = try database.execute(page, SQLBindings([.integer(after)])).first ?? ResultSet(columns: [], rows: [])
+                guard let last = result.rows.last else { break }
+                after = last[0].integerValue ?? after
+                let rows = result.rows.map { row -> [SQLValue] in Array(row[1...(recordColumns.count)]) }
+                let text = try Self.records(rows, rowids: result.rows.map { $0[0] }, table: table, columns: recordColumns,
+                                            format: options.format, header: written == 0)
+                if let vectorColumn {
+                    for row in result.rows {
+                        guard let vector = row[recordColumns.count + 1].vectorValue else {
+                            throw ImportError.plan("row \(row[0]) of \(table.name) has no \(vectorColumn.name); --vectors needs a vector in every exported row (filter them with --where \"\(vectorColumn.name) IS NOT NULL\")")
+                        }
+                        vectors += vector
                     }
-                    vectors += vector
                 }
+                try output.write(text)
+                written += rows.count
+                progress?(written)
+                if result.rows.count < Self.pageSize { break }
             }
-            try output.write(text)
-            written += rows.count
-            progress?(written)
-            if result.rows.count < Self.pageSize { break }
         }
         if written == 0, options.format == .csv {
             try output.write(ExportEncoding.csvHeader(targets))

@@ -62,70 +62,77 @@ public final class Importer {
         summary.createdTable = !plan.createStatements.isEmpty
         let rejects = options.onError == .skip ? RejectLog(path: options.effectiveRejectsPath, inputPath: options.inputPath) : nil
 
-        try BulkWriter.begin(database)
-        var committedAll = false
-        defer { if !committedAll { BulkWriter.rollback(database) } }
-        for statement in plan.createStatements { _ = try database.execute(statement) }
-        let updater = try plan.upsert.update.map { try BulkWriter(database: database, sql: $0) }
-        let writer = try BulkWriter(database: database, sql: plan.upsert.insert)
-
         let queue = BatchQueue<Result<RowBatch, Error>>(capacity: 4)
+        defer { queue.cancel() }
         let parser = ParserJob(source: source, sample: sample, plan: plan, side: side, deduplicator: deduplicator,
                                batchSize: min(options.batchSize, 2_000), keepsText: options.onError == .skip)
-        let thread = Thread { parser.run(into: queue) }
-        thread.stackSize = 8 << 20
-        thread.start()
-        defer { queue.cancel() }
-
+        var writers: (update: BulkWriter?, insert: BulkWriter)?
         var lastReport = Date.distantPast
         var uncommitted = 0
-        while let item = queue.take() {
-            let batch = try item.get()
-            summary.read = batch.readSoFar
-            summary.bytes = batch.bytesSoFar
-            summary.duplicates += batch.duplicates
-            for reject in batch.rejects {
-                guard let rejects else { throw ImportError.rejected(path: options.inputPath, line: reject.line, reason: reject.reason) }
-                try rejects.add(line: reject.line, reason: reject.reason, text: reject.text)
-            }
-            for row in batch.rows {
-                do {
-                    try updater?.write(row.values)
-                    try writer.write(row.values)
-                    summary.written += 1
-                    uncommitted += 1
-                } catch let error as SQLiteError {
-                    let reason = plan.reason(forWriteFailure: error)
-                    guard let rejects else { throw ImportError.rejected(path: options.inputPath, line: row.line, reason: reason) }
-                    try rejects.add(line: row.line, reason: reason, text: row.text)
+        var finished = false
+        // One transaction under abort; under skip one per `batchSize` rows, the last holding the
+        // index rebuild too.
+        while !finished {
+            try BulkWriter.transaction(on: database) {
+                let updater: BulkWriter?, writer: BulkWriter
+                if let writers {
+                    (updater, writer) = writers
+                } else {
+                    for statement in plan.createStatements { _ = try database.execute(statement) }
+                    updater = try plan.upsert.update.map { try BulkWriter(database: database, sql: $0) }
+                    writer = try BulkWriter(database: database, sql: plan.upsert.insert)
+                    writers = (updater, writer)
+                    let thread = Thread { parser.run(into: queue) }
+                    thread.stackSize = 8 << 20
+                    thread.start()
+                }
+                while let item = queue.take() {
+                    let batch = try item.get()
+                    summary.read = batch.readSoFar
+                    summary.bytes = batch.bytesSoFar
+                    summary.duplicates += batch.duplicates
+                    for reject in batch.rejects {
+                        guard let rejects else { throw ImportError.rejected(path: options.inputPath, line: reject.line, reason: reject.reason) }
+                        try rejects.add(line: reject.line, reason: reject.reason, text: reject.text)
+                    }
+                    for row in batch.rows {
+                        do {
+                            try updater?.write(row.values)
+                            try writer.write(row.values)
+                            summary.written += 1
+                            uncommitted += 1
+                        } catch let error as SQLiteError {
+                            let reason = plan.reason(forWriteFailure: error)
+                            guard let rejects else { throw ImportError.rejected(path: options.inputPath, line: row.line, reason: reason) }
+                            try rejects.add(line: row.line, reason: reason, text: row.text)
+                        }
+                    }
+                    if let progress, Date().timeIntervalSince(lastReport) >= 0.2 {
+                        lastReport = Date()
+                        progress(Progress(read: summary.read, written: summary.written, bytes: summary.bytes, totalBytes: source.totalBytes,
+                                          seconds: Date().timeIntervalSince(started)))
+                    }
+                    if options.onError == .skip, uncommitted >= options.batchSize {
+                        uncommitted = 0
+                        return   // commits these rows; the next transaction goes on
+                    }
+                }
+                finished = true
+                summary.rejected = rejects?.count ?? 0
+                try rejects?.close()
+                if let side, parser.recordCount != side.count {
+                    let problem = ImportError.vectorCount(path: side.path, vectors: side.count, records: parser.recordCount)
+                    if options.onError == .abort { throw problem }
+                    summary.warnings.append(problem.description)
+                }
+
+                // Indexes last, in the same transaction as the rows under abort.
+                summary.indexes = try bringIndexesUpToDate(table: plan.table, written: summary.written) { name in
+                    progress?(Progress(read: summary.read, written: summary.written, bytes: summary.bytes, totalBytes: source.totalBytes,
+                                       seconds: Date().timeIntervalSince(started), phase: "building index \(name)"))
                 }
             }
-            if options.onError == .skip, uncommitted >= options.batchSize {
-                try BulkWriter.commit(database)
-                try BulkWriter.begin(database)
-                uncommitted = 0
-            }
-            if let progress, Date().timeIntervalSince(lastReport) >= 0.2 {
-                lastReport = Date()
-                progress(Progress(read: summary.read, written: summary.written, bytes: summary.bytes, totalBytes: source.totalBytes,
-                                  seconds: Date().timeIntervalSince(started)))
-            }
         }
-        summary.rejected = rejects?.count ?? 0
-        try rejects?.close()
-        if let side, parser.recordCount != side.count {
-            let problem = ImportError.vectorCount(path: side.path, vectors: side.count, records: parser.recordCount)
-            if options.onError == .abort { throw problem }
-            summary.warnings.append(problem.description)
-        }
-
-        // Indexes last, in the same transaction as the rows under abort.
-        summary.indexes = try bringIndexesUpToDate(table: plan.table, written: summary.written) { name in
-            progress?(Progress(read: summary.read, written: summary.written, bytes: summary.bytes, totalBytes: source.totalBytes,
-                               seconds: Date().timeIntervalSince(started), phase: "building index \(name)"))
-        }
-        try BulkWriter.commit(database)
-        committedAll = true
         if summary.indexes.isEmpty, !database.catalog.indexes(on: plan.table).isEmpty {
             // Not rebuilt: replay the rows into the indexes now (in parallel for large imports)
             // if enough changes are pending, so the first query afterwards does not wait.

@@ -451,8 +451,7 @@ struct DedupeRun {
     /// transaction when there is one.
     private mutating func apply(_ entries: [DuplicateClusters.Entry], rowids: [Int64], keys: [SQLValue]) throws {
         guard !entries.isEmpty || statement.markColumn != nil else { return }
-        try connection.execute("SAVEPOINT quiver_dedupe")
-        do {
+        try connection.savepoint("quiver_dedupe") {
             let t = quoteIdentifier(table.name)
             if let mark = statement.markColumn {
                 if table.column(named: mark) == nil {
@@ -478,11 +477,6 @@ struct DedupeRun {
                     try delete.step()
                 }
             }
-            try connection.execute("RELEASE quiver_dedupe")
-        } catch {
-            try? connection.execute("ROLLBACK TO quiver_dedupe")
-            try? connection.execute("RELEASE quiver_dedupe")
-            throw error
         }
     }
 }

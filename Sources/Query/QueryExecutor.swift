@@ -34,6 +34,7 @@ public final class QueryExecutor {
         self.catalog = try Catalog.load(from: connection)
         self.indexes = VectorIndexes(connection: connection, directory: indexDirectory)
         self.search = NearestNeighbourSearch(connection: connection, indexes: indexes)
+        connection.transactionHooks.afterEveryTransaction { [weak self] in self?.search.transactionEnded() }
     }
 
     /// Reloads the catalog when another connection changed the schema.
@@ -74,8 +75,8 @@ public final class QueryExecutor {
 
     public func run(_ statement: SQLStatement, _ bindings: SQLBindings = .none) throws -> ResultSet {
         search.trace = ExecutionTrace()
-        transactionBoundary()
-        defer { transactionBoundary() }
+        // The statement may be the caller's own COMMIT or ROLLBACK.
+        defer { connection.settleEndedTransaction() }
         let changesBefore = connection.totalChanges
         defer { if connection.isInTransaction && connection.totalChanges != changesBefore { search.hasUncommittedWrites = true } }
         if DedupeStatement.isDedupe(statement) {
@@ -166,7 +167,6 @@ public final class QueryExecutor {
     /// An index that can answer nearest-neighbour queries on this column and metric, caught
     /// up with the rows; nil when there is none or this connection has uncommitted writes.
     public func usableIndex(table: TableInfo, column: ColumnInfo, metric: DistanceMetric?) throws -> HNSWIndex? {
-        transactionBoundary()
         return try search.usableIndex(table: table, column: column, metric: metric, catalog: &catalog)
     }
 
@@ -180,14 +180,6 @@ public final class QueryExecutor {
     public func checkpointIndexesIfDue() throws {
         guard !catalog.indexes.isEmpty else { return }
         try indexes.checkpointIfDue(catalog)
-    }
-
-    /// Call when a transaction may have ended (after COMMIT or ROLLBACK): forgets what the
-    /// transaction wrote and runs work that waited for its outcome.
-    public func transactionBoundary() {
-        guard !connection.isInTransaction else { return }
-        search.transactionEnded()
-        connection.transactionHooks.settle(connection)
     }
 
     /// Asks the running statement to stop, from any thread: SQLite's interrupt, and the flag

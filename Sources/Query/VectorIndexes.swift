@@ -144,11 +144,11 @@ final class VectorIndexes {
             return names.filter { ($0.hasSuffix(".hnsw") || $0.hasSuffix(".hnsw.tmp")) && !named.contains($0) }.sorted()
         }
         guard !connection.isInTransaction, !orphans(catalog).isEmpty else { return [] }
-        try connection.execute("BEGIN IMMEDIATE")
-        defer { try? connection.execute("COMMIT") }
-        let removed = orphans(try Catalog.load(from: connection))
-        for name in removed { unlink((directory as NSString).appendingPathComponent(name)) }
-        return removed
+        return try connection.transaction(.immediate) {
+            let removed = orphans(try Catalog.load(from: connection))
+            for name in removed { unlink((directory as NSString).appendingPathComponent(name)) }
+            return removed
+        }
     }
 
     /// Threads for bulk graph work (builds, large catch-ups): all cores unless
@@ -192,9 +192,9 @@ final class VectorIndexes {
 
     private func catchUp(_ index: HNSWIndex, _ definition: IndexDefinition, dimension: Int, rowid: String) throws {
         // One snapshot for the log, its high-water mark and the rows it points at.
-        let ownTransaction = !connection.isInTransaction
-        if ownTransaction { try connection.execute("BEGIN") }
-        defer { if ownTransaction { try? connection.execute("COMMIT") } }
+        guard connection.isInTransaction else {
+            return try connection.transaction(.deferred) { try catchUp(index, definition, dimension: dimension, rowid: rowid) }
+        }
         let after = index.appliedSequence
         let rows = try connection.query("SELECT seq, row_id FROM _quiver_changes WHERE seq > ? AND table_name = ? COLLATE NOCASE ORDER BY seq",
                                         SQLBindings([.integer(after), .text(definition.table)]))
@@ -240,19 +240,15 @@ final class VectorIndexes {
     }
 
     func checkpoint(_ definition: IndexDefinition, dimension: Int, rowid: String) throws {
-        try connection.execute("BEGIN IMMEDIATE")
         do {
-            let index = try current(definition, dimension: dimension, rowid: rowid)
-            try index.checkpoint()
-            try definition.recordCheckpoint(file: definition.file, sequence: index.checkpointSequence, in: connection)
-            try IndexDefinition.trimChangeLog(connection)
-            try connection.execute("COMMIT")
+            try connection.transaction(.immediate) {
+                let index = try current(definition, dimension: dimension, rowid: rowid)
+                try index.checkpoint()
+                try definition.recordCheckpoint(file: definition.file, sequence: index.checkpointSequence, in: connection)
+                try IndexDefinition.trimChangeLog(connection)
+            }
         } catch let failure as IndexFileWriteError {
-            try? connection.execute("ROLLBACK")
             throw SQLiteError(message: "index \(definition.name): checkpoint not written, \(failure); the index stays correct from that file and the change log, and the checkpoint is retried after the next commit")
-        } catch {
-            try? connection.execute("ROLLBACK")
-            throw error
         }
     }
 }

@@ -16,6 +16,9 @@ public final class Connection {
     private var statementCache: [String: Statement] = [:]
     /// What user SQL may do here (see SQLAccess); nil until first restricted.
     var accessState: AccessState?
+    /// Work waiting for the outcome of the open transaction; installed at first use, which is
+    /// always before the transaction it waits for ends.
+    public private(set) lazy var transactionHooks = TransactionHooks(handle: handle)
 
     public struct Options: Sendable {
         public var readOnly = false

@@ -70,8 +70,7 @@ struct DemoCommand: ParsableCommand {
         guard passageVectors.rows == passages.count, questionVectors.rows == questions.count else {
             throw SampleError("the sample in \(sample) is inconsistent: vectors and rows differ in number")
         }
-        _ = try db.execute("BEGIN IMMEDIATE")
-        do {
+        try db.transaction(.immediate) {
             _ = try db.execute("""
                 CREATE TABLE passages (id INTEGER PRIMARY KEY, doc TEXT NOT NULL, section INTEGER, lang TEXT,
                                        position INTEGER, body TEXT COMPRESSED, embedding VECTOR(384));
@@ -85,10 +84,6 @@ struct DemoCommand: ParsableCommand {
             try db.executeMany("INSERT INTO questions VALUES (?, ?, ?)", questions.enumerated().map { i, row in
                 SQLBindings([value(row["id"]), value(row["text"]), .vector(Array(questionVectors[row: i]))])
             })
-            _ = try db.execute("COMMIT")
-        } catch {
-            _ = try? db.execute("ROLLBACK")
-            throw error
         }
     }
 

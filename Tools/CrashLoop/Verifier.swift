@@ -23,8 +23,11 @@ struct Verifier {
         let db = try Database(path: path)
         // One snapshot, in a transaction: `execute` outside one would write a due checkpoint at
         // its end, and this must look at what the killed process left.
-        _ = try db.execute("BEGIN")
-        defer { _ = try? db.execute("COMMIT") }
+        return try db.transaction(.deferred) { try verify(db, candidates: candidates, random: &random) }
+    }
+
+    private mutating func verify(_ db: Database, candidates: [Model],
+                                 random: inout SplitMix64) throws -> (Model?, checkpoints: [String: Int64]) {
         func rows(_ sql: String, _ bindings: SQLBindings = .none) throws -> [[SQLValue]] { try db.execute(sql, bindings).last?.rows ?? [] }
 
         // 1. The rows.

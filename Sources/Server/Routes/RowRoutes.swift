@@ -91,8 +91,7 @@ enum RowRoutes {
             groups[names, default: ([], [])].indices.append(i)
             groups[names]!.bindings.append(SQLBindings(values))
         }
-        _ = try database.execute("BEGIN IMMEDIATE")
-        do {
+        return try database.transaction(.immediate) {
             var changed = 0
             for names in groupOrder {
                 let group = groups[names]!
@@ -121,11 +120,7 @@ enum RowRoutes {
                     throw located(error)
                 }
             }
-            _ = try database.execute("COMMIT")
             return changed
-        } catch {
-            _ = try? database.execute("ROLLBACK")
-            throw error
         }
     }
 
