@@ -121,13 +121,3 @@ public final class Connection {
         return SQLiteError(code: code, message: lastErrorMessage, sql: sql, offset: offset >= 0 ? Int(offset) : nil)
     }
 }
-
-/// Quotes an identifier for SQL: `docs` → `"docs"`, `a"b` → `"a""b"`.
-public func quoteIdentifier(_ name: String) -> String {
-    "\"" + name.doubling("\"") + "\""
-}
-
-/// Quotes a string literal for SQL: `it's` → `'it''s'`.
-public func quoteLiteral(_ text: String) -> String {
-    "'" + text.doubling("'") + "'"
-}
