@@ -3,6 +3,7 @@ import PackageDescription
 
 // Layers, each depending only on those below it:
 //   C shims (SQLite, LZ4, BLAS, SIMD kernels)
+//   → QuiverProgress (how far long work has got) and QuiverJSON (the API's JSON value)
 //   → QuiverKernels (distances, BLAS scoring, top-k)
 //   → QuiverIndex (HNSW graph in a memory-mapped file)
 //   → QuiverStorage (SQLite row store, VECTOR and COMPRESSED columns)
@@ -40,12 +41,16 @@ let package = Package(
                        providers: [.apt(["libblas-dev", "libopenblas0-pthread"])]),
         .target(name: "CQuiverSIMD", path: "Sources/CQuiverSIMD",
                 cSettings: [.unsafeFlags(["-O3"])]),
+        // How far long work has got (Foundation only): reported by deduplication, index builds and imports.
+        .target(name: "QuiverProgress", path: "Sources/Progress"),
         .target(name: "QuiverKernels", dependencies: ["CBLAS", "CQuiverSIMD"], path: "Sources/Kernels"),
         .target(name: "QuiverIndex", dependencies: ["QuiverKernels", "CQuiverSIMD"], path: "Sources/Index"),
         .target(name: "QuiverStorage", dependencies: ["CSQLite", "CLZ4", "QuiverKernels"], path: "Sources/Storage"),
-        .target(name: "QuiverDedupe", dependencies: ["QuiverKernels"], path: "Sources/Dedupe"),
-        .target(name: "QuiverQuery", dependencies: ["QuiverStorage", "QuiverIndex", "QuiverKernels", "QuiverDedupe"], path: "Sources/Query"),
-        .target(name: "QuiverEngine", dependencies: ["QuiverQuery", "QuiverIndex", "QuiverStorage", "QuiverKernels", "QuiverDedupe"],
+        .target(name: "QuiverDedupe", dependencies: ["QuiverKernels", "QuiverProgress"], path: "Sources/Dedupe"),
+        .target(name: "QuiverQuery", dependencies: ["QuiverStorage", "QuiverIndex", "QuiverKernels", "QuiverDedupe", "QuiverProgress"],
+                path: "Sources/Query"),
+        .target(name: "QuiverEngine", dependencies: ["QuiverQuery", "QuiverIndex", "QuiverStorage", "QuiverKernels", "QuiverDedupe",
+                                                    "QuiverProgress"],
                 path: "Sources/Engine"),
         .target(name: "QuiverFormats", dependencies: ["QuiverStorage"], path: "Sources/Formats"),
         // Records from JSONL/CSV/TSV files (gzip too) and side vector files, and the table they suggest.
@@ -54,17 +59,19 @@ let package = Package(
         .target(name: "QuiverImport", dependencies: ["QuiverEngine", "QuiverDedupe", "QuiverFormats", "QuiverReading", "QuiverStorage"],
                 path: "Sources/Import"),
         .target(name: "QuiverShell", dependencies: ["QuiverEngine", "QuiverFormats", "QuiverQuery", "QuiverStorage", "QuiverDedupe",
-                                                    "QuiverImport", "QuiverClient"],
+                                                    "QuiverImport", "QuiverClient", "QuiverJSON", "QuiverProgress"],
                 path: "Sources/Shell"),
         // `quiver serve`: HTTP/1.1 + JSON over TCP or a Unix socket (Hummingbird on SwiftNIO).
-        .target(name: "QuiverServer", dependencies: ["QuiverEngine", "QuiverQuery", "QuiverIndex", "QuiverStorage", "QuiverKernels",
+        .target(name: "QuiverServer", dependencies: ["QuiverEngine", "QuiverQuery", "QuiverIndex", "QuiverStorage", "QuiverKernels", "QuiverJSON",
                                                      .product(name: "Hummingbird", package: "hummingbird"),
                                                      .product(name: "NIOCore", package: "swift-nio"),
                                                      .product(name: "NIOHTTP1", package: "swift-nio"),
                                                      .product(name: "Logging", package: "swift-log")],
                 path: "Sources/Server"),
         // A blocking client for `quiver serve` (plain sockets, no NIO): the shell and the tests use it.
-        .target(name: "QuiverClient", path: "Sources/Client"),
+        .target(name: "QuiverClient", dependencies: ["QuiverJSON"], path: "Sources/Client"),
+        // The JSON value the server and its client share (Foundation only).
+        .target(name: "QuiverJSON", path: "Sources/JSON"),
         .executableTarget(name: "quiver",
                           dependencies: ["QuiverEngine", "QuiverFormats", "QuiverDedupe", "QuiverImport", "QuiverReading", "QuiverShell", "QuiverServer",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -78,13 +85,13 @@ let package = Package(
                                                                      .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Tools/CrashLoop"),
         // Readers and a writer through `quiver serve`, with kill -9 and restart (RELIABILITY.md).
-        .executableTarget(name: "quiver-stress", dependencies: ["QuiverClient", "QuiverKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        .executableTarget(name: "quiver-stress", dependencies: ["QuiverClient", "QuiverJSON", "QuiverKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Tools/Stress"),
         .testTarget(name: "QuiverTests",
                     dependencies: ["QuiverEngine", "QuiverFormats", "QuiverImport", "QuiverIndex", "QuiverKernels", "QuiverQuery",
-                                   "QuiverStorage", "QuiverDedupe", "QuiverClient"],
+                                   "QuiverStorage", "QuiverDedupe", "QuiverClient", "QuiverJSON", "QuiverProgress", "QuiverShell"],
                     path: "Tests/QuiverTests"),
-        // The server's internals (with @testable), apart: its JSONValue would meet the client's in QuiverTests.
+        // The server's internals (with @testable), apart from the end-to-end tests.
         .testTarget(name: "QuiverServerTests", dependencies: ["QuiverServer", "QuiverStorage"],
                     path: "Tests/QuiverServerTests"),
     ]

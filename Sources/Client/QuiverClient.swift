@@ -1,4 +1,5 @@
 import Foundation
+import QuiverJSON
 
 /// A client for `quiver serve`: HTTP/1.1 + JSON over TCP or a Unix domain socket, one
 /// keep-alive connection, blocking calls. Not Sendable: use one per thread.
@@ -80,10 +81,14 @@ public final class QuiverClient {
     public func call(_ method: String, _ path: String, _ body: JSONValue? = nil) throws -> JSONValue {
         let response = try send(method, path, body: try body.map { try JSONEncoder().encode($0) })
         guard (200..<300).contains(response.status) else {
-            let error = try? JSONDecoder().decode(JSONValue.self, from: response.body)
-            throw ClientError(status: response.status, code: error?["error"]?["code"]?.stringValue,
-                              message: error?["error"]?["message"]?.stringValue
-                                  ?? String(decoding: response.body, as: UTF8.self))
+            let error = (try? JSONDecoder().decode(JSONValue.self, from: response.body))?["error"]
+            var failure = ClientError(status: response.status, code: error?["code"]?.stringValue,
+                                      message: error?["message"]?.stringValue ?? String(decoding: response.body, as: UTF8.self))
+            if let sql = error?["sql"], let message = sql["message"]?.stringValue {
+                failure.sql = .init(statement: sql["statement"]?.integerValue.map(Int.init),
+                                    offset: sql["offset"]?.integerValue.map(Int.init), message: message)
+            }
+            throw failure
         }
         guard !response.body.isEmpty else { return .null }
         if response.contentType.hasPrefix("application/json") {
@@ -141,6 +146,22 @@ public struct ClientError: Error, CustomStringConvertible, Sendable {
     public var status: Int?
     public var code: String?
     public var message: String
+    /// When a statement failed: the server's account of it in parts.
+    public var sql: SQLFailure?
+
+    /// A failed statement: its number in a script of several, the byte in the request's SQL
+    /// where the failure lies, and the failure's message without either.
+    public struct SQLFailure: Sendable, Equatable {
+        public var statement: Int?
+        public var offset: Int?
+        public var message: String
+
+        public init(statement: Int?, offset: Int?, message: String) {
+            self.statement = statement
+            self.offset = offset
+            self.message = message
+        }
+    }
 
     public init(status: Int? = nil, code: String? = nil, message: String) {
         self.status = status

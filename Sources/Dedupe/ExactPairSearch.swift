@@ -1,4 +1,5 @@
 import QuiverKernels
+import QuiverProgress
 
 /// Every pair of rows whose cosine similarity reaches the threshold, by brute force on BLAS:
 /// the upper triangle of the similarity matrix in blocks, each one `sgemm` of unit vectors.
@@ -20,7 +21,7 @@ public enum ExactPairSearch {
         let cut = Float(threshold - screeningMargin)
         let blocks = (n + queryBlock - 1) / queryBlock
         for (number, q0) in stride(from: 0, to: n, by: queryBlock).enumerated() {
-            try progress.report("comparing blocks", number, of: blocks)
+            try progress.report("comparing blocks", number, of: blocks, .blocks)
             let q1 = min(n, q0 + queryBlock)
             queries.withUnsafeMutableBufferPointer { rows.normalize(q0..<q1, into: $0.baseAddress!) }
             for r0 in stride(from: q0, to: n, by: rowBlock) {
@@ -47,7 +48,7 @@ public enum ExactPairSearch {
                 }
             }
         }
-        try progress.report("comparing blocks", blocks, of: blocks)
+        try progress.report("comparing blocks", blocks, of: blocks, .blocks)
         return found
     }
 

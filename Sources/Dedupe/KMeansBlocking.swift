@@ -1,5 +1,6 @@
 import Dispatch
 import QuiverKernels
+import QuiverProgress
 
 /// All pairs at or above a cosine threshold without comparing all pairs (SemDeDup's idea):
 /// spherical k-means cuts the unit sphere into cells; near-duplicates lie in the same cell or
@@ -61,7 +62,7 @@ public enum KMeansBlocking {
         var block = [Float](repeating: 0, count: chunkRows * d)
         var scores = [Float](repeating: 0, count: chunkRows * k)
         for start in stride(from: 0, to: n, by: chunkRows) {
-            try progress.report("assigning rows to cells", start, of: n)
+            try progress.report("assigning rows to cells", start, of: n, .rows)
             let chunk = live[start..<min(n, start + chunkRows)]
             block.withUnsafeMutableBufferPointer { rows.normalize(chunk, into: $0.baseAddress!) }
             centroids.score(block, count: chunk.count, into: &scores)
@@ -100,7 +101,7 @@ public enum KMeansBlocking {
         var out: [Float] = []
         let order = (0..<k).sorted { members[$0].count > members[$1].count }
         for (done, c) in order.enumerated() where !members[c].isEmpty {
-            if done % 16 == 0 { try progress.report("comparing cells", done, of: k) }
+            if done % 16 == 0 { try progress.report("comparing cells", done, of: k, .cells) }
             let cell = members[c]
             let queries = cell + probers[c]
             memberBlock = [Float](repeating: 0, count: cell.count * d)
@@ -133,7 +134,7 @@ public enum KMeansBlocking {
                 }
             }
         }
-        try progress.report("comparing cells", k, of: k)
+        try progress.report("comparing cells", k, of: k, .cells)
         lap("comparing within cells")
         return Outcome(pairs: collector.pairs, comparedPairs: compared, allPairs: allPairs, probesPerRow: probesPerRow,
                        fellBackToExact: false, phases: phases)
@@ -179,7 +180,7 @@ struct SphericalKMeans {
         var assignment = [Int](repeating: 0, count: m)
         var scores = [Float](repeating: 0, count: KMeansBlocking.chunkRows * k)
         for iteration in 0..<iterations {
-            try progress.report("clustering", iteration, of: iterations)
+            try progress.report("clustering", iteration, of: iterations, .iterations)
             var worst = (distance: -Float.infinity, row: 0)
             for start in stride(from: 0, to: m, by: KMeansBlocking.chunkRows) {
                 let rowsInChunk = min(KMeansBlocking.chunkRows, m - start)

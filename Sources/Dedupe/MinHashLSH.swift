@@ -1,3 +1,5 @@
+import QuiverProgress
+
 /// Locality-sensitive hashing over MinHash signatures: each signature is cut into bands of
 /// `rowsPerBand` values; rows whose signatures agree on a whole band share a bucket and become
 /// candidate pairs. Built by sorting band keys (no hash tables of buckets), one band at a time.
@@ -39,7 +41,7 @@ public struct MinHashLSH {
         var pairs: [(Int, Int)] = []
         var keyed = [(key: UInt64, row: Int32)](repeating: (0, 0), count: count)
         for band in 0..<parameters.bands {
-            try progress.report("hashing bands", band, of: parameters.bands)
+            try progress.report("hashing bands", band, of: parameters.bands, .bands)
             signatures.withUnsafeBufferPointer { s in
                 for row in 0..<count {
                     var h: UInt64 = mix(UInt64(band))

@@ -54,15 +54,15 @@ public struct BatchSearch {
 
     /// `queries` is row-major, `queryCount × dimension`.
     public func run(on database: Database, queries: [Float], queryCount: Int) throws -> Outcome {
-        guard k >= 1 else { throw SQLiteError(message: "k must be at least 1") }
+        guard k >= 1 else { throw SQLiteError(.unsupported("k must be at least 1")) }
         let k = self.k
-        guard let tableInfo = database.catalog.table(named: table) else { throw SQLiteError(message: "no such table: \(table)") }
-        guard let columnInfo = tableInfo.column(named: column) else { throw SQLiteError(message: "no such column: \(table).\(column)") }
+        guard let tableInfo = database.catalog.table(named: table) else { throw SQLiteError(.noSuchTable(table)) }
+        guard let columnInfo = tableInfo.column(named: column) else { throw SQLiteError(.noSuchColumn(table: table, column: column)) }
         let filtered = filter.map { !$0.trimmingSpaces().isEmpty } ?? false
         let index = exact ? nil : try database.executor.usableIndex(table: tableInfo, column: columnInfo, metric: metric)
 
         guard let rowid = tableInfo.rowidName else {
-            throw SQLiteError(message: "table \(tableInfo.name) has no rowid that SQL can name (columns named rowid, _rowid_ and oid hide it, or it is WITHOUT ROWID)")
+            throw SQLiteError(.unsuitableSchema("table \(tableInfo.name) has no rowid that SQL can name (columns named rowid, _rowid_ and oid hide it, or it is WITHOUT ROWID)"))
         }
         if let index, !filtered {
             // Every query through the index (its labels are rowids). Fewer hits than k: rows the
@@ -111,7 +111,7 @@ public struct BatchSearch {
     private func timedQueries(_ queries: [Float], count queryCount: Int, dimension: Int, metric: DistanceMetric,
                               strategy: String, _ search: @escaping (Int, [Float]) throws -> [Int64]) throws -> Outcome {
         guard queryCount == 0 || queries.count == queryCount * dimension else {
-            throw SQLiteError(message: "the queries have \(queryCount == 0 ? 0 : queries.count / queryCount) dimensions but \(table).\(column) is VECTOR(\(dimension))")
+            throw SQLiteError(.unrankableQueryVector("the queries have \(queryCount == 0 ? 0 : queries.count / queryCount) dimensions but \(table).\(column) is VECTOR(\(dimension))"))
         }
         let k = self.k
         for q in 0..<queryCount {
@@ -153,7 +153,7 @@ public struct BatchSearch {
     private func reportPrimaryKeys(_ outcome: inout Outcome, table: TableInfo, rowid: String, database: Database) throws {
         let key = table.primaryKeyColumn
         if let key, !key.declaredType.uppercased().contains("INT") {
-            throw SQLiteError(message: "\(table.name) has a \(key.declaredType) primary key; batch search reports integer keys and needs an INTEGER primary key")
+            throw SQLiteError(.unsuitableSchema("\(table.name) has a \(key.declaredType) primary key; batch search reports integer keys and needs an INTEGER primary key"))
         }
         let keyColumn = key.map { quoteIdentifier($0.name) } ?? rowid
         var keyOf: [Int64: Int64] = [:]

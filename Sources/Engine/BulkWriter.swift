@@ -19,7 +19,7 @@ public final class BulkWriter {
         self.database = database
         let statements = StatementSplitter.split(sql)
         guard statements.count == 1, let first = statements.first else {
-            throw SQLiteError(message: "a bulk writer runs exactly one statement; got \(statements.count)")
+            throw SQLiteError(.unsupported("a bulk writer runs exactly one statement; got \(statements.count)"))
         }
         try database.executor.refreshCatalogIfStale()
         statement = try database.executor.prepareWrite(first)

@@ -27,7 +27,7 @@ enum CallerScript {
             let named = statement.tokens.count { $0.kind == .parameter && $0.text != "?" }
             guard named > maxNamedParameters else { continue }
             throw Database.StatementError(
-                underlying: SQLiteError(message: "\(named) named or numbered parameters in one statement; the limit is \(maxNamedParameters) (plain ? parameters have none, and a list of values can be one JSON array read with json_each)"),
+                underlying: SQLiteError(.limitExceeded("\(named) named or numbered parameters in one statement; the limit is \(maxNamedParameters) (plain ? parameters have none, and a list of values can be one JSON array read with json_each)")),
                 statementIndex: index + 1, statementCount: statements.count)
         }
         try checkEveryParameterUsed(statements, bindings)
@@ -76,11 +76,11 @@ enum CallerScript {
         let used = statements.count > 1 && plainCount > 0 && !numbered ? Set(1...plainCount) : usedIndexes
         let unused = bindings.positional.indices.map { $0 + 1 }.filter { !used.contains($0) }
         if !unused.isEmpty {
-            throw SQLiteError(message: "parameter value\(unused.count == 1 ? "" : "s") \(unused.map { "?\($0)" }.joined(separator: ", ")) given but used by no statement")
+            throw SQLiteError(.parameterMismatch("parameter value\(unused.count == 1 ? "" : "s") \(unused.map { "?\($0)" }.joined(separator: ", ")) given but used by no statement"))
         }
         let unusedNames = bindings.named.keys.filter { !usedNames.contains($0) }.sorted()
         if !unusedNames.isEmpty {
-            throw SQLiteError(message: "parameter\(unusedNames.count == 1 ? "" : "s") \(unusedNames.map { ":\($0)" }.joined(separator: ", ")) given but used by no statement")
+            throw SQLiteError(.parameterMismatch("parameter\(unusedNames.count == 1 ? "" : "s") \(unusedNames.map { ":\($0)" }.joined(separator: ", ")) given but used by no statement"))
         }
     }
 }

@@ -1,5 +1,6 @@
 import QuiverDedupe
 import QuiverKernels
+import QuiverProgress
 import QuiverQuery
 import QuiverStorage
 
@@ -83,9 +84,9 @@ public final class Database {
     /// What the last DEDUPE did (strategy, pairs, clusters, duplicates, time per step).
     public var lastDedupeReport: DedupeReport? { executor.lastDedupe }
 
-    /// Called with the progress of long statements (DEDUPE), on the thread running them:
-    /// `quiver sql` draws a progress line from it on a terminal.
-    public var progressHandler: ((DedupeProgress) -> Void)? {
+    /// Called with the progress of long statements (DEDUPE, CREATE INDEX, REINDEX), on the
+    /// thread running them: `quiver sql` and the shell draw a progress line from it on a terminal.
+    public var progressHandler: ((Progress) -> Void)? {
         get { executor.progressHandler }
         set { executor.progressHandler = newValue }
     }
@@ -152,7 +153,7 @@ public final class Database {
                 let result = try executor.run(statement, perStatement[index])
                 if !result.columns.isEmpty { results.append(result) }
             } catch var error as SQLiteError {
-                if error.offset == nil { error.offset = VectorLiteralLocator.offset(of: error.message, in: statement) }
+                if error.offset == nil { error.offset = VectorLiteralLocator.offset(of: error.refusal, in: statement) }
                 // Positions SQLite reports inside text the rewriter made (a pgvector operator's
                 // function call, its alias) can fall past the statement as written: its end, then.
                 let end = statement.offset + statement.text.utf8.count
@@ -213,7 +214,7 @@ public final class Database {
     public func executeMany(_ sql: String, _ bindingSets: [SQLBindings]) throws -> Int {
         let statements = StatementSplitter.split(sql)
         guard statements.count == 1, let statement = statements.first else {
-            throw SQLiteError(message: "executeMany takes exactly one statement; got \(statements.count)")
+            throw SQLiteError(.unsupported("executeMany takes exactly one statement; got \(statements.count)"))
         }
         try executor.refreshCatalogIfStale()
         let prepared = try executor.prepareWrite(statement)
@@ -296,13 +297,13 @@ public final class Database {
         let numbered = statements.contains { $0.tokens.contains { $0.kind == .parameter && $0.text.count > 1 && $0.text.hasPrefix("?") } }
         guard statements.count > 1, plain.filter({ $0 > 0 }).count > 1, !numbered else {
             if !numbered, let most = plain.max(), most > bindings.positional.count {
-                throw SQLiteError(message: "\(most) ? parameter\(most == 1 ? "" : "s") but \(bindings.positional.count) value\(bindings.positional.count == 1 ? "" : "s") given")
+                throw SQLiteError(.parameterMismatch("\(most) ? parameter\(most == 1 ? "" : "s") but \(bindings.positional.count) value\(bindings.positional.count == 1 ? "" : "s") given"))
             }
             return Array(repeating: bindings, count: statements.count)
         }
         let total = plain.reduce(0, +)
         guard bindings.positional.count == total else {
-            throw SQLiteError(message: "the script has \(total) ? parameters and \(bindings.positional.count) values; each ? takes the next value, across statements")
+            throw SQLiteError(.parameterMismatch("the script has \(total) ? parameters and \(bindings.positional.count) values; each ? takes the next value, across statements"))
         }
         var offset = 0
         return plain.map { count in

@@ -103,7 +103,10 @@ public final class Importer {
                             uncommitted += 1
                         } catch let error as SQLiteError {
                             let reason = plan.reason(forWriteFailure: error)
-                            guard let rejects else { throw ImportError.rejected(path: options.inputPath, line: row.line, reason: reason) }
+                            guard let rejects else {
+                                if error.isInterrupt { throw ImportError.interrupted(path: options.inputPath, line: row.line) }
+                                throw ImportError.rejected(path: options.inputPath, line: row.line, reason: reason)
+                            }
                             try rejects.add(line: row.line, reason: reason, text: row.text)
                         }
                     }

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import QuiverDedupe
+import QuiverProgress
 import QuiverStorage
 
 /// What the last DEDUPE did: EXPLAIN ANALYZE shows it, tests read it.
@@ -64,9 +65,9 @@ extension QueryExecutor {
         do {
             parsed = try DedupeStatement.parse(try Rewriter().rewrite(SQLStatement(tokens: tokens)))
         } catch let error as DedupeStatement.SyntaxError {
-            throw SQLiteError(message: error.description, sql: statement.text)
+            throw SQLiteError(.syntax(error.description), sql: statement.text)
         } catch let error as Rewriter.SyntaxError {
-            throw SQLiteError(message: error.message, sql: statement.text, offset: error.offset)
+            throw SQLiteError(.syntax(error.message, offset: error.offset), sql: statement.text)
         }
         var run = try DedupeRun(parsed, executor: self, bindings: bindings)
         if explain && !analyze { return try run.explain() }
@@ -80,8 +81,8 @@ extension QueryExecutor {
         let result: ResultSet
         do {
             result = try run.execute(lap: lap)
-        } catch is DedupeInterrupted {
-            throw SQLiteError(message: "DEDUPE interrupted; nothing was changed")
+        } catch is ProgressReporter.Interrupted {
+            throw SQLiteError(code: .SQLITE_INTERRUPT, message: "DEDUPE interrupted; nothing was changed")
         }
         run.report.steps = steps
         lastDedupe = run.report
@@ -124,37 +125,37 @@ struct DedupeRun {
         self.bindings = bindings
         let catalog = executor.catalog
         guard let table = catalog.table(named: statement.table) else {
-            throw SQLiteError(message: "DEDUPE: no such table: \(statement.table)")
+            throw SQLiteError(.noSuchTable(statement.table, statement: "DEDUPE"))
         }
         guard let column = table.column(named: statement.column) else {
-            throw SQLiteError(message: "DEDUPE: no such column: \(table.name).\(statement.column)")
+            throw SQLiteError(.noSuchColumn(table: table.name, column: statement.column, statement: "DEDUPE"))
         }
         guard let rowid = table.rowidName else {
-            throw SQLiteError(message: "DEDUPE: table \(table.name) has no rowid that SQL can name (columns named rowid, _rowid_ and oid hide it, or it is WITHOUT ROWID)")
+            throw SQLiteError(.unsuitableSchema("DEDUPE: table \(table.name) has no rowid that SQL can name (columns named rowid, _rowid_ and oid hide it, or it is WITHOUT ROWID)"))
         }
         self.table = table
         self.column = column
         self.rowid = rowid
         let flag = executor.interruptFlag
-        progress = ProgressReporter(handler: executor.progressHandler, isInterrupted: { flag.isRaised })
+        progress = ProgressReporter("DEDUPE", handler: executor.progressHandler, isInterrupted: { flag.isRaised })
         let place = "\(table.name).\(column.name)"
         switch statement.method {
         case .vector:
             guard column.kind.vectorDimension != nil else {
-                throw SQLiteError(message: "DEDUPE … THRESHOLD compares vectors by cosine similarity, and \(place) is \(column.declaredType.isEmpty ? "not a VECTOR column" : column.declaredType); for text use EXACT or MINHASH THRESHOLD j")
+                throw SQLiteError(.unsuitableSchema("DEDUPE … THRESHOLD compares vectors by cosine similarity, and \(place) is \(column.declaredType.isEmpty ? "not a VECTOR column" : column.declaredType); for text use EXACT or MINHASH THRESHOLD j"))
             }
         case .exact, .minHash:
             if let dimension = column.kind.vectorDimension {
-                throw SQLiteError(message: "DEDUPE … \(statement.method == .exact ? "EXACT" : "MINHASH") compares text, and \(place) is a VECTOR(\(dimension)) column; for vectors use THRESHOLD s (cosine similarity)")
+                throw SQLiteError(.unsuitableSchema("DEDUPE … \(statement.method == .exact ? "EXACT" : "MINHASH") compares text, and \(place) is a VECTOR(\(dimension)) column; for vectors use THRESHOLD s (cosine similarity)"))
             }
         }
         if let mark = statement.markColumn, let existing = table.column(named: mark) {
             if existing.primaryKeyPosition > 0 || existing.name.caseInsensitiveEquals(column.name) || existing.kind != .plain {
-                throw SQLiteError(message: "DEDUPE … MARK COLUMN \(existing.name): the mark column must be an ordinary column, not the primary key, the deduplicated column, a VECTOR or a TEXT COMPRESSED column")
+                throw SQLiteError(.unsuitableSchema("DEDUPE … MARK COLUMN \(existing.name): the mark column must be an ordinary column, not the primary key, the deduplicated column, a VECTOR or a TEXT COMPRESSED column"))
             }
         }
         if statement.keep == .longest, column.kind.vectorDimension != nil, textColumns.isEmpty {
-            throw SQLiteError(message: "DEDUPE … KEEP LONGEST on vectors compares the rows' text columns, and \(table.name) has none; use KEEP BY expression")
+            throw SQLiteError(.unsuitableSchema("DEDUPE … KEEP LONGEST on vectors compares the rows' text columns, and \(table.name) has none; use KEEP BY expression"))
         }
     }
 
@@ -314,13 +315,13 @@ struct DedupeRun {
     private func read(_ reader: Statement, total: Int, rowids: inout [Int64], keys: inout [SQLValue], scores: inout [KeepScore],
                       _ each: (Statement) throws -> Void) throws {
         while try reader.step() {
-            if rowids.count % 4096 == 0 { try progress.report("reading rows", rowids.count, of: total) }
+            if rowids.count % 4096 == 0 { try progress.report("reading rows", rowids.count, of: total, .rows) }
             try each(reader)
             rowids.append(reader.int64(at: 0))
             keys.append(reader.value(at: 1))
             scores.append(Self.score(reader.value(at: 3)))
         }
-        try progress.report("reading rows", rowids.count, of: total)
+        try progress.report("reading rows", rowids.count, of: total, .rows)
     }
 
     static func score(_ value: SQLValue) -> KeepScore {
@@ -417,7 +418,7 @@ struct DedupeRun {
         for (row, text) in texts { shingles[row] = CharacterShingles.of(normalized: text, n: lsh.parameters.ngram) }
         var pairs: [SimilarPair] = []
         for (done, (a, b)) in candidates.enumerated() {
-            if done % 65_536 == 0 { try progress.report("verifying pairs", done, of: candidates.count) }
+            if done % 65_536 == 0 { try progress.report("verifying pairs", done, of: candidates.count, .pairs) }
             // Copies (the bulk of candidates in real corpora) need no set comparison.
             let j = texts[a]! == texts[b]! ? 1 : CharacterShingles.jaccard(shingles[a]!, shingles[b]!)
             if j >= lsh.parameters.threshold { pairs.append(SimilarPair(a, b, similarity: j)) }
@@ -462,7 +463,7 @@ struct DedupeRun {
                 let name = table.column(named: mark)?.name ?? mark
                 let update = try connection.prepare("UPDATE \(t) SET \(quoteIdentifier(name)) = ?1 WHERE \(rowid) = ?2")
                 for (done, entry) in entries.enumerated() {
-                    if done % 4096 == 0 { try progress.report("marking", done, of: entries.count) }
+                    if done % 4096 == 0 { try progress.report("marking", done, of: entries.count, .rows) }
                     update.reset()
                     try update.bind(keys[entry.kept], at: 1)
                     try update.bind(.integer(rowids[entry.duplicate]), at: 2)
@@ -471,7 +472,7 @@ struct DedupeRun {
             } else {
                 let delete = try connection.prepare("DELETE FROM \(t) WHERE \(rowid) = ?1")
                 for (done, entry) in entries.enumerated() {
-                    if done % 4096 == 0 { try progress.report("deleting", done, of: entries.count) }
+                    if done % 4096 == 0 { try progress.report("deleting", done, of: entries.count, .rows) }
                     delete.reset()
                     try delete.bind(.integer(rowids[entry.duplicate]), at: 1)
                     try delete.step()

@@ -97,12 +97,10 @@ package final class NearestNeighbourSearch {
     }
 
     private func evaluateInputs(_ plan: NearestNeighbourPlan, _ bindings: SQLBindings) throws -> ([Float], Int)? {
-        let queryValue: SQLValue?
-        do {
-            queryValue = try connection.scalar(plan.queryVectorSQL, bindings)
-        } catch let error as SQLiteError where error.message.hasPrefix("no such column") {
-            return nil   // the query vector depends on the row
-        }
+        // A query vector that SQLite cannot compile alone names the row's columns (or is wrong in
+        // a way SQLite reports better for the whole statement): SQLite then runs the statement.
+        guard (try? connection.cachedStatement(plan.queryVectorSQL)) != nil else { return nil }
+        let queryValue = try connection.scalar(plan.queryVectorSQL, bindings)
         guard case .blob(let bytes)? = queryValue,
               let limit = try connection.scalar(plan.limitSQL, bindings)?.integerValue, limit >= 0 else { return nil }
         var offset: Int64 = 0

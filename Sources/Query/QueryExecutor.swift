@@ -1,6 +1,7 @@
 import QuiverDedupe
 import QuiverIndex
 import QuiverKernels
+import QuiverProgress
 import QuiverStorage
 
 /// Runs single statements of Quiver SQL on one connection: dispatches each to its path
@@ -15,8 +16,8 @@ public final class QueryExecutor {
     public var lastReport: ExecutionTrace { search.trace }
     /// What the last DEDUPE did.
     public internal(set) var lastDedupe: DedupeReport?
-    /// Told how far a long statement (DEDUPE) has got, on this connection's thread.
-    public var progressHandler: ((DedupeProgress) -> Void)?
+    /// Told how far a long statement (DEDUPE, an index build) has got, on the thread running it.
+    public var progressHandler: ((Progress) -> Void)?
     /// Raised by `interrupt()` from any thread; long loops outside SQLite check it.
     let interruptFlag = InterruptFlag()
 
@@ -134,7 +135,7 @@ public final class QueryExecutor {
         do {
             rewritten = try Rewriter(compressedColumns: catalog.compressedColumnNames).rewrite(statement)
         } catch let error as Rewriter.SyntaxError {
-            throw SQLiteError(message: error.message, sql: statement.text, offset: error.offset)
+            throw SQLiteError(.syntax(error.message, offset: error.offset), sql: statement.text)
         }
         let plan = NearestNeighbourPlan.make(for: rewritten, catalog: catalog)
         if preparedStatements.count >= 256 { preparedStatements.removeAll() }
@@ -147,7 +148,7 @@ public final class QueryExecutor {
         let rewritten = try Rewriter(compressedColumns: catalog.compressedColumnNames).rewrite(statement)
         let prepared = try connection.prepare(rewritten.text)
         guard prepared.columnCount == 0 else {
-            throw SQLiteError(message: "executeMany runs statements that return no rows", sql: statement.text)
+            throw SQLiteError(.unsupported("executeMany runs statements that return no rows"), sql: statement.text)
         }
         return prepared
     }
@@ -193,7 +194,7 @@ public final class QueryExecutor {
         do {
             return try IndexStatement.parse(statement) { name in catalog.indexes.contains { $0.name.caseInsensitiveEquals(name) } }
         } catch let error as IndexStatement.SyntaxError {
-            throw SQLiteError(message: error.description, sql: statement.text, offset: statement.offset)
+            throw SQLiteError(.syntax(error.description, offset: statement.offset), sql: statement.text)
         }
     }
 
@@ -202,8 +203,13 @@ public final class QueryExecutor {
         let flag = interruptFlag
         // Builds run on several threads; the handler is called from them one at a time.
         nonisolated(unsafe) let handler = progressHandler
+        let activity = switch statement {
+        case .create(let name, _, _, _, _, _, _): "building index \(name)"
+        case .reindex(let name): "rebuilding index \(name)"
+        default: ""
+        }
         indexes.buildMonitor = HNSWIndex.BuildMonitor(
-            progress: { done, total in handler?(DedupeProgress(phase: "building index", done: done, total: total)) },
+            progress: { done, total in handler?(Progress(activity, done: done, total: total, unit: .vectors)) },
             isCancelled: { flag.isRaised })
         defer { indexes.buildMonitor = .none }
         let none = ResultSet(columns: [], rows: [])

@@ -53,7 +53,7 @@ struct ResultReader {
                     let origin = statement.columnOrigin(index)
                     let place = origin.map { "\($0.table).\($0.column)" } ?? statement.columnNames[index]
                     let rows = origin.flatMap { rowsHolding(Array(statement.blobBytes(at: index)), $0.table, $0.column, statement.connection) }
-                    throw SQLiteError(message: "column \(place)\(rows ?? ""): \(error)")
+                    throw SQLiteError(.invalidStoredValue("column \(place)\(rows ?? ""): \(error)"))
                 }
             default:
                 row.append(statement.value(at: index))

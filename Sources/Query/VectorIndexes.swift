@@ -50,16 +50,16 @@ final class VectorIndexes {
                                       SQLBindings([.text(name)]))?.integerValue ?? 0
         if catalog.indexes.contains(where: { $0.name.caseInsensitiveEquals(name) }) || sqliteIndexes > 0 {
             if ifNotExists { return }
-            throw SQLiteError(message: "index \(name) already exists")
+            throw SQLiteError(.indexExists(name))
         }
-        guard let table = catalog.table(named: tableName) else { throw SQLiteError(message: "no such table: \(tableName)") }
-        guard let column = table.column(named: columnName) else { throw SQLiteError(message: "no such column: \(table.name).\(columnName)") }
+        guard let table = catalog.table(named: tableName) else { throw SQLiteError(.noSuchTable(tableName)) }
+        guard let column = table.column(named: columnName) else { throw SQLiteError(.noSuchColumn(table: table.name, column: columnName)) }
         guard let dimension = column.kind.vectorDimension else {
-            throw SQLiteError(message: "USING hnsw needs a VECTOR column; \(table.name).\(column.name) is \(column.declaredType)")
+            throw SQLiteError(.unsuitableSchema("USING hnsw needs a VECTOR column; \(table.name).\(column.name) is \(column.declaredType)"))
         }
         let rowid = try Self.rowid(of: table)
         let parameters = HNSWParameters(dimension: dimension, metric: metric, m: m, efConstruction: efConstruction)
-        do { try parameters.validate() } catch { throw SQLiteError(message: "CREATE INDEX \(name): \(error)") }
+        do { try parameters.validate() } catch { throw SQLiteError(.unsupported("CREATE INDEX \(name): \(error)")) }
         try connection.execute(IndexDefinition.createTables)
         var definition = IndexDefinition(name: name, table: table.name, column: column.name, metric: metric, m: m,
                                          efConstruction: efConstruction, file: Self.newFileName(for: name), checkpointSequence: 0)
@@ -78,7 +78,7 @@ final class VectorIndexes {
 
     func reindex(_ old: IndexDefinition, catalog: Catalog) throws {
         guard let table = catalog.table(named: old.table), let dimension = table.column(named: old.column)?.kind.vectorDimension else {
-            throw SQLiteError(message: "index \(old.name) is on \(old.table).\(old.column), which is no longer a VECTOR column")
+            throw SQLiteError(.unsuitableSchema("index \(old.name) is on \(old.table).\(old.column), which is no longer a VECTOR column"))
         }
         var definition = old
         definition.file = Self.newFileName(for: old.name)
@@ -105,7 +105,7 @@ final class VectorIndexes {
         while try statement.step() {
             let bytes = statement.blobBytes(at: 1)
             guard statement.isBlob(at: 1), bytes.count == dimension * 4 else {
-                throw SQLiteError(message: "\(definition.table).\(definition.column) in row \(statement.int64(at: 0)) is not a VECTOR(\(dimension)) value")
+                throw SQLiteError(.invalidStoredValue("\(definition.table).\(definition.column) in row \(statement.int64(at: 0)) is not a VECTOR(\(dimension)) value"))
             }
             labels.append(statement.int64(at: 0))
             vectors.append(contentsOf: UnsafeBufferPointer(start: bytes.baseAddress!.assumingMemoryBound(to: Float.self), count: dimension))
@@ -122,7 +122,7 @@ final class VectorIndexes {
             throw SQLiteError.interrupted
         } catch let failure as IndexFileWriteError {
             // A statement error, so the transaction rolls back and the catalog keeps no trace.
-            throw SQLiteError(message: "index \(definition.name): \(failure)")
+            throw SQLiteError(.indexFailure("index \(definition.name): \(failure)"))
         }
         IndexRegistry.shared.register(index)
         connection.transactionHooks.afterRollback {
@@ -158,7 +158,7 @@ final class VectorIndexes {
     /// The name that reaches `table`'s rowid, which index labels are (see TableInfo.rowidName).
     static func rowid(of table: TableInfo) throws -> String {
         guard let name = table.rowidName else {
-            throw SQLiteError(message: "table \(table.name) has no rowid that SQL can name (columns named rowid, _rowid_ and oid hide it, or it is WITHOUT ROWID); an hnsw index needs one")
+            throw SQLiteError(.unsuitableSchema("table \(table.name) has no rowid that SQL can name (columns named rowid, _rowid_ and oid hide it, or it is WITHOUT ROWID); an hnsw index needs one"))
         }
         return name
     }
@@ -177,7 +177,7 @@ final class VectorIndexes {
         do {
             index = try IndexRegistry.shared.index(at: path)
         } catch {
-            throw SQLiteError(message: "index \(definition.name): \(error)")
+            throw SQLiteError(.indexFailure("index \(definition.name): \(error)"))
         }
         let state = try databaseState()
         if let last = caughtUpAt[path], last == state { return index }
@@ -248,7 +248,7 @@ final class VectorIndexes {
                 try IndexDefinition.trimChangeLog(connection)
             }
         } catch let failure as IndexFileWriteError {
-            throw SQLiteError(message: "index \(definition.name): checkpoint not written, \(failure); the index stays correct from that file and the change log, and the checkpoint is retried after the next commit")
+            throw SQLiteError(.indexFailure("index \(definition.name): checkpoint not written, \(failure); the index stays correct from that file and the change log, and the checkpoint is retried after the next commit"))
         }
     }
 }

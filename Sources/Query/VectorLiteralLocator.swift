@@ -4,12 +4,12 @@ import QuiverStorage
 /// statement runs (in SQL functions and triggers), where SQLite knows no source position, so the
 /// position is recovered from the text: the first vector literal that does not parse, at the
 /// byte where parsing stopped; else, for a wrong dimension, the first literal of the dimension
-/// the message names.
+/// the refusal names.
 public enum VectorLiteralLocator {
-    /// A byte offset in the statement's script (as `Token.offset`), or nil when the error is not
+    /// A byte offset in the statement's script (as `Token.offset`), or nil when the refusal is not
     /// about a literal in the text.
-    public static func offset(of message: String, in statement: SQLStatement) -> Int? {
-        guard message.contains("vector") || message.contains("dimensions") || message.contains("element") else { return nil }
+    public static func offset(of refusal: QuiverError?, in statement: SQLStatement) -> Int? {
+        guard let refusal, refusal.isAboutAVector else { return nil }
         let literals = statement.tokens.compactMap { token -> (offset: Int, text: String)? in
             guard token.kind == .string, token.text.count >= 2 else { return nil }
             let body = String(token.text.dropFirst().dropLast())
@@ -24,17 +24,9 @@ public enum VectorLiteralLocator {
                 return literal.offset + (error.position ?? 0)
             }
         }
-        if let got = dimensionsGot(in: message), let literal = parsed.first(where: { $0.count == got }) {
+        if case .dimensionMismatch(_, _, let got) = refusal, let literal = parsed.first(where: { $0.count == got }) {
             return literal.offset
         }
         return nil
-    }
-
-    /// M in "… expected N dimensions, got M".
-    private static func dimensionsGot(in message: String) -> Int? {
-        guard message.contains("dimensions") else { return nil }
-        let words = message.split(separator: " ")
-        guard let got = words.lastIndex(of: "got"), got + 1 < words.count else { return nil }
-        return Int(words[got + 1].prefix { $0.isNumber })
     }
 }

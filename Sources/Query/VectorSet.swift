@@ -49,23 +49,23 @@ extension QueryExecutor {
     public func loadVectors(table tableName: String, column columnName: String, filter: String?,
                             bindings: SQLBindings = .none) throws -> VectorSet {
         try refreshCatalogIfStale()
-        guard let table = catalog.table(named: tableName) else { throw SQLiteError(message: "no such table: \(tableName)") }
+        guard let table = catalog.table(named: tableName) else { throw SQLiteError(.noSuchTable(tableName)) }
         guard let column = table.column(named: columnName) else {
-            throw SQLiteError(message: "no such column: \(tableName).\(columnName)")
+            throw SQLiteError(.noSuchColumn(table: tableName, column: columnName))
         }
         guard let dimension = column.kind.vectorDimension else {
-            throw SQLiteError(message: "\(table.name).\(column.name) is \(column.declaredType), not a VECTOR column")
+            throw SQLiteError(.unsuitableSchema("\(table.name).\(column.name) is \(column.declaredType), not a VECTOR column"))
         }
         let key: String
         if let pk = table.primaryKeyColumn {
             guard pk.declaredType.uppercased().contains("INT") else {
-                throw SQLiteError(message: "\(table.name) has a \(pk.declaredType) primary key; batch search reports integer keys and needs an INTEGER primary key")
+                throw SQLiteError(.unsuitableSchema("\(table.name) has a \(pk.declaredType) primary key; batch search reports integer keys and needs an INTEGER primary key"))
             }
             key = quoteIdentifier(pk.name)
         } else if let rowid = table.rowidName {
             key = rowid
         } else {
-            throw SQLiteError(message: "table \(table.name) has no rowid that SQL can name (columns named rowid, _rowid_ and oid hide it, or it is WITHOUT ROWID)")
+            throw SQLiteError(.unsuitableSchema("table \(table.name) has no rowid that SQL can name (columns named rowid, _rowid_ and oid hide it, or it is WITHOUT ROWID)"))
         }
         var sql = "SELECT \(key), \(quoteIdentifier(column.name)) FROM \(quoteIdentifier(table.name))"
         if let filter, !filter.trimmingSpaces().isEmpty { sql += " WHERE (\(filter))" }
@@ -82,7 +82,7 @@ extension QueryExecutor {
             } else if case .text(let text) = prepared.value(at: 1), let vector = try? VectorCodec.parse(text), vector.count == dimension {
                 set.append(key: prepared.int64(at: 0), vector: vector)
             } else {
-                throw SQLiteError(message: "\(table.name).\(column.name) in row \(prepared.int64(at: 0)) holds an invalid vector")
+                throw SQLiteError(.invalidStoredValue("\(table.name).\(column.name) in row \(prepared.int64(at: 0)) holds an invalid vector"))
             }
         }
         return set

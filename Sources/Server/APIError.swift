@@ -11,7 +11,20 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     /// A stable machine-readable word: bad_request, unauthorized, forbidden, not_found, …
     var code: String
     var message: String
+    /// The failed SQL statement in parts, when a statement failed.
+    var sql: SQLFailure?
     var headers: HTTPFields = [:]
+
+    /// A statement's failure in parts, so that a client can point at it (the shell's caret)
+    /// without reading `message`, which words the same for people.
+    struct SQLFailure: Encodable, Equatable {
+        /// The failing statement's number, in a script of several.
+        var statement: Int?
+        /// The byte in the request's SQL where the failure lies, when known.
+        var offset: Int?
+        /// The failure's own message, without the statement's number or the position.
+        var message: String
+    }
 
     var description: String { "\(status.code) \(code): \(message)" }
 
@@ -31,7 +44,7 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     func response(from request: Request, context: some RequestContext) throws -> Response {
         var fields = headers
         fields[.contentType] = "application/json; charset=utf-8"
-        let body = ErrorBody(error: .init(code: code, message: message))
+        let body = ErrorBody(error: .init(code: code, message: message, sql: sql))
         let data = (try? JSONEncoder().encode(body)) ?? Data("{\"error\":{\"code\":\"internal\",\"message\":\"\"}}".utf8)
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
@@ -40,6 +53,7 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         struct Detail: Encodable {
             var code: String
             var message: String
+            var sql: SQLFailure?
         }
         var error: Detail
     }
@@ -47,11 +61,11 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     /// The API's view of any error: SQL errors are the client's (400; 403 when the authorizer
     /// refused; 409 for constraint violations), decoding errors say where the JSON is wrong.
     /// `responseLimit` is the server's --max-response-bytes, which results past it are told.
-    static func from(_ error: any Error, database: Database? = nil, responseLimit: Int? = nil) -> APIError {
+    static func from(_ error: any Error, responseLimit: Int? = nil) -> APIError {
         if let responseLimit {
             if let tooLarge = error as? ResultTooLarge { return .tooLarge("\(tooLarge) (--max-response-bytes)") }
             let sqlite = (error as? Database.StatementError)?.underlying ?? (error as? SQLiteError)
-            if let sqlite, sqlite.code & 0xff == 18 /* SQLITE_TOOBIG */ {
+            if let sqlite, ResultCode.SQLITE_TOOBIG ~= sqlite.code {
                 return .tooLarge("\(error): a value is larger than the limit of \(responseLimit) bytes (--max-response-bytes)")
             }
         }
@@ -59,10 +73,9 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         case let error as APIError:
             return error
         case let error as Database.StatementError:
-            return fromSQL(error.underlying, prefix: error.statementCount > 1 ? "\(error.unit) \(error.statementIndex): " : "",
-                           database: database)
+            return fromSQL(error.underlying, statement: error.statementCount > 1 ? error.statementIndex : nil, unit: error.unit)
         case let error as SQLiteError:
-            return fromSQL(error, prefix: "", database: database)
+            return fromSQL(error, statement: nil)
         case let error as DecodingError:
             return .badRequest("invalid request body: \(describe(error))")
         case let error as HTTPError:
@@ -75,32 +88,61 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         }
     }
 
-    private static func fromSQL(_ error: SQLiteError, prefix: String, database: Database?) -> APIError {
-        if error.code & 0xff == 23 /* SQLITE_AUTH */ || error.message.contains("not authorized"),
-           let denial = database?.lastAccessDenial {
-            return .forbidden(prefix + denial)
+    /// `statement`: the failing statement's number in a script of several (`unit`s of it).
+    private static func fromSQL(_ error: SQLiteError, statement: Int?, unit: String = "statement") -> APIError {
+        var answer: APIError
+        var failure = SQLFailure(statement: statement, message: error.message)
+        if case .accessDenied(let denial)? = error.refusal {
+            failure.message = denial
+            answer = .forbidden(denial)
+        } else if error.isBusy {
+            answer = .unavailable(error.message)
+        } else {
+            switch error.code {
+            case .SQLITE_FULL:
+                answer = APIError(status: .init(code: 507, reasonPhrase: "Insufficient Storage"), code: "storage_full",
+                                  message: "the database could not grow (\(error.message)): the disk or the database's size limit is full; nothing of the request was kept")
+            case .SQLITE_NOMEM:
+                answer = APIError(status: .serviceUnavailable, code: "out_of_memory",
+                                  message: "the server ran out of memory for this request (\(error.message)); nothing of it was kept")
+            case .SQLITE_IOERR:
+                answer = APIError(status: .serviceUnavailable, code: "io_error",
+                                  message: "the server could not read or write its files (\(error.message)); nothing of the request was kept")
+            default:
+                var message = error.message
+                if let sql = error.sql, let offset = error.offset, offset >= 0, offset <= sql.utf8.count {
+                    failure.offset = offset
+                    let near = String(decoding: Array(sql.utf8)[offset...].prefix(40), as: UTF8.self)
+                    if !near.isEmpty { message += " (at byte \(offset): \"\(near)\")" }
+                }
+                answer = if let refusal = error.refusal {
+                    fromRefusal(refusal, message: message)
+                } else if error.isConstraint {
+                    APIError(status: .conflict, code: "constraint", message: message)
+                } else {
+                    APIError(status: .badRequest, code: "sql_error", message: message)
+                }
+            }
+            // The message as answered, but without the position, which `offset` gives.
+            if failure.offset == nil { failure.message = answer.message }
         }
-        if error.isBusy { return .unavailable(prefix + error.message) }
-        switch error.code & 0xff {
-        case 13 /* SQLITE_FULL */:
-            return APIError(status: .init(code: 507, reasonPhrase: "Insufficient Storage"), code: "storage_full",
-                            message: prefix + "the database could not grow (\(error.message)): the disk or the database's size limit is full; nothing of the request was kept")
-        case 7 /* SQLITE_NOMEM */:
-            return APIError(status: .serviceUnavailable, code: "out_of_memory",
-                            message: prefix + "the server ran out of memory for this request (\(error.message)); nothing of it was kept")
-        case 10 /* SQLITE_IOERR */:
-            return APIError(status: .serviceUnavailable, code: "io_error",
-                            message: prefix + "the server could not read or write its files (\(error.message)); nothing of the request was kept")
-        default:
-            break
+        if let statement { answer.message = "\(unit) \(statement): " + answer.message }
+        answer.sql = failure
+        return answer
+    }
+
+    /// Quiver's refusals of a statement are the client's: a bound past which the request is too
+    /// large, else a statement that cannot run as sent.
+    private static func fromRefusal(_ refusal: QuiverError, message: String) -> APIError {
+        switch refusal {
+        case .accessDenied:
+            return .forbidden(message)
+        case .limitExceeded:
+            return .tooLarge(message)
+        case .noSuchTable, .noSuchColumn, .unsuitableSchema, .indexExists, .indexFailure, .invalidVector, .dimensionMismatch,
+             .unrankableQueryVector, .invalidStoredValue, .unsupported, .parameterMismatch, .syntax:
+            return APIError(status: .badRequest, code: "sql_error", message: message)
         }
-        var message = prefix + error.message
-        if let sql = error.sql, let offset = error.offset, offset >= 0, offset <= sql.utf8.count {
-            let near = String(decoding: Array(sql.utf8)[offset...].prefix(40), as: UTF8.self)
-            if !near.isEmpty && !message.contains(near) { message += " (at byte \(offset): \"\(near)\")" }
-        }
-        if error.isConstraint { return APIError(status: .conflict, code: "constraint", message: message) }
-        return APIError(status: .badRequest, code: "sql_error", message: message)
     }
 
     static func code(for status: HTTPResponse.Status) -> String {

@@ -16,7 +16,8 @@ struct ErrorMiddleware: RouterMiddleware {
             throw error
         } catch {
             var apiError = APIError.from(error)
-            if apiError.status == .notFound && apiError.message == HTTPResponse.Status.notFound.reasonPhrase {
+            let fromFramework = Self.isFrameworkError(error)
+            if fromFramework && apiError.status == .notFound {
                 if let allow = routes.allowed(forPath: request.uri.path) {
                     apiError = APIError(status: .methodNotAllowed, code: "method_not_allowed",
                                         message: "\(request.method) is not allowed on \(request.uri.path); allowed: \(allow)")
@@ -25,13 +26,23 @@ struct ErrorMiddleware: RouterMiddleware {
                     apiError.message = "no such endpoint: \(request.method) \(request.uri.path)"
                 }
             }
-            if apiError.status == .contentTooLarge && apiError.code == "too_large" && apiError.message == HTTPResponse.Status.contentTooLarge.reasonPhrase {
+            if fromFramework && apiError.status == .contentTooLarge {
                 apiError.message = "request body larger than the limit of \(context.bodyLimit) bytes"
             }
             if apiError.status == .internalServerError {
                 context.logger.error("\(request.method) \(request.uri.path): \(error)")
             }
             return try apiError.response(from: request, context: context)
+        }
+    }
+
+    /// Whether Hummingbird or NIO raised `error` with a bare status (the router's 404 for a path
+    /// no route has, a body past the limit), which the server then words itself.
+    static func isFrameworkError(_ error: any Error) -> Bool {
+        switch error {
+        case is APIError: false
+        case let error as HTTPError: error.body == nil
+        default: error is any HTTPResponseError
         }
     }
 }

@@ -1,3 +1,4 @@
+import QuiverJSON
 import QuiverStorage
 
 /// Compiles a structured JSON filter into a SQL condition with bound parameters.

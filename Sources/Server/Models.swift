@@ -1,4 +1,5 @@
 import Foundation
+import QuiverJSON
 
 // The JSON bodies of the API, as Schemas/quiver-api.openapi.json describes them. Field names
 // are snake_case, as Python clients write them.

@@ -1,5 +1,6 @@
 import Foundation
 import QuiverEngine
+import QuiverJSON
 import QuiverKernels
 import QuiverQuery
 import QuiverStorage

@@ -12,7 +12,7 @@ struct ServerServices: Sendable {
     /// Runs `body` on a reader; errors become API errors that can name what SQLite refused.
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await pool.read { database in
-            do { return try body(database) } catch { throw apiError(error, database) }
+            do { return try body(database) } catch { throw apiError(error) }
         }
     }
 
@@ -20,13 +20,13 @@ struct ServerServices: Sendable {
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await pool.write { [checkpoints] database in
             defer { checkpoints.record(database.checkpointError) }
-            do { return try body(database) } catch { throw apiError(error, database) }
+            do { return try body(database) } catch { throw apiError(error) }
         }
     }
 
     /// Errors as API errors; results past --max-response-bytes, as a whole or one value, are 413.
-    private func apiError(_ error: any Error, _ database: Database) -> APIError {
-        APIError.from(error, database: database, responseLimit: limits.maxResponseBytes)
+    private func apiError(_ error: any Error) -> APIError {
+        APIError.from(error, responseLimit: limits.maxResponseBytes)
     }
 
     /// A table name from the path, percent-decoded.

@@ -1,4 +1,5 @@
 import Foundation
+import QuiverJSON
 
 // Request bodies are decoded strictly: an object field that the model's `Decodable`
 // conformance did not read, at any depth, is an error naming it. A misspelt field ("filters"

@@ -1,4 +1,5 @@
 import Foundation
+import QuiverJSON
 import QuiverStorage
 
 /// Converts between JSON values in requests and responses and SQLite values.

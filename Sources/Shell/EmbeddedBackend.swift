@@ -12,13 +12,7 @@ public final class EmbeddedBackend: ShellBackend {
 
     public var progressHandler: ((String) -> Void)? {
         didSet {
-            database.progressHandler = progressHandler.map { report in
-                { progress in
-                    report(progress.total > 0
-                        ? "\(progress.phase) \(Int(progress.fraction * 100))% (\(progress.done)/\(progress.total))"
-                        : "\(progress.phase) \(progress.done)")
-                }
-            }
+            database.progressHandler = progressHandler.map { report in { report($0.description) } }
         }
     }
 
@@ -89,7 +83,7 @@ extension EmbeddedBackend {
                 progress(ImportProgressText.render(step, width: 60))
             }
             return summary.text
-        } catch ImportError.rejected(let file, let line, let reason) where reason == SQLiteError.interrupted.message {
+        } catch ImportError.interrupted(let file, let line) {
             throw StatementFailure(message: "interrupted at \(file):\(line); nothing was loaded")
         }
     }

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import QuiverClient
+import QuiverJSON
 import QuiverQuery
 import QuiverStorage
 
@@ -49,12 +50,9 @@ public final class RemoteBackend: ShellBackend {
         let prefix = efSearch.map { "SET hnsw.ef_search = \($0);\n" } ?? ""
         let request = prefix + sql
         do {
-            return try perform { client in try client.sql(request) }.map(Self.resultSet)
+            return try perform(sentAhead: !prefix.isEmpty) { client in try client.sql(request) }.map(Self.resultSet)
         } catch var failure as StatementFailure where !prefix.isEmpty {
             // Said of the statement as the user wrote it, not of the script sent.
-            if let range = failure.message.range(of: "statement 2: "), range.lowerBound == failure.message.startIndex {
-                failure.message.removeSubrange(range)
-            }
             failure.offset = failure.offset.map { max(0, $0 - prefix.utf8.count) }
             throw failure
         }
@@ -68,7 +66,7 @@ public final class RemoteBackend: ShellBackend {
     }
 
     /// Runs `work` on the session's worker and waits, returning early when Ctrl-C is pressed.
-    func perform<T>(_ work: @escaping @Sendable (QuiverClient) throws -> T) throws -> T {
+    func perform<T>(sentAhead: Bool = false, _ work: @escaping @Sendable (QuiverClient) throws -> T) throws -> T {
         cancel.clear()
         let session = self.session
         let outcome = Outcome<T>()
@@ -86,22 +84,19 @@ public final class RemoteBackend: ShellBackend {
         }
         switch outcome.get()! {
         case .success(let value): return value
-        case .failure(let error as ClientError): throw Self.failure(error)
+        case .failure(let error as ClientError): throw Self.failure(error, sentAhead: sentAhead)
         case .failure(let error): throw error
         }
     }
 
-    /// The server's message, with the position it gives ("(at byte N: "…")") taken out for the caret.
-    static func failure(_ error: ClientError) -> StatementFailure {
-        var message = error.message
-        var offset: Int?
-        if let range = message.range(of: " (at byte ", options: .backwards), message.hasSuffix("\")") {
-            let digits = message[range.upperBound...].prefix { $0.isNumber }
-            offset = Int(digits)
-            if offset != nil { message = String(message[..<range.lowerBound]) }
+    /// The server's account of a failed statement: its message, numbered as the script was
+    /// written (not when the shell put a SET ahead of it), and the position for the caret.
+    static func failure(_ error: ClientError, sentAhead: Bool = false) -> StatementFailure {
+        guard let sql = error.sql else {
+            return StatementFailure(message: error.status == nil ? "server \(error.message)" : error.message)
         }
-        if error.status == nil { message = "server \(message)" }
-        return StatementFailure(message: message, offset: offset)
+        let number = sentAhead ? "" : sql.statement.map { "statement \($0): " } ?? ""
+        return StatementFailure(message: number + sql.message, offset: sql.offset)
     }
 
     /// The server's JSON for a value, back to the SQL value it stands for: arrays of numbers
@@ -116,6 +111,8 @@ public final class RemoteBackend: ShellBackend {
         case .array(let items):
             let numbers = items.compactMap(\.doubleValue)
             return numbers.count == items.count ? .vector(numbers.map { Float($0) }) : .text(json.jsonText)
+        case .floats(let floats):
+            return .vector(floats)
         case .object(let fields):
             if fields.count == 1, let base64 = fields["base64"]?.stringValue, let data = Data(base64Encoded: base64) {
                 return .blob(Array(data))

@@ -193,9 +193,7 @@ public final class Shell {
         do {
             results = try withProgress(Self.label(for: statement)) { try backend.execute(sql) }
         } catch let failure as StatementFailure {
-            // SQLite gives no position for input that ends too soon: it is the end.
-            let offset = failure.offset ?? (failure.message == "incomplete input" ? sql.utf8.count : nil)
-            showError(location + failure.message, text: text, offset: offset.map { $0 + statement.offset }, firstLine: firstLine)
+            showError(location + failure.message, text: text, offset: failure.offset.map { $0 + statement.offset }, firstLine: firstLine)
             return false
         } catch {
             showError(location + String(describing: error))

@@ -108,7 +108,7 @@ public struct Catalog: Sendable {
                 do {
                     kind = try ColumnKind(declaredType: declared)
                 } catch {
-                    throw SQLiteError(message: "\(name).\(columnName): \(error.description)")
+                    throw SQLiteError(.unsuitableSchema("\(name).\(columnName): \(error.description)"))
                 }
                 columns.append(ColumnInfo(name: columnName, declaredType: declared, kind: kind,
                                           notNull: info[2].integerValue == 1,
@@ -116,10 +116,10 @@ public struct Catalog: Sendable {
             }
             let table = TableInfo(name: name, columns: columns, withoutRowID: isWithoutRowID(sql))
             if table.hasQuiverColumns && table.withoutRowID {
-                throw SQLiteError(message: "table \(name): VECTOR and TEXT COMPRESSED columns need a rowid table; remove WITHOUT ROWID")
+                throw SQLiteError(.unsuitableSchema("table \(name): VECTOR and TEXT COMPRESSED columns need a rowid table; remove WITHOUT ROWID"))
             }
             if table.hasQuiverColumns && table.rowidName == nil {
-                throw SQLiteError(message: "table \(name): VECTOR and TEXT COMPRESSED columns need the rowid, and columns named rowid, _rowid_ and oid hide it; rename one of them")
+                throw SQLiteError(.unsuitableSchema("table \(name): VECTOR and TEXT COMPRESSED columns need the rowid, and columns named rowid, _rowid_ and oid hide it; rename one of them"))
             }
             tables.append(table)
         }

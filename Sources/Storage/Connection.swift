@@ -11,6 +11,9 @@ public final class Connection {
 
     /// Boxes that keep registered function bodies alive for as long as the connection.
     var retainedFunctions: [AnyObject] = []
+    /// The refusal a SQL function or the authorizer of this connection raised, until the
+    /// statement's error takes it.
+    let pendingRefusal = PendingRefusal()
     /// Prepared statements by SQL text, for the statements Quiver itself runs on every query
     /// (preparing costs tens of microseconds; a nearest-neighbour query runs several).
     private var statementCache: [String: Statement] = [:]
@@ -35,7 +38,7 @@ public final class Connection {
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             if let db { sqlite3_close_v2(db) }
-            throw SQLiteError(code: rc, message: "cannot open \(path): \(message)")
+            throw SQLiteError(code: ResultCode(rawValue: rc), message: "cannot open \(path): \(message)")
         }
         self.handle = db
         self.path = path
@@ -58,7 +61,9 @@ public final class Connection {
         if rc != SQLITE_OK {
             let message = errorMessage.map { String(cString: $0) } ?? lastErrorMessage
             sqlite3_free(errorMessage)
-            throw SQLiteError(code: rc, message: message, sql: sql)
+            var error = SQLiteError(code: ResultCode(rawValue: rc), message: message, sql: sql)
+            error.refusal = pendingRefusal.take()
+            throw error
         }
     }
 
@@ -118,6 +123,8 @@ public final class Connection {
 
     func error(code: Int32, sql: String?) -> SQLiteError {
         let offset = sqlite3_error_offset(handle)
-        return SQLiteError(code: code, message: lastErrorMessage, sql: sql, offset: offset >= 0 ? Int(offset) : nil)
+        var error = SQLiteError(code: ResultCode(rawValue: code), message: lastErrorMessage, sql: sql, offset: offset >= 0 ? Int(offset) : nil)
+        error.refusal = pendingRefusal.take()
+        return error
     }
 }

@@ -95,6 +95,9 @@ public enum SQLAccess: Sendable, Equatable {
 final class AccessState {
     var access: SQLAccess = .unrestricted
     var lastDenial: String?
+    /// Where a denial waits for the statement's error.
+    let refusal: PendingRefusal
+    init(refusal: PendingRefusal) { self.refusal = refusal }
     /// SQLite's length limit while restricted SQL runs (nil: unchanged), and the connection's own.
     var restrictedValueLimit: Int32?
     var ownValueLimit: Int32 = 0
@@ -138,13 +141,15 @@ extension Connection {
     public func accessDenied(_ reason: String) -> SQLiteError {
         if accessState == nil { installAuthorizer() }
         accessState?.lastDenial = reason
-        return SQLiteError(code: SQLITE_AUTH, message: reason)
+        var error = SQLiteError(.accessDenied(reason))
+        error.code = .SQLITE_AUTH
+        return error
     }
 
     /// Installed once per connection: installing an authorizer expires every prepared
     /// statement, so flipping `access` per request only changes the state it reads.
     private func installAuthorizer() {
-        let state = AccessState()
+        let state = AccessState(refusal: pendingRefusal)
         state.ownValueLimit = sqlite3_limit(handle, SQLITE_LIMIT_LENGTH, -1)
         accessState = state
         sqlite3_set_authorizer(handle, { context, action, first, second, database, _ in
@@ -155,6 +160,9 @@ extension Connection {
                                               database: database.map { String(cString: $0) })
             guard let verdict else { return SQLITE_OK }
             state.lastDenial = verdict
+            // SQLite words some denials itself ("not authorized to use function"), with no
+            // code of their own: the statement's error takes the refusal instead.
+            state.refusal.record(QuiverError.accessDenied(verdict))
             return SQLITE_DENY
         }, Unmanaged.passUnretained(state).toOpaque())
     }

@@ -61,7 +61,11 @@ public struct SQLFunctionError: Error, CustomStringConvertible {
 
 final class FunctionBody {
     let body: (FunctionArguments) throws -> SQLValue
-    init(_ body: @escaping (FunctionArguments) throws -> SQLValue) { self.body = body }
+    let refusal: PendingRefusal
+    init(_ body: @escaping (FunctionArguments) throws -> SQLValue, refusal: PendingRefusal) {
+        self.body = body
+        self.refusal = refusal
+    }
 }
 
 extension Connection {
@@ -70,7 +74,7 @@ extension Connection {
     /// out of loops.
     public func createFunction(_ name: String, argumentCount: Int, deterministic: Bool = true,
                                _ body: @escaping (FunctionArguments) throws -> SQLValue) throws {
-        let box = FunctionBody(body)
+        let box = FunctionBody(body, refusal: pendingRefusal)
         retainedFunctions.append(box)
         var flags = SQLITE_UTF8
         if deterministic { flags |= SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS }
@@ -83,6 +87,7 @@ extension Connection {
                 do {
                     setResult(context, try box.body(arguments))
                 } catch {
+                    box.refusal.record(error)
                     withSQLiteText("\(error)") { text, count in sqlite3_result_error(context, text, Int32(count)) }
                 }
             }, nil, nil, nil)

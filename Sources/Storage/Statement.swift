@@ -11,14 +11,18 @@ public final class Statement {
         // silently lose its end (a WHERE clause, say): refuse it instead.
         if let nul = sql.utf8.firstIndex(of: 0) {
             let offset = sql.utf8.distance(from: sql.utf8.startIndex, to: nul)
-            throw SQLiteError(message: "the SQL text holds a NUL character at byte \(offset); pass such text as a parameter",
-                              sql: sql, offset: offset)
+            throw SQLiteError(.syntax("the SQL text holds a NUL character at byte \(offset); pass such text as a parameter",
+                                      offset: offset), sql: sql)
         }
         var stmt: OpaquePointer?
         let rc = withSQLiteText(sql) { text, count in sqlite3_prepare_v3(connection.handle, text, Int32(count), 0, &stmt, nil) }
-        guard rc == SQLITE_OK else { throw connection.error(code: rc, sql: sql) }
+        guard rc == SQLITE_OK else {
+            var error = connection.error(code: rc, sql: sql)
+            if error.offset == nil { error.offset = Self.end(ofCutShort: sql, on: connection) }
+            throw error
+        }
         guard let stmt else {
-            throw SQLiteError(message: "empty statement", sql: sql)
+            throw SQLiteError(.syntax("empty statement"), sql: sql)
         }
         self.handle = stmt
         self.connection = connection
@@ -27,6 +31,17 @@ public final class Statement {
 
     deinit {
         sqlite3_finalize(handle)
+    }
+
+    /// `sql`'s end when it stops in the middle of a statement: SQLite reports that ("incomplete
+    /// input") without a position, but the same text with a `;` on a line after it fails right at
+    /// that `;`. Only on the error path.
+    private static func end(ofCutShort sql: String, on connection: Connection) -> Int? {
+        var stmt: OpaquePointer?
+        let rc = withSQLiteText(sql + "\n;") { text, count in sqlite3_prepare_v3(connection.handle, text, Int32(count), 0, &stmt, nil) }
+        sqlite3_finalize(stmt)
+        let end = sql.utf8.count
+        return rc != SQLITE_OK && sqlite3_error_offset(connection.handle) == end + 1 ? end : nil
     }
 
     public var columnCount: Int { Int(sqlite3_column_count(handle)) }
@@ -55,7 +70,7 @@ public final class Statement {
             let name = parameterName(index)
             guard let value = bindings.value(index: index, name: name) else {
                 if name == nil { continue }
-                throw SQLiteError(message: "no value bound for parameter \(name ?? "?\(index)")", sql: sql)
+                throw SQLiteError(.parameterMismatch("no value bound for parameter \(name ?? "?\(index)")"), sql: sql)
             }
             try bind(value, at: index)
         }

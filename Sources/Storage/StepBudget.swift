@@ -20,7 +20,7 @@ extension Connection {
         }
         do {
             return try body()
-        } catch let error as SQLiteError where counter.exhausted && error.code & 0xff == SQLITE_INTERRUPT {
+        } catch let error as SQLiteError where counter.exhausted && error.isInterrupt {
             return nil
         }
     }

@@ -13,10 +13,10 @@ public enum VectorCodec {
             default: throw Problem("a \(value) is not a vector")
             }
         } catch {
-            throw SQLiteError(message: "\(place) in row with rowid \(rowid) holds an invalid vector: \(error)")
+            throw SQLiteError(.invalidStoredValue("\(place) in row with rowid \(rowid) holds an invalid vector: \(error)"))
         }
         guard parsed.count == dimension else {
-            throw SQLiteError(message: "\(place) in row with rowid \(rowid) has \(parsed.count) dimensions, expected \(dimension)")
+            throw SQLiteError(.invalidStoredValue("\(place) in row with rowid \(rowid) has \(parsed.count) dimensions, expected \(dimension)"))
         }
         return parsed
     }

@@ -41,15 +41,17 @@ enum VectorFunctions {
         try connection.createFunction("quiver_vector_store", argumentCount: 6) { args in
             let dimension = Int(args.int64(1))
             let place = "\(args.text(2)).\(args.text(3)) in row \(args.text(4))=\(describeRow(args.value(5)))"
+            let values: [Float]
             do {
-                let values = try parseVector(args, 0)
-                guard values.count == dimension else {
-                    throw VectorCodec.Problem("expected \(dimension) dimensions, got \(values.count)")
-                }
-                return .vector(values)
+                values = try parseVector(args, 0)
             } catch {
-                throw SQLFunctionError("invalid vector for \(place): \(error)")
+                throw QuiverError.invalidVector("invalid vector for \(place): \(error)")
             }
+            guard values.count == dimension else {
+                throw QuiverError.dimensionMismatch("invalid vector for \(place): expected \(dimension) dimensions, got \(values.count)",
+                                                    expected: dimension, got: values.count)
+            }
+            return .vector(values)
         }
     }
 
@@ -81,7 +83,7 @@ enum VectorFunctions {
             }
             return try parseVector(args, i)
         } catch {
-            throw SQLFunctionError("\(what): invalid vector (argument \(i + 1)): \(error.message)")
+            throw QuiverError.invalidVector("\(what): invalid vector (argument \(i + 1)): \(error.message)")
         }
     }
 
@@ -90,7 +92,8 @@ enum VectorFunctions {
         let a = try vectorArgument(args, 0, what: metric.sqlOperator)
         let b = try vectorArgument(args, 1, what: metric.sqlOperator)
         guard a.count == b.count else {
-            throw SQLFunctionError("\(metric.sqlOperator): vectors have different dimensions (\(a.count) and \(b.count))")
+            throw QuiverError.dimensionMismatch("\(metric.sqlOperator): vectors have different dimensions (\(a.count) and \(b.count))",
+                                                expected: a.count, got: b.count)
         }
         let d = PairDistance.precise(metric, a, b)
         return d.isNaN ? .null : .real(d)

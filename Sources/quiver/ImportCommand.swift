@@ -3,6 +3,7 @@ import Foundation
 import QuiverEngine
 import QuiverImport
 import QuiverReading
+import QuiverShell
 
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -84,12 +85,13 @@ struct ImportCommand: ParsableCommand {
             }
         }
         let db = try Database(path: database.path)
-        let display = quiet ? nil : ProgressLine.forTerminal()
-        defer { display?.finish() }
+        let display = quiet ? nil : ProgressLine.onStandardError(delay: 0)
+        display?.start()
+        defer { display?.stop() }
         let summary = try Importer(database: db, options: options).run(progress: display.map { line in
-            { line.show(ImportProgressText.render($0, width: line.width)) }
+            { line.update(ImportProgressText.render($0, width: line.width)) }
         })
-        display?.finish()
+        display?.stop()
         print(summary.text)
     }
 }

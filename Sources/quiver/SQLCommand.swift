@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import QuiverDedupe
 import QuiverEngine
 import QuiverFormats
+import QuiverShell
 
 struct SQLCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,11 +25,14 @@ struct SQLCommand: ParsableCommand {
     func run() throws {
         let sql = statements ?? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         let db = try Database(path: database.path)
-        let progress = ProgressLine.forTerminal()
-        if let progress { db.progressHandler = progress.update }
-        defer { progress?.finish() }
+        let progress = ProgressLine.onStandardError(delay: 0)
+        if let progress {
+            db.progressHandler = { progress.update($0) }
+            progress.start()
+        }
+        defer { progress?.stop() }
         let results = try db.execute(sql)
-        progress?.finish()
+        progress?.stop()
         let output = ResultRenderer.render(results, as: format)
         // Rendered output ends with its own line break (CRLF for CSV).
         if !output.isEmpty { print(output, terminator: "") }

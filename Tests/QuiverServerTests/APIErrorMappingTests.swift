@@ -6,13 +6,13 @@ import Testing
 /// client's fault (400) but the server's state, with their own statuses.
 @Suite struct APIErrorMappingTests {
     @Test func storageAndMemoryFailuresHaveTheirOwnStatuses() {
-        let full = APIError.from(SQLiteError(code: 13, message: "database or disk is full"))
+        let full = APIError.from(SQLiteError(code: .SQLITE_FULL, message: "database or disk is full"))
         #expect(full.status.code == 507 && full.message.contains("full") && full.message.contains("nothing of the request was kept"))
-        let memory = APIError.from(SQLiteError(code: 7, message: "out of memory"))
+        let memory = APIError.from(SQLiteError(code: .SQLITE_NOMEM, message: "out of memory"))
         #expect(memory.status.code == 503 && memory.code == "out_of_memory")
-        let io = APIError.from(SQLiteError(code: 10 | (3 << 8), message: "disk I/O error"))
+        let io = APIError.from(SQLiteError(code: .SQLITE_IOERR_WRITE, message: "disk I/O error"))
         #expect(io.status.code == 503 && io.code == "io_error")
-        #expect(APIError.from(SQLiteError(code: 1, message: "no such table: x")).status.code == 400)
+        #expect(APIError.from(SQLiteError(code: .SQLITE_ERROR, message: "no such table: x")).status.code == 400)
     }
 
 }

@@ -3,6 +3,7 @@ import QuiverDedupe
 import QuiverEngine
 import QuiverFormats
 import QuiverKernels
+import QuiverProgress
 import QuiverStorage
 import Testing
 
@@ -195,11 +196,11 @@ import Testing
     }
 
     @Test func progressIsReportedAndInterruptStopsWithoutChanges() throws {
-        var phases: [String: DedupeProgress] = [:]
-        db.progressHandler = { phases[$0.phase] = $0 }
+        var phases: [String: QuiverProgress.Progress] = [:]
+        db.progressHandler = { phases[$0.activity] = $0 }
         _ = try db.execute("DEDUPE docs ON embedding THRESHOLD 0.95 DRY RUN")
-        #expect(phases["reading rows"] == DedupeProgress(phase: "reading rows", done: corpus.rows.count, total: corpus.rows.count))
-        #expect(phases["comparing blocks"].map { $0.done == $0.total } == true)
+        #expect(phases["DEDUPE reading rows"] == QuiverProgress.Progress("DEDUPE reading rows", done: corpus.rows.count, total: corpus.rows.count, unit: .rows))
+        #expect(phases["DEDUPE comparing blocks"].map { $0.done == $0.total } == true)
         let before = try snapshot()
         let handle = db
         db.progressHandler = { _ in handle.interrupt() }

@@ -1,6 +1,7 @@
 import Foundation
 import QuiverClient
 import QuiverIndex
+import QuiverJSON
 import Testing
 
 /// The HNSW limits have one owner, HNSWParameters: the OpenAPI document must promise what the

@@ -1,5 +1,6 @@
 import Foundation
 import QuiverClient
+import QuiverJSON
 import QuiverKernels
 import Testing
 

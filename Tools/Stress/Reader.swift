@@ -1,4 +1,5 @@
 import Foundation
+import QuiverJSON
 import QuiverKernels
 import QuiverClient
 

@@ -1,5 +1,6 @@
 import Foundation
 import QuiverClient
+import QuiverJSON
 
 /// One thread's connection to the server (TCP or the Unix socket): every request is announced
 /// to the watchdog before it is sent, bounded by the client's timeout, and tallied by kind once

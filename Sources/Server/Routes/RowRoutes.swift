@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import QuiverEngine
+import QuiverJSON
 import QuiverStorage
 
 /// Rows in batches: `POST /tables/{table}/rows` (upsert), `POST /tables/{table}/rows/get`,
@@ -98,8 +99,9 @@ enum RowRoutes {
                 // Names the row a failed statement came from; `first` is the group's row it started at.
                 func located(_ error: Database.StatementError, first: Int = 0) -> APIError {
                     let row = group.indices[first + error.statementIndex - 1]
-                    return APIError.from(SQLiteError(code: error.underlying.code, message: "rows[\(row)]: \(error.underlying.message)"),
-                                         database: database)
+                    var failure = SQLiteError(code: error.underlying.code, message: "rows[\(row)]: \(error.underlying.message)")
+                    failure.refusal = error.underlying.refusal
+                    return APIError.from(failure)
                 }
                 let upsert = Upsert(table: table, columns: names)
                 if let update = upsert.update {
@@ -163,16 +165,5 @@ enum RowRoutes {
     private static func normalizedKey(_ key: JSONValue) -> JSONValue {
         if case .number(let v) = key, v == v.rounded(), abs(v) < 9e18 { return .integer(Int64(v)) }
         return key
-    }
-}
-
-extension JSONValue: Hashable {
-    func hash(into hasher: inout Hasher) {
-        switch self {
-        case .integer(let v): hasher.combine(0); hasher.combine(v)
-        case .string(let v): hasher.combine(1); hasher.combine(v)
-        case .number(let v): hasher.combine(2); hasher.combine(v)
-        default: hasher.combine(3)
-        }
     }
 }

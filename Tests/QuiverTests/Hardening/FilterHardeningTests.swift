@@ -1,6 +1,7 @@
 import Foundation
 import QuiverClient
 import Testing
+import QuiverJSON
 
 /// JSON filters against a real server: one meaning of NULL for every operator (MongoDB's),
 /// `$in` lists that cost what their length costs and mean what `IN (…)` means, and bounds.

@@ -1,6 +1,7 @@
 import Foundation
 import QuiverClient
 import Testing
+import QuiverJSON
 
 /// Attacks on `quiver serve` over real sockets: web pages, hostile heads and bodies, slow
 /// clients, runaway SQL, shutdown. Each test starts its own server process.

@@ -1,6 +1,7 @@
 import Foundation
 import QuiverClient
 import Testing
+import QuiverJSON
 
 /// Attacks on `POST /sql` of a real `quiver serve` over a real socket, with the write token and
 /// with the read token: nothing a request does may escape the database or outlive the request

@@ -1,5 +1,6 @@
 import Foundation
 import QuiverClient
+import QuiverJSON
 
 /// Checks HTTP responses against the OpenAPI document in Schemas/: the path and method must be
 /// declared (or the answer must be the declared 404/405 error), the status must be one the

@@ -1,6 +1,10 @@
 import Foundation
 
-/// A JSON value, as the server's API sends and takes them.
+/// A JSON value as Quiver's HTTP API sends and takes it: rows and filters have no fixed shape.
+/// The server and its client share this one type.
+///
+/// Numbers keep whether they were written as integers, so `7` binds as SQLite INTEGER and
+/// `7.5` as REAL, and vectors read back as float32 print in their shortest form.
 public indirect enum JSONValue: Sendable, Equatable, Hashable {
     case null
     case bool(Bool)
@@ -9,6 +13,10 @@ public indirect enum JSONValue: Sendable, Equatable, Hashable {
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
+    /// A vector read from a VECTOR column, written as a JSON array of numbers: the server's
+    /// answers carry vectors this way instead of one `.number` per element. Decoding never
+    /// makes it (an array of numbers decodes as `.array`).
+    case floats([Float])
 
     public subscript(key: String) -> JSONValue? {
         if case .object(let fields) = self { return fields[key] }
@@ -21,34 +29,46 @@ public indirect enum JSONValue: Sendable, Equatable, Hashable {
     }
 
     public var stringValue: String? {
-        if case .string(let v) = self { return v }
+        if case .string(let value) = self { return value }
         return nil
     }
 
     public var integerValue: Int64? {
         switch self {
-        case .integer(let v): v
-        case .number(let v) where v == v.rounded() && abs(v) < 9e18: Int64(v)
+        case .integer(let value): value
+        case .number(let value) where value == value.rounded() && abs(value) < 9e18: Int64(value)
         default: nil
         }
     }
 
     public var doubleValue: Double? {
         switch self {
-        case .integer(let v): Double(v)
-        case .number(let v): v
+        case .integer(let value): Double(value)
+        case .number(let value): value
         default: nil
         }
     }
 
     public var arrayValue: [JSONValue]? {
-        if case .array(let v) = self { return v }
+        if case .array(let value) = self { return value }
         return nil
     }
 
     public var objectValue: [String: JSONValue]? {
-        if case .object(let v) = self { return v }
+        if case .object(let value) = self { return value }
         return nil
+    }
+
+    /// The JSON type name, for error messages.
+    public var typeName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .integer, .number: "a number"
+        case .string: "a string"
+        case .array, .floats: "an array"
+        case .object: "an object"
+        }
     }
 
     /// Numbers of a vector.
@@ -63,6 +83,8 @@ public indirect enum JSONValue: Sendable, Equatable, Hashable {
 extension JSONValue: Codable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
+        // Numbers first, as a Double: vectors are arrays of hundreds of them, and each failed
+        // attempt costs a thrown error. Integral values are then re-read exactly as Int64.
         if container.decodeNil() {
             self = .null
         } else if let value = try? container.decode(Double.self) {
@@ -77,8 +99,10 @@ extension JSONValue: Codable {
             self = .string(value)
         } else if let value = try? container.decode([JSONValue].self) {
             self = .array(value)
+        } else if let value = try? container.decode([String: JSONValue].self) {
+            self = .object(value)
         } else {
-            self = .object(try container.decode([String: JSONValue].self))
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a JSON value")
         }
     }
 
@@ -86,12 +110,23 @@ extension JSONValue: Codable {
         var container = encoder.singleValueContainer()
         switch self {
         case .null: try container.encodeNil()
-        case .bool(let v): try container.encode(v)
-        case .integer(let v): try container.encode(v)
-        case .number(let v): try container.encode(v)
-        case .string(let v): try container.encode(v)
-        case .array(let v): try container.encode(v)
-        case .object(let v): try container.encode(v)
+        case .bool(let value): try container.encode(value)
+        case .integer(let value): try container.encode(value)
+        case .number(let value):
+            // JSON has no infinity, and clients' parsers refuse a bare Infinity, so an infinite
+            // REAL (1e999) is the string "Infinity" or "-Infinity", not null (which reads as
+            // NULL). SQLite stores no NaN (0.0/0.0 is NULL).
+            if value.isFinite {
+                try container.encode(value)
+            } else if value.isNaN {
+                try container.encodeNil()
+            } else {
+                try container.encode(value < 0 ? "-Infinity" : "Infinity")
+            }
+        case .string(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        case .floats(let value): try container.encode(value)
         }
     }
 }
