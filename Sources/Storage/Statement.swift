@@ -18,7 +18,7 @@ public final class Statement {
         let rc = withSQLiteText(sql) { text, count in sqlite3_prepare_v3(connection.handle, text, Int32(count), 0, &stmt, nil) }
         guard rc == SQLITE_OK else {
             var error = connection.error(code: rc, sql: sql)
-            if error.offset == nil { error.offset = Self.end(ofCutShort: sql, on: connection) }
+            if error.offset == nil, error.refusal == nil { error.offset = Self.end(ofCutShort: sql, on: connection) }
             throw error
         }
         guard let stmt else {
@@ -40,6 +40,7 @@ public final class Statement {
         var stmt: OpaquePointer?
         let rc = withSQLiteText(sql + "\n;") { text, count in sqlite3_prepare_v3(connection.handle, text, Int32(count), 0, &stmt, nil) }
         sqlite3_finalize(stmt)
+        _ = connection.pendingRefusal.take()   // the probe's, not a statement's
         let end = sql.utf8.count
         return rc != SQLITE_OK && sqlite3_error_offset(connection.handle) == end + 1 ? end : nil
     }

@@ -68,6 +68,19 @@ import Testing
         #expect(try #require(failure(of: "SELECT nope FROM docs", in: db)).refusal == nil)
     }
 
+    @Test func aDenialIsTheFailingStatementsAndNoLaterOnes() throws {
+        let db = try Database(path: directory.file("db"))
+        _ = try db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+        _ = try db.execute("INSERT INTO t VALUES (1)")
+        let denied = try #require(failure(of: "PRAGMA foreign_keys = OFF", in: db, access: .readWrite))
+        guard case .accessDenied? = denied.refusal else {
+            Issue.record("not a denial: \(denied)")
+            return
+        }
+        let duplicate = try #require(failure(of: "INSERT INTO t VALUES (1)", in: db, access: .readWrite))
+        #expect(duplicate.refusal == nil && duplicate.isConstraint, "\(duplicate)")
+    }
+
     /// Text an error shows may change; decisions must not follow it. A decision on a message's
     /// text (or an HTTP reason phrase, or a result code's low byte) anywhere in Sources fails.
     @Test func noDecisionInSourcesFollowsAnErrorsText() throws {
@@ -108,9 +121,9 @@ import Testing
         }
     }
 
-    private func failure(of sql: String, in db: Database) -> SQLiteError? {
+    private func failure(of sql: String, in db: Database, access: SQLAccess = .unrestricted) -> SQLiteError? {
         do {
-            _ = try db.execute(sql)
+            _ = try db.execute(sql, access: access)
             return nil
         } catch let error as Database.StatementError {
             return error.underlying
