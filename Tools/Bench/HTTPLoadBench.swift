@@ -91,13 +91,15 @@ enum HTTPLoadBench {
         group.wait()
         var all = state.latencies.flatMap { $0 }
         all.sort()
-        func percentile(_ p: Double) -> Double {
-            all.isEmpty ? .nan : all[min(all.count - 1, Int((p / 100) * Double(all.count - 1) + 0.5))]
+        // JSON has no NaN (JSONSerialization traps on one): a run without a successful request
+        // reports its latencies as null, and its errors say why.
+        func percentile(_ p: Double) -> Any {
+            all.isEmpty ? NSNull() : all[min(all.count - 1, Int((p / 100) * Double(all.count - 1) + 0.5))]
         }
-        let mean = all.isEmpty ? Double.nan : all.reduce(0, +) / Double(all.count)
+        let mean: Any = all.isEmpty ? NSNull() : all.reduce(0, +) / Double(all.count)
         return ["connections": connections, "requests": all.count, "errors": state.errors.reduce(0, +),
                 "seconds": seconds, "qps": Double(all.count) / seconds,
-                "p50_ms": percentile(50), "p99_ms": percentile(99), "mean_ms": mean, "max_ms": all.last ?? Double.nan]
+                "p50_ms": percentile(50), "p99_ms": percentile(99), "mean_ms": mean, "max_ms": all.last ?? NSNull()]
     }
 
     /// Per-worker results, written once by each worker at its end.

@@ -4,6 +4,11 @@ the same k=10 filtered queries replayed by the same compiled load generator
 
     Tools/bench/.venv/bin/python Tools/bench/serve_bench.py --quiver .build-bench/release/quiver \
         --load .build-bench/release/quiver-bench [--connections 1,8,64] [--seconds 10] [--ef 64]
+        [--quiver before=/path/to/older/quiver ...] [--rounds 2]
+
+`--quiver` may be given several times as LABEL=PATH (builds compared side by side; each keeps its
+own database, as index formats differ between versions), and `--rounds N` repeats the whole
+sequence of servers N times, interleaved, so a noisy machine affects them alike.
 
 Both servers hold the 72,580 x 384 vectors with the six metadata columns, an HNSW index with
 M=16, ef_construction=200, cosine, and search with ef=64. The queries: the 200 held-out queries
@@ -83,11 +88,12 @@ def stop(process: subprocess.Popen) -> None:
 
 # ---------------------------------------------------------------- Quiver
 
-def run_quiver(a, ds, meta_rows, bodies_path, cache: Path) -> dict:
-    db = cache / "serve-quiver"
-    log = open(cache / "serve-quiver.log", "w")
+def run_quiver(a, label, binary, ds, meta_rows, bodies_path, cache: Path) -> dict:
+    suffix = "" if label == "quiver" else f"-{label}"
+    db = cache / f"serve-quiver{suffix}"
+    log = open(cache / f"serve-quiver{suffix}.log", "w")
     port = free_port()
-    proc = subprocess.Popen([str(a.quiver), "serve", "--db", str(db), "--port", str(port)],
+    proc = subprocess.Popen([str(binary), "serve", "--db", str(db), "--port", str(port)],
                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -120,8 +126,8 @@ def run_quiver(a, ds, meta_rows, bodies_path, cache: Path) -> dict:
                         cache / "serve-quiver-responses.jsonl")
         answers = [[int(m["id"]) for m in json.loads(line)["results"]]
                    for line in open(cache / "serve-quiver-responses.jsonl")]
-        version = subprocess.run(["git", "-C", str(HERE.parents[1]), "rev-parse", "--short", "HEAD"],
-                                 capture_output=True, text=True).stdout.strip()
+        version = label if label != "quiver" else subprocess.run(
+            ["git", "-C", str(HERE.parents[1]), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
         return {"engine": "quiver serve", "version": version, "runs": runs, "answers": answers, "load_seconds": load_seconds,
                 "params": {"m": a.m, "ef_construction": a.ef_construction, "ef": a.ef, "readers": "default (2 x cores)"}}
     finally:
@@ -180,7 +186,8 @@ def run_chroma(a, ds, meta_rows, bodies_template, cache: Path) -> dict:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, default=benchlib.REAL_DATA_DIR)
-    p.add_argument("--quiver", type=Path, required=True, help="the quiver executable (release)")
+    p.add_argument("--quiver", action="append", required=True,
+                   help="the quiver executable (release); LABEL=PATH, repeatable, to compare builds")
     p.add_argument("--load", type=Path, required=True, help="the quiver-bench executable (release)")
     p.add_argument("--connections", default="1,8,64")
     p.add_argument("--seconds", type=float, default=10)
@@ -189,6 +196,7 @@ def main(argv=None) -> int:
     p.add_argument("--m", type=int, default=16)
     p.add_argument("--ef-construction", type=int, default=200)
     p.add_argument("--engines", default="quiver,chroma")
+    p.add_argument("--rounds", type=int, default=1, help="repeat every server this many times, interleaved")
     p.add_argument("--out", type=Path, default=benchlib.CACHE_DIR / "serve.json")
     a = p.parse_args(argv)
     cache = benchlib.CACHE_DIR
@@ -219,33 +227,41 @@ def main(argv=None) -> int:
     quiver_bodies = cache / "serve-quiver-bodies.jsonl"
     quiver_bodies.write_text("\n".join(quiver_lines) + "\n")
 
-    results = []
-    engines = a.engines.split(",")
-    for engine in engines:
-        print(f"== {engine}   (load: {load_avg()})", flush=True)
-        load_before = load_avg()
+    quivers = [q.split("=", 1) if "=" in q else ("quiver", q) for q in a.quiver]
+    servers = []
+    for engine in a.engines.split(","):
         if engine == "quiver":
-            r = run_quiver(a, ds, meta_rows, quiver_bodies, cache)
-        elif engine == "chroma":
-            r = run_chroma(a, ds, meta_rows, "\n".join(chroma_lines) + "\n", cache)
+            servers += [("quiver", label, Path(path)) for label, path in quivers]
         else:
-            raise SystemExit(f"unknown engine {engine}")
-        r["load_before"] = load_before
-        # Recall@10 of the recorded answers, filter by filter, against the exact filtered truth.
-        per_filter, start = {}, 0
-        for f, _, allowed, gt, gt_scores in usable:
-            answers = r["answers"][start:start + len(ds.queries)]
-            start += len(ds.queries)
-            per_filter[f["name"]] = peers_filtered.score_filter(ds.base, ds.queries, gt, gt_scores, answers, allowed)
-        r["recall_at_10"] = float(np.mean([s["recall_at_10"] for s in per_filter.values()]))
-        r["violations"] = sum(s["violations"] for s in per_filter.values())
-        r["per_filter_recall"] = {k: v["recall_at_10"] for k, v in per_filter.items()}
-        del r["answers"]
-        for run in r["runs"]:
-            print(f"   {run['connections']:>3} connections: {run['qps']:8.1f} q/s  p50 {run['p50_ms']:.2f} ms  "
-                  f"p99 {run['p99_ms']:.2f} ms  errors {run['errors']}", flush=True)
-        print(f"   recall@10 {r['recall_at_10']:.4f}  filter violations {r['violations']}", flush=True)
-        results.append(r)
+            servers.append((engine, engine, None))
+    results = []
+    for round_number in range(1, a.rounds + 1):
+        for engine, label, binary in servers:
+            print(f"== {label} (round {round_number})   (load: {load_avg()})", flush=True)
+            load_before = load_avg()
+            if engine == "quiver":
+                r = run_quiver(a, label, binary, ds, meta_rows, quiver_bodies, cache)
+            elif engine == "chroma":
+                r = run_chroma(a, ds, meta_rows, "\n".join(chroma_lines) + "\n", cache)
+            else:
+                raise SystemExit(f"unknown engine {engine}")
+            r["load_before"] = load_before
+            r["round"] = round_number
+            # Recall@10 of the recorded answers, filter by filter, against the exact filtered truth.
+            per_filter, start = {}, 0
+            for f, _, allowed, gt, gt_scores in usable:
+                answers = r["answers"][start:start + len(ds.queries)]
+                start += len(ds.queries)
+                per_filter[f["name"]] = peers_filtered.score_filter(ds.base, ds.queries, gt, gt_scores, answers, allowed)
+            r["recall_at_10"] = float(np.mean([s["recall_at_10"] for s in per_filter.values()]))
+            r["violations"] = sum(s["violations"] for s in per_filter.values())
+            r["per_filter_recall"] = {k: v["recall_at_10"] for k, v in per_filter.items()}
+            del r["answers"]
+            for run in r["runs"]:
+                print(f"   {run['connections']:>3} connections: {run['qps']:8.1f} q/s  p50 {run['p50_ms']} ms  "
+                      f"p99 {run['p99_ms']} ms  errors {run['errors']}", flush=True)
+            print(f"   recall@10 {r['recall_at_10']:.4f}  filter violations {r['violations']}", flush=True)
+            results.append(r)
 
     report = {"machine": benchlib.machine_info(), "filters": [f["name"] for f, *_ in usable],
               "queries": len(quiver_lines), "seconds": a.seconds, "warmup": a.warmup, "ef": a.ef,
@@ -256,21 +272,38 @@ def main(argv=None) -> int:
 
 
 def markdown(report: dict) -> str:
+    def ms(value) -> str:
+        return "—" if value is None else f"{value:.2f}"
+
     engines = report["engines"]
-    lines = ["| server | connections | q/s | p50 ms | p99 ms | errors | recall@10 |", "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| server | round | connections | q/s | p50 ms | p99 ms | errors | recall@10 |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for e in engines:
         for run in e["runs"]:
-            lines.append(f"| {e['engine']} {e['version']} | {run['connections']} | {run['qps']:.0f} | {run['p50_ms']:.2f} | "
-                         f"{run['p99_ms']:.2f} | {run['errors']} | {e['recall_at_10']:.3f} |")
-    by = {e["engine"].split()[0].lower(): {r["connections"]: r for r in e["runs"]} for e in engines}
-    if "quiver" in by and "chroma" in by:
-        lines.append("")
-        lines.append("| connections | Quiver q/s ÷ Chroma q/s | Quiver p99 ÷ Chroma p99 |")
-        lines.append("|---:|---:|---:|")
-        for c in sorted(by["quiver"]):
-            if c in by["chroma"]:
-                q, ch = by["quiver"][c], by["chroma"][c]
-                lines.append(f"| {c} | {q['qps'] / ch['qps']:.2f}× | {q['p99_ms'] / ch['p99_ms']:.2f}× |")
+            lines.append(f"| {e['engine']} {e['version']} | {e.get('round', 1)} | {run['connections']} | {run['qps']:.0f} | "
+                         f"{ms(run['p50_ms'])} | {ms(run['p99_ms'])} | {run['errors']} | {e['recall_at_10']:.3f} |")
+    # Ratios of medians over the rounds, each Quiver build against Chroma.
+    by: dict[str, dict[int, list[dict]]] = {}
+    for e in engines:
+        name = "chroma" if e["engine"].lower().startswith("chroma") else f"quiver {e['version']}"
+        for run in e["runs"]:
+            by.setdefault(name, {}).setdefault(run["connections"], []).append(run)
+
+    def median(runs: list[dict], key: str):
+        values = sorted(r[key] for r in runs if r[key] is not None)
+        return values[len(values) // 2] if values else None
+
+    if "chroma" in by:
+        lines += ["", "| server | connections | q/s ÷ Chroma q/s | p99 ÷ Chroma p99 |", "|---|---:|---:|---:|"]
+        for name in (n for n in by if n != "chroma"):
+            for c in sorted(by[name]):
+                if c not in by["chroma"]:
+                    continue
+                q, ch = median(by[name][c], "qps"), median(by["chroma"][c], "qps")
+                qp, chp = median(by[name][c], "p99_ms"), median(by["chroma"][c], "p99_ms")
+                qps_ratio = f"{q / ch:.2f}×" if q and ch else "—"
+                p99_ratio = f"{qp / chp:.2f}×" if qp and chp else "—"
+                lines.append(f"| {name} | {c} | {qps_ratio} | {p99_ratio} |")
     return "\n".join(lines)
 
 
