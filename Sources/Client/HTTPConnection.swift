@@ -178,7 +178,8 @@ final class HTTPConnection {
         var headers: [String: String] = [:]
         for line in lines {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
         }
         var body = Data()
         if headers["transfer-encoding"]?.lowercased().contains("chunked") == true {
@@ -191,7 +192,7 @@ final class HTTPConnection {
                 }
                 buffer.removeFirst(lineEnd + 2)
                 if size == 0 {
-                    _ = try awaitBytes([13, 10])   // (no trailers expected)
+                    _ = try awaitBytes([13, 10]) // (no trailers expected)
                     buffer.removeFirst(2)
                     break
                 }
@@ -234,4 +235,3 @@ final class HTTPConnection {
         return nil
     }
 }
-

@@ -46,10 +46,14 @@ public final class QuiverClient {
         if url.hasPrefix("http+unix://") {
             let rest = url.dropFirst("http+unix://".count)
             let encoded = rest.split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
-            guard let path = encoded.removingPercentEncoding, !path.isEmpty else { throw ClientError(message: "no socket path in \(url)") }
+            guard let path = encoded.removingPercentEncoding, !path.isEmpty else {
+                throw ClientError(message: "no socket path in \(url)")
+            }
             return .unix(path: path)
         }
-        guard let components = URLComponents(string: url), components.scheme == "http", let host = components.host, !host.isEmpty else {
+        guard let components = URLComponents(string: url), components.scheme == "http", let host = components.host,
+            !host.isEmpty
+        else {
             throw ClientError(message: "expected http://HOST:PORT or unix:/path/to/socket, got \(url)")
         }
         return .tcp(host: host, port: components.port ?? 7070)
@@ -82,11 +86,13 @@ public final class QuiverClient {
         let response = try send(method, path, body: try body.map { try JSONEncoder().encode($0) })
         guard (200..<300).contains(response.status) else {
             let error = (try? JSONDecoder().decode(JSONValue.self, from: response.body))?["error"]
-            var failure = ClientError(status: response.status, code: error?["code"]?.stringValue,
-                                      message: error?["message"]?.stringValue ?? String(decoding: response.body, as: UTF8.self))
+            var failure = ClientError(
+                status: response.status, code: error?["code"]?.stringValue,
+                message: error?["message"]?.stringValue ?? String(decoding: response.body, as: UTF8.self))
             if let sql = error?["sql"], let message = sql["message"]?.stringValue {
-                failure.sql = .init(statement: sql["statement"]?.integerValue.map(Int.init),
-                                    offset: sql["offset"]?.integerValue.map(Int.init), message: message)
+                failure.sql = .init(
+                    statement: sql["statement"]?.integerValue.map(Int.init),
+                    offset: sql["offset"]?.integerValue.map(Int.init), message: message)
             }
             throw failure
         }
@@ -98,8 +104,10 @@ public final class QuiverClient {
     }
 
     /// One raw request; the body is sent as given (JSON unless `contentType` says otherwise).
-    public func send(_ method: String, _ path: String, body: Data? = nil, contentType: String = "application/json",
-                     headers extra: [(String, String)] = []) throws -> Response {
+    public func send(
+        _ method: String, _ path: String, body: Data? = nil, contentType: String = "application/json",
+        headers extra: [(String, String)] = []
+    ) throws -> Response {
         var headers: [(String, String)] = []
         if let token { headers.append(("Authorization", "Bearer \(token)")) }
         if body != nil { headers.append(("Content-Type", contentType)) }
@@ -132,10 +140,13 @@ public final class QuiverClient {
     }
 
     private func resultSets(_ answer: JSONValue) throws -> [ResultSet] {
-        guard let results = answer["results"]?.arrayValue else { throw ClientError(message: "unexpected answer: \(answer.jsonText)") }
+        guard let results = answer["results"]?.arrayValue else {
+            throw ClientError(message: "unexpected answer: \(answer.jsonText)")
+        }
         return results.map { set in
-            ResultSet(columns: set["columns"]?.arrayValue?.compactMap(\.stringValue) ?? [],
-                      rows: set["rows"]?.arrayValue?.map { $0.arrayValue ?? [] } ?? [])
+            ResultSet(
+                columns: set["columns"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+                rows: set["rows"]?.arrayValue?.map { $0.arrayValue ?? [] } ?? [])
         }
     }
 }

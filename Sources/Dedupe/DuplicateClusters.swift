@@ -22,20 +22,25 @@ public struct DuplicateClusters: Sendable {
         var strongest: [Int: Double] = [:]
         var direct: [UInt64: Double] = [:]
         for pair in pairs {
-            let a = Int(pair.first), b = Int(pair.second)
+            let a = Int(pair.first)
+            let b = Int(pair.second)
             sets.union(a, b)
             strongest[a] = max(strongest[a] ?? -.infinity, pair.similarity)
             strongest[b] = max(strongest[b] ?? -.infinity, pair.similarity)
             direct[UInt64(a) << 32 | UInt64(b)] = pair.similarity
         }
-        let groups = sets.groups().map { members in (kept: keep.representative(of: members, scores: scores), members: members) }
-            .sorted { $0.kept < $1.kept }
+        let groups = sets.groups().map { members in
+            (kept: keep.representative(of: members, scores: scores), members: members)
+        }
+        .sorted { $0.kept < $1.kept }
         clusterCount = groups.count
         for (number, group) in groups.enumerated() {
             for row in group.members where row != group.kept {
                 let key = UInt64(min(row, group.kept)) << 32 | UInt64(max(row, group.kept))
-                entries.append(Entry(cluster: number + 1, kept: group.kept, duplicate: row,
-                                     similarity: direct[key] ?? strongest[row]!))
+                entries.append(
+                    Entry(
+                        cluster: number + 1, kept: group.kept, duplicate: row,
+                        similarity: direct[key] ?? strongest[row]!))
             }
         }
     }

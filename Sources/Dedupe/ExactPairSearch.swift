@@ -11,8 +11,11 @@ public enum ExactPairSearch {
     /// Float32 dot products of unit vectors of a few thousand dimensions are off by well under this.
     static let screeningMargin = 2e-4
 
-    public static func pairs(in rows: VectorRows, threshold: Double, progress: ProgressReporter = .silent) throws -> [SimilarPair] {
-        let n = rows.count, d = rows.dimension
+    public static func pairs(in rows: VectorRows, threshold: Double, progress: ProgressReporter = .silent) throws
+        -> [SimilarPair]
+    {
+        let n = rows.count
+        let d = rows.dimension
         guard n > 1 else { return [] }
         var found: [SimilarPair] = []
         var queries = [Float](repeating: 0, count: queryBlock * d)
@@ -30,8 +33,9 @@ public enum ExactPairSearch {
                 queries.withUnsafeBufferPointer { qp in
                     block.withUnsafeBufferPointer { bp in
                         scores.withUnsafeMutableBufferPointer { sp in
-                            BLASScoring.dots(rows: bp.baseAddress!, rowCount: r1 - r0, dimension: d,
-                                             queries: qp.baseAddress!, queryCount: q1 - q0, into: sp.baseAddress!)
+                            BLASScoring.dots(
+                                rows: bp.baseAddress!, rowCount: r1 - r0, dimension: d,
+                                queries: qp.baseAddress!, queryCount: q1 - q0, into: sp.baseAddress!)
                         }
                     }
                 }

@@ -37,8 +37,10 @@ public enum KMeansBlocking {
     /// cells grows as n·cells.
     public static func clusterCount(forRows n: Int) -> Int { max(8, min(4096, Int((Double(n)).squareRoot() * 2))) }
 
-    public static func pairs(in rows: VectorRows, threshold: Double, clusters requested: Int,
-                             progress: ProgressReporter = .silent) throws -> Outcome {
+    public static func pairs(
+        in rows: VectorRows, threshold: Double, clusters requested: Int,
+        progress: ProgressReporter = .silent
+    ) throws -> Outcome {
         let d = rows.dimension
         let live = (0..<rows.count).filter { rows.norms[$0] > 0 }
         let n = live.count
@@ -51,7 +53,8 @@ public enum KMeansBlocking {
             phases.append((name, Double(now - clock) / 1e9))
             clock = now
         }
-        let centroids = try SphericalKMeans.train(rows, live: live, clusters: k, iterations: trainingIterations, progress: progress)
+        let centroids = try SphericalKMeans.train(
+            rows, live: live, clusters: k, iterations: trainingIterations, progress: progress)
         lap("k-means training")
         let margin = Float(2 * (1 - threshold))
 
@@ -71,9 +74,12 @@ public enum KMeansBlocking {
                 var best = 0
                 var bestDistance = Float.infinity
                 for c in 0..<k {
-                    let distance = centroids.squaredNorms[c] - 2 * scores[line + c]   // ‖x − c‖² − 1
+                    let distance = centroids.squaredNorms[c] - 2 * scores[line + c] // ‖x − c‖² − 1
                     scores[line + c] = distance
-                    if distance < bestDistance { bestDistance = distance; best = c }
+                    if distance < bestDistance {
+                        bestDistance = distance
+                        best = c
+                    }
                 }
                 members[best].append(row)
                 for c in 0..<k where c != best && scores[line + c] <= bestDistance + margin {
@@ -89,8 +95,10 @@ public enum KMeansBlocking {
         if Double(compared) > fallbackShare * Double(2 * allPairs) {
             let pairs = try ExactPairSearch.pairs(in: rows, threshold: threshold, progress: progress)
             lap("all pairs")
-            return Outcome(pairs: pairs, comparedPairs: allPairs, allPairs: allPairs, probesPerRow: probesPerRow, fellBackToExact: true,
-                           phases: phases)
+            return Outcome(
+                pairs: pairs, comparedPairs: allPairs, allPairs: allPairs, probesPerRow: probesPerRow,
+                fellBackToExact: true,
+                phases: phases)
         }
 
         // Compare each cell's members with its members and its probers.
@@ -114,8 +122,9 @@ public enum KMeansBlocking {
                 queryBlock.withUnsafeBufferPointer { qp in
                     memberBlock.withUnsafeBufferPointer { mp in
                         out.withUnsafeMutableBufferPointer { op in
-                            BLASScoring.dots(rows: mp.baseAddress!, rowCount: cell.count, dimension: d,
-                                             queries: qp.baseAddress!, queryCount: batch.count, into: op.baseAddress!)
+                            BLASScoring.dots(
+                                rows: mp.baseAddress!, rowCount: cell.count, dimension: d,
+                                queries: qp.baseAddress!, queryCount: batch.count, into: op.baseAddress!)
                         }
                     }
                 }
@@ -124,7 +133,8 @@ public enum KMeansBlocking {
                         // Members meet each other twice (as query and as member): keep one order.
                         let isMember = q0 + offset < cell.count
                         let line = op.baseAddress! + offset * cell.count
-                        ExactPairSearch.scanLine(line, from: isMember ? q0 + offset + 1 : 0, to: cell.count, cut: cut) { m in
+                        ExactPairSearch.scanLine(line, from: isMember ? q0 + offset + 1 : 0, to: cell.count, cut: cut) {
+                            m in
                             let other = cell[m]
                             guard other != query, !collector.contains(query, other) else { return }
                             let s = rows.similarity(query, other)
@@ -136,8 +146,9 @@ public enum KMeansBlocking {
         }
         try progress.report("comparing cells", k, of: k, .cells)
         lap("comparing within cells")
-        return Outcome(pairs: collector.pairs, comparedPairs: compared, allPairs: allPairs, probesPerRow: probesPerRow,
-                       fellBackToExact: false, phases: phases)
+        return Outcome(
+            pairs: collector.pairs, comparedPairs: compared, allPairs: allPairs, probesPerRow: probesPerRow,
+            fellBackToExact: false, phases: phases)
     }
 }
 
@@ -153,8 +164,9 @@ struct SphericalKMeans {
         block.withUnsafeBufferPointer { bp in
             centroids.withUnsafeBufferPointer { cp in
                 scores.withUnsafeMutableBufferPointer { sp in
-                    BLASScoring.dots(rows: cp.baseAddress!, rowCount: count, dimension: dimension,
-                                     queries: bp.baseAddress!, queryCount: rows, into: sp.baseAddress!)
+                    BLASScoring.dots(
+                        rows: cp.baseAddress!, rowCount: count, dimension: dimension,
+                        queries: bp.baseAddress!, queryCount: rows, into: sp.baseAddress!)
                 }
             }
         }
@@ -162,21 +174,24 @@ struct SphericalKMeans {
 
     /// Trains on 16 rows per cell (at least 8,000; cells need not be perfect, only consistent), drawn with a fixed seed so that the
     /// same rows give the same cells.
-    static func train(_ rows: VectorRows, live: [Int], clusters k: Int, iterations: Int,
-                      progress: ProgressReporter) throws -> SphericalKMeans {
+    static func train(
+        _ rows: VectorRows, live: [Int], clusters k: Int, iterations: Int,
+        progress: ProgressReporter
+    ) throws -> SphericalKMeans {
         let d = rows.dimension
         var random = SplitMix(seed: UInt64(live.count) &* 0x9E37_79B9)
         var sample = live
         let m = min(live.count, max(8_000, 16 * k))
-        for i in 0..<m {   // partial Fisher–Yates shuffle
+        for i in 0..<m { // partial Fisher–Yates shuffle
             let j = i + Int(random.next() % UInt64(sample.count - i))
             sample.swapAt(i, j)
         }
         sample.removeLast(sample.count - m)
         var data = [Float](repeating: 0, count: m * d)
         data.withUnsafeMutableBufferPointer { rows.normalize(sample, into: $0.baseAddress!) }
-        var model = SphericalKMeans(dimension: d, count: k, centroids: Array(data[0..<(k * d)]),
-                                    squaredNorms: [Float](repeating: 1, count: k))
+        var model = SphericalKMeans(
+            dimension: d, count: k, centroids: Array(data[0..<(k * d)]),
+            squaredNorms: [Float](repeating: 1, count: k))
         var assignment = [Int](repeating: 0, count: m)
         var scores = [Float](repeating: 0, count: KMeansBlocking.chunkRows * k)
         for iteration in 0..<iterations {
@@ -187,10 +202,14 @@ struct SphericalKMeans {
                 let chunk = Array(data[(start * d)..<((start + rowsInChunk) * d)])
                 model.score(chunk, count: rowsInChunk, into: &scores)
                 for r in 0..<rowsInChunk {
-                    var best = 0, bestDistance = Float.infinity
+                    var best = 0
+                    var bestDistance = Float.infinity
                     for c in 0..<k {
                         let distance = model.squaredNorms[c] - 2 * scores[r * k + c]
-                        if distance < bestDistance { bestDistance = distance; best = c }
+                        if distance < bestDistance {
+                            bestDistance = distance
+                            best = c
+                        }
                     }
                     assignment[start + r] = best
                     if bestDistance > worst.distance { worst = (bestDistance, start + r) }

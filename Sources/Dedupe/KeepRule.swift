@@ -51,7 +51,8 @@ public enum KeepScore: Sendable, Comparable {
     public static func < (a: KeepScore, b: KeepScore) -> Bool {
         switch (a, b) {
         case (.number(let x), .number(let y)): return x < y
-        case (.text(let x), .text(let y)): return Array(x.utf8).lexicographicallyPrecedes(Array(y.utf8))   // BINARY collation
+        // BINARY collation: bytes, not characters.
+        case (.text(let x), .text(let y)): return Array(x.utf8).lexicographicallyPrecedes(Array(y.utf8))
         case (.blob(let x), .blob(let y)): return x.lexicographicallyPrecedes(y)
         default: return a.typeRank < b.typeRank
         }

@@ -30,7 +30,10 @@ public struct MinHashParameters: Sendable, Equatable {
         for r in stride(from: 32, through: 1, by: -1) {
             let b = Self.permutations / r
             let recall = 1 - pow1(1 - pow1(threshold, r), b)
-            if recall >= Self.targetRecall { rows = r; break }
+            if recall >= Self.targetRecall {
+                rows = r
+                break
+            }
         }
         rowsPerBand = rows
         bands = Self.permutations / rows
@@ -75,9 +78,19 @@ public enum CharacterShingles {
     /// |a ∩ b| / |a ∪ b| of two sorted sets; 1 for two empty sets (both texts empty).
     public static func jaccard(_ a: [UInt64], _ b: [UInt64]) -> Double {
         if a.isEmpty && b.isEmpty { return 1 }
-        var i = 0, j = 0, common = 0
+        var i = 0
+        var j = 0
+        var common = 0
         while i < a.count && j < b.count {
-            if a[i] == b[j] { common += 1; i += 1; j += 1 } else if a[i] < b[j] { i += 1 } else { j += 1 }
+            if a[i] == b[j] {
+                common += 1
+                i += 1
+                j += 1
+            } else if a[i] < b[j] {
+                i += 1
+            } else {
+                j += 1
+            }
         }
         return Double(common) / Double(a.count + b.count - common)
     }
@@ -100,8 +113,9 @@ public struct MinHasher: Sendable {
     private let offsets: [UInt64]
 
     public init() {
-        var state: UInt64 = 0x5155_4956_4552_4d48   // fixed: signatures must not change between runs
-        var a: [UInt64] = [], b: [UInt64] = []
+        var state: UInt64 = 0x5155_4956_4552_4d48 // fixed: signatures must not change between runs
+        var a: [UInt64] = []
+        var b: [UInt64] = []
         for _ in 0..<MinHashParameters.permutations {
             state &+= 0x9E37_79B9_7F4A_7C15
             a.append(mix(state) | 1)
@@ -141,7 +155,8 @@ extension MinHasher {
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
                 var i = worker
                 while i < texts.count {
-                    out[i] = signature(of: CharacterShingles.of(normalized: TextFingerprint.normalize(texts[i]), n: ngram))
+                    out[i] = signature(
+                        of: CharacterShingles.of(normalized: TextFingerprint.normalize(texts[i]), n: ngram))
                     i += workers
                 }
             }

@@ -36,7 +36,8 @@ public struct MinHashLSH {
 
     /// Pairs of rows that share a bucket in at least one band, each once, `first < second`.
     public func candidatePairs(progress: ProgressReporter = .silent) throws -> [(Int, Int)] {
-        let k = MinHashParameters.permutations, r = parameters.rowsPerBand
+        let k = MinHashParameters.permutations
+        let r = parameters.rowsPerBand
         var seen: Set<UInt64> = []
         var pairs: [(Int, Int)] = []
         var keyed = [(key: UInt64, row: Int32)](repeating: (0, 0), count: count)
@@ -57,7 +58,8 @@ public struct MinHashLSH {
                 if end - start > 1 {
                     for x in start..<end {
                         for y in (x + 1)..<end {
-                            let a = Int(keyed[x].row), b = Int(keyed[y].row)
+                            let a = Int(keyed[x].row)
+                            let b = Int(keyed[y].row)
                             if seen.insert(UInt64(a) << 32 | UInt64(b)).inserted { pairs.append((a, b)) }
                         }
                     }

@@ -28,18 +28,26 @@ public enum PairSearchPlanner {
     public static func plan(rowCount n: Int, threshold: Double, exactRequested: Bool) -> PairSearchPlan {
         let pairs = n > 1 ? n * (n - 1) / 2 : 0
         if exactRequested {
-            return PairSearchPlan(strategy: .exactBlocks, reason: "/*+ exact */ hint: all \(pairs) pairs compared on BLAS")
+            return PairSearchPlan(
+                strategy: .exactBlocks, reason: "/*+ exact */ hint: all \(pairs) pairs compared on BLAS")
         }
         if n < exactBelowRows {
-            return PairSearchPlan(strategy: .exactBlocks,
-                                  reason: "\(n) rows (under \(exactBelowRows)): all \(pairs) pairs compared on BLAS, exact and fast")
+            return PairSearchPlan(
+                strategy: .exactBlocks,
+                reason: "\(n) rows (under \(exactBelowRows)): all \(pairs) pairs compared on BLAS, exact and fast")
         }
         if threshold < blockingFromThreshold {
-            return PairSearchPlan(strategy: .exactBlocks,
-                                  reason: "threshold \(threshold) is below \(blockingFromThreshold): neighbourhoods too wide for blocking to prune; all \(pairs) pairs compared on BLAS")
+            return PairSearchPlan(
+                strategy: .exactBlocks,
+                reason:
+                    "threshold \(threshold) is below \(blockingFromThreshold): neighbourhoods too wide for blocking to prune; all \(pairs) pairs compared on BLAS"
+            )
         }
         let clusters = KMeansBlocking.clusterCount(forRows: n)
-        return PairSearchPlan(strategy: .kMeansBlocks(clusters: clusters),
-                              reason: "\(n) rows at threshold \(threshold): k-means blocking into \(clusters) cells, each row compared with the cells within its probe margin (approximate; /*+ exact */ compares all \(pairs) pairs); falls back to all pairs when the cells would cover more than half of them")
+        return PairSearchPlan(
+            strategy: .kMeansBlocks(clusters: clusters),
+            reason:
+                "\(n) rows at threshold \(threshold): k-means blocking into \(clusters) cells, each row compared with the cells within its probe margin (approximate; /*+ exact */ compares all \(pairs) pairs); falls back to all pairs when the cells would cover more than half of them"
+        )
     }
 }

@@ -43,7 +43,8 @@ public struct TextFingerprint: Hashable, Sendable, CustomStringConvertible {
         if let ascii = contiguous.withUTF8({ normalizeASCII($0) }) { return ascii }
         // Lowercasing can produce characters that NFKC would compose differently, so it sits
         // between two normalizations.
-        let folded = text.precomposedStringWithCompatibilityMapping.lowercased().precomposedStringWithCompatibilityMapping
+        let folded = text.precomposedStringWithCompatibilityMapping.lowercased()
+            .precomposedStringWithCompatibilityMapping
         var out = String.UnicodeScalarView()
         var pendingSpace = false
         for scalar in folded.unicodeScalars {
@@ -52,7 +53,10 @@ public struct TextFingerprint: Hashable, Sendable, CustomStringConvertible {
                 pendingSpace = !out.isEmpty
                 continue
             }
-            if pendingSpace { out.append(" "); pendingSpace = false }
+            if pendingSpace {
+                out.append(" ")
+                pendingSpace = false
+            }
             out.append(scalar)
         }
         return String(out)
@@ -74,7 +78,10 @@ public struct TextFingerprint: Hashable, Sendable, CustomStringConvertible {
                 pendingSpace = !out.isEmpty
                 continue
             }
-            if pendingSpace { out.append(0x20); pendingSpace = false }
+            if pendingSpace {
+                out.append(0x20)
+                pendingSpace = false
+            }
             out.append(b >= 0x41 && b <= 0x5A ? b | 0x20 : b)
         }
         return String(decoding: out, as: UTF8.self)

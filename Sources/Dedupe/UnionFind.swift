@@ -22,7 +22,8 @@ public struct UnionFind: Sendable {
     /// Joins the sets of `a` and `b`; true when they were apart.
     @discardableResult
     public mutating func union(_ a: Int, _ b: Int) -> Bool {
-        var ra = find(a), rb = find(b)
+        var ra = find(a)
+        var rb = find(b)
         guard ra != rb else { return false }
         if size[ra] < size[rb] { swap(&ra, &rb) }
         parent[rb] = Int32(ra)

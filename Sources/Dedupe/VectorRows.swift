@@ -43,7 +43,8 @@ public struct VectorRows: Sendable {
     /// exactly 1 for identical vectors; NaN when either is a zero vector.
     public func similarity(_ a: Int, _ b: Int) -> Double {
         values.withUnsafeBufferPointer { v in
-            let pa = v.baseAddress! + a * dimension, pb = v.baseAddress! + b * dimension
+            let pa = v.baseAddress! + a * dimension
+            let pb = v.baseAddress! + b * dimension
             if memcmp(pa, pb, dimension * 4) == 0 { return norms[a] > 0 ? 1 : .nan }
             return 1 - PairDistance.precise(.cosine, pa, pb, count: dimension)
         }

@@ -19,8 +19,10 @@ public struct BatchSearch {
     /// `hnsw.ef_search` for index searches (default: the connection's setting).
     public var ef: Int?
 
-    public init(table: String, column: String, k: Int, filter: String? = nil, metric: DistanceMetric? = nil,
-                threads: Int = 1, exact: Bool = false, ef: Int? = nil) {
+    public init(
+        table: String, column: String, k: Int, filter: String? = nil, metric: DistanceMetric? = nil,
+        threads: Int = 1, exact: Bool = false, ef: Int? = nil
+    ) {
         self.table = table
         self.column = column
         self.k = k
@@ -57,12 +59,18 @@ public struct BatchSearch {
         guard k >= 1 else { throw SQLiteError(.unsupported("k must be at least 1")) }
         let k = self.k
         guard let tableInfo = database.catalog.table(named: table) else { throw SQLiteError(.noSuchTable(table)) }
-        guard let columnInfo = tableInfo.column(named: column) else { throw SQLiteError(.noSuchColumn(table: table, column: column)) }
+        guard let columnInfo = tableInfo.column(named: column) else {
+            throw SQLiteError(.noSuchColumn(table: table, column: column))
+        }
         let filtered = filter.map { !$0.trimmingSpaces().isEmpty } ?? false
-        let index = exact ? nil : try database.executor.usableIndex(table: tableInfo, column: columnInfo, metric: metric)
+        let index =
+            exact ? nil : try database.executor.usableIndex(table: tableInfo, column: columnInfo, metric: metric)
 
         guard let rowid = tableInfo.rowidName else {
-            throw SQLiteError(.unsuitableSchema("table \(tableInfo.name) has no rowid that SQL can name (columns named rowid, _rowid_ and oid hide it, or it is WITHOUT ROWID)"))
+            throw SQLiteError(
+                .unsuitableSchema(
+                    "table \(tableInfo.name) has no rowid that SQL can name (columns named rowid, _rowid_ and oid hide it, or it is WITHOUT ROWID)"
+                ))
         }
         if let index, !filtered {
             // Every query through the index (its labels are rowids). Fewer hits than k: rows the
@@ -70,14 +78,19 @@ public struct BatchSearch {
             // them — that query goes through SQL instead.
             let ef = max(self.ef ?? database.executor.search.efSearch, k)
             let metric = index.parameters.metric
-            let sql = "SELECT \(rowid) FROM \(quoteIdentifier(tableInfo.name)) ORDER BY \(quoteIdentifier(columnInfo.name)) \(metric.sqlOperator) ?1 LIMIT \(k)"
+            let sql =
+                "SELECT \(rowid) FROM \(quoteIdentifier(tableInfo.name)) ORDER BY \(quoteIdentifier(columnInfo.name)) \(metric.sqlOperator) ?1 LIMIT \(k)"
             let shared = NSLock()
-            var outcome = try timedQueries(queries, count: queryCount, dimension: index.parameters.dimension,
-                                           metric: metric, strategy: "hnsw index") { _, query in
+            var outcome = try timedQueries(
+                queries, count: queryCount, dimension: index.parameters.dimension,
+                metric: metric, strategy: "hnsw index"
+            ) { _, query in
                 let hits = index.search(query, k: k, ef: ef).hits
                 if hits.count >= k { return hits.map(\.label) }
                 return try shared.withLock {
-                    try database.execute(sql, SQLBindings([.vector(query)])).first?.rows.map { $0[0].integerValue ?? -1 } ?? []
+                    try database.execute(sql, SQLBindings([.vector(query)])).first?.rows.map {
+                        $0[0].integerValue ?? -1
+                    } ?? []
                 }
             }
             try reportPrimaryKeys(&outcome, table: tableInfo, rowid: rowid, database: database)
@@ -86,37 +99,52 @@ public struct BatchSearch {
         if index != nil, let filter, filtered {
             // Each query as the SQL it is, so the planner chooses per query and the time includes
             // running the filter; one connection per worker thread.
-            let metric = self.metric ?? database.catalog.indexes(on: tableInfo.name)
+            let metric =
+                self.metric ?? database.catalog.indexes(on: tableInfo.name)
                 .first { $0.column.caseInsensitiveEquals(columnInfo.name) }?.metric ?? .cosine
             let key = tableInfo.primaryKeyColumn.map { quoteIdentifier($0.name) } ?? rowid
             let hint = ef.map { "/*+ hnsw.ef_search = \($0) */ " } ?? ""
-            let sql = "SELECT \(hint)\(key) FROM \(quoteIdentifier(tableInfo.name)) WHERE (\(filter)) ORDER BY \(quoteIdentifier(columnInfo.name)) \(metric.sqlOperator) ?1 LIMIT \(k)"
+            let sql =
+                "SELECT \(hint)\(key) FROM \(quoteIdentifier(tableInfo.name)) WHERE (\(filter)) ORDER BY \(quoteIdentifier(columnInfo.name)) \(metric.sqlOperator) ?1 LIMIT \(k)"
             let workers = max(1, min(threads, queryCount))
-            nonisolated(unsafe) let connections = try [database] + (1..<workers).map { _ in try Database(path: database.directory.path) }
-            return try timedQueries(queries, count: queryCount, dimension: columnInfo.kind.vectorDimension ?? 0,
-                                    metric: metric, strategy: "planner (hnsw index)") { worker, query in
-                try connections[worker].execute(sql, SQLBindings([.vector(query)])).first?.rows.map { $0[0].integerValue ?? -1 } ?? []
+            nonisolated(unsafe) let connections =
+                try [database] + (1..<workers).map { _ in try Database(path: database.directory.path) }
+            return try timedQueries(
+                queries, count: queryCount, dimension: columnInfo.kind.vectorDimension ?? 0,
+                metric: metric, strategy: "planner (hnsw index)"
+            ) { worker, query in
+                try connections[worker].execute(sql, SQLBindings([.vector(query)])).first?.rows.map {
+                    $0[0].integerValue ?? -1
+                } ?? []
             }
         }
         // The exact scan: the filter's rows loaded once, every query scored against them.
         let set = try database.executor.loadVectors(table: table, column: column, filter: filter)
         let metric = self.metric ?? .cosine
-        return try timedQueries(queries, count: queryCount, dimension: set.dimension, metric: metric, strategy: "exact scan") { _, query in
+        return try timedQueries(
+            queries, count: queryCount, dimension: set.dimension, metric: metric, strategy: "exact scan"
+        ) { _, query in
             set.nearest(to: query, k: k, metric: metric).map(\.id)
         }
     }
 
     /// Runs `search(worker, query)` for every query on `threads` threads, timing each query;
     /// `search` returns the keys of its hits, best first.
-    private func timedQueries(_ queries: [Float], count queryCount: Int, dimension: Int, metric: DistanceMetric,
-                              strategy: String, _ search: @escaping (Int, [Float]) throws -> [Int64]) throws -> Outcome {
+    private func timedQueries(
+        _ queries: [Float], count queryCount: Int, dimension: Int, metric: DistanceMetric,
+        strategy: String, _ search: @escaping (Int, [Float]) throws -> [Int64]
+    ) throws -> Outcome {
         guard queryCount == 0 || queries.count == queryCount * dimension else {
-            throw SQLiteError(.unrankableQueryVector("the queries have \(queryCount == 0 ? 0 : queries.count / queryCount) dimensions but \(table).\(column) is VECTOR(\(dimension))"))
+            throw SQLiteError(
+                .unrankableQueryVector(
+                    "the queries have \(queryCount == 0 ? 0 : queries.count / queryCount) dimensions but \(table).\(column) is VECTOR(\(dimension))"
+                ))
         }
         let k = self.k
         for q in 0..<queryCount {
-            try QueryVectorCheck.validate(Array(queries[(q * dimension)..<((q + 1) * dimension)]), metric: metric,
-                                          dimension: dimension, place: "\(table).\(column) (query \(q))")
+            try QueryVectorCheck.validate(
+                Array(queries[(q * dimension)..<((q + 1) * dimension)]), metric: metric,
+                dimension: dimension, place: "\(table).\(column) (query \(q))")
         }
         let workers = max(1, min(threads, queryCount))
         nonisolated(unsafe) var keys = [Int64](repeating: -1, count: queryCount * k)
@@ -126,7 +154,8 @@ public struct BatchSearch {
         let start = DispatchTime.now().uptimeNanoseconds
         keys.withUnsafeMutableBufferPointer { keyBuffer in
             latencies.withUnsafeMutableBufferPointer { latencyBuffer in
-                nonisolated(unsafe) let keyOut = keyBuffer, latencyOut = latencyBuffer
+                nonisolated(unsafe) let keyOut = keyBuffer
+                nonisolated(unsafe) let latencyOut = latencyBuffer
                 DispatchQueue.concurrentPerform(iterations: workers) { worker in
                     var q = worker
                     while q < queryCount, !failure.isSet {
@@ -150,17 +179,23 @@ public struct BatchSearch {
 
     /// The index labels rows by rowid: every label is looked up in the table, so only rows
     /// that exist are reported (a label no row has is dropped, never passed on), by their key.
-    private func reportPrimaryKeys(_ outcome: inout Outcome, table: TableInfo, rowid: String, database: Database) throws {
+    private func reportPrimaryKeys(_ outcome: inout Outcome, table: TableInfo, rowid: String, database: Database) throws
+    {
         let key = table.primaryKeyColumn
         if let key, !key.declaredType.uppercased().contains("INT") {
-            throw SQLiteError(.unsuitableSchema("\(table.name) has a \(key.declaredType) primary key; batch search reports integer keys and needs an INTEGER primary key"))
+            throw SQLiteError(
+                .unsuitableSchema(
+                    "\(table.name) has a \(key.declaredType) primary key; batch search reports integer keys and needs an INTEGER primary key"
+                ))
         }
         let keyColumn = key.map { quoteIdentifier($0.name) } ?? rowid
         var keyOf: [Int64: Int64] = [:]
         let all = Array(Set(outcome.keys.filter { $0 >= 0 }))
         for start in stride(from: 0, to: all.count, by: 500) {
             let list = all[start..<min(start + 500, all.count)].map(String.init).joined(separator: ",")
-            for row in try database.rows(of: "SELECT \(rowid), \(keyColumn) FROM \(quoteIdentifier(table.name)) WHERE \(rowid) IN (\(list))") {
+            for row in try database.rows(
+                of: "SELECT \(rowid), \(keyColumn) FROM \(quoteIdentifier(table.name)) WHERE \(rowid) IN (\(list))")
+            {
                 if let id = row[0].integerValue, let value = row[1].integerValue { keyOf[id] = value }
             }
         }
@@ -175,6 +210,14 @@ public struct BatchSearch {
 final class ErrorBox: @unchecked Sendable {
     private(set) var error: Error?
     private let lock = NSLock()
-    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return error != nil }
-    func set(_ error: Error) { lock.lock(); if self.error == nil { self.error = error }; lock.unlock() }
+    var isSet: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return error != nil
+    }
+    func set(_ error: Error) {
+        lock.lock()
+        if self.error == nil { self.error = error }
+        lock.unlock()
+    }
 }

@@ -20,14 +20,18 @@ enum CallerScript {
     static func check(_ statements: [SQLStatement], _ bindings: SQLBindings, on connection: Connection) throws {
         for (index, statement) in statements.enumerated() {
             guard let reason = refusal(of: statement) else { continue }
-            throw Database.StatementError(underlying: connection.accessDenied(reason), statementIndex: index + 1,
-                                          statementCount: statements.count)
+            throw Database.StatementError(
+                underlying: connection.accessDenied(reason), statementIndex: index + 1,
+                statementCount: statements.count)
         }
         for (index, statement) in statements.enumerated() {
             let named = statement.tokens.count { $0.kind == .parameter && $0.text != "?" }
             guard named > maxNamedParameters else { continue }
             throw Database.StatementError(
-                underlying: SQLiteError(.limitExceeded("\(named) named or numbered parameters in one statement; the limit is \(maxNamedParameters) (plain ? parameters have none, and a list of values can be one JSON array read with json_each)")),
+                underlying: SQLiteError(
+                    .limitExceeded(
+                        "\(named) named or numbered parameters in one statement; the limit is \(maxNamedParameters) (plain ? parameters have none, and a list of values can be one JSON array read with json_each)"
+                    )),
                 statementIndex: index + 1, statementCount: statements.count)
         }
         try checkEveryParameterUsed(statements, bindings)
@@ -37,11 +41,14 @@ enum CallerScript {
         let words = statement.leadingKeywords(3)
         switch words.first {
         case "BEGIN", "COMMIT", "END":
-            return "\(words[0]) is not allowed here: the script already runs as one transaction, all or nothing (send its statements without BEGIN and COMMIT)"
+            return
+                "\(words[0]) is not allowed here: the script already runs as one transaction, all or nothing (send its statements without BEGIN and COMMIT)"
         case "ROLLBACK" where !words.contains("TO"):
-            return "ROLLBACK is not allowed here: the script runs as one transaction, and any error rolls all of it back (ROLLBACK TO a savepoint is fine)"
+            return
+                "ROLLBACK is not allowed here: the script runs as one transaction, and any error rolls all of it back (ROLLBACK TO a savepoint is fine)"
         case "VACUUM":
-            return "VACUUM is not allowed here: it cannot run inside the transaction each request is; run it on the server's machine with quiver sql --db DIR \"VACUUM\""
+            return
+                "VACUUM is not allowed here: it cannot run inside the transaction each request is; run it on the server's machine with quiver sql --db DIR \"VACUUM\""
         default:
             return nil
         }
@@ -72,15 +79,25 @@ enum CallerScript {
             }
         }
         // Plain ? across several statements take the values in order (Database.bindings).
-        let numbered = usedIndexes.count > 0 && statements.contains { $0.tokens.contains { $0.kind == .parameter && $0.text.count > 1 && $0.text.hasPrefix("?") } }
+        let numbered =
+            usedIndexes.count > 0
+            && statements.contains {
+                $0.tokens.contains { $0.kind == .parameter && $0.text.count > 1 && $0.text.hasPrefix("?") }
+            }
         let used = statements.count > 1 && plainCount > 0 && !numbered ? Set(1...plainCount) : usedIndexes
         let unused = bindings.positional.indices.map { $0 + 1 }.filter { !used.contains($0) }
         if !unused.isEmpty {
-            throw SQLiteError(.parameterMismatch("parameter value\(unused.count == 1 ? "" : "s") \(unused.map { "?\($0)" }.joined(separator: ", ")) given but used by no statement"))
+            throw SQLiteError(
+                .parameterMismatch(
+                    "parameter value\(unused.count == 1 ? "" : "s") \(unused.map { "?\($0)" }.joined(separator: ", ")) given but used by no statement"
+                ))
         }
         let unusedNames = bindings.named.keys.filter { !usedNames.contains($0) }.sorted()
         if !unusedNames.isEmpty {
-            throw SQLiteError(.parameterMismatch("parameter\(unusedNames.count == 1 ? "" : "s") \(unusedNames.map { ":\($0)" }.joined(separator: ", ")) given but used by no statement"))
+            throw SQLiteError(
+                .parameterMismatch(
+                    "parameter\(unusedNames.count == 1 ? "" : "s") \(unusedNames.map { ":\($0)" }.joined(separator: ", ")) given but used by no statement"
+                ))
         }
     }
 }

@@ -15,8 +15,9 @@ public final class Database {
 
     public init(path: String, create: Bool = true, readOnly: Bool = false) throws {
         directory = try DatabaseDirectory(path: path, create: create && !readOnly)
-        executor = try QueryExecutor(connection: RowStore.open(path: directory.rowsPath, readOnly: readOnly),
-                                     indexDirectory: directory.indexesPath)
+        executor = try QueryExecutor(
+            connection: RowStore.open(path: directory.rowsPath, readOnly: readOnly),
+            indexDirectory: directory.indexesPath)
         // Tables created by other tools (or an older quiver) get their triggers here; the usual
         // case, nothing to do, takes no write lock, so opening never waits for a writer.
         if !readOnly, try !MaintenanceTriggers.isSynchronized(connection, catalog: executor.catalog) {
@@ -70,11 +71,15 @@ public final class Database {
     /// EXPLAIN of those): it may run on any connection, beside the writer.
     public static func isReadOnlyScript(_ sql: String) -> Bool {
         let statements = StatementSplitter.split(sql)
-        return !statements.isEmpty && statements.allSatisfy { statement in
-            isRead(statement) || (statement.leadingKeyword == "EXPLAIN" && !statement.significant.contains {
-                ["INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER", "REINDEX"].contains($0.text.uppercased())
-            })
-        }
+        return !statements.isEmpty
+            && statements.allSatisfy { statement in
+                isRead(statement)
+                    || (statement.leadingKeyword == "EXPLAIN"
+                        && !statement.significant.contains {
+                            ["INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER", "REINDEX"].contains(
+                                $0.text.uppercased())
+                        })
+            }
     }
 
     /// What the last statement's nearest-neighbour search did: strategy, counts, timed steps
@@ -118,7 +123,9 @@ public final class Database {
     /// run with restricted access is a caller's request on a connection others will use next:
     /// it always runs as one transaction and may not control it (`CallerScript`), every value
     /// given must be used, and its `SET hnsw.ef_search` lasts until the script ends.
-    public func execute(_ sql: String, _ bindings: SQLBindings = .none, access: SQLAccess = .unrestricted) throws -> [ResultSet] {
+    public func execute(_ sql: String, _ bindings: SQLBindings = .none, access: SQLAccess = .unrestricted) throws
+        -> [ResultSet]
+    {
         let statements = split(sql)
         executor.resultBudget?.reset()
         let fromCaller = access != .unrestricted
@@ -134,7 +141,8 @@ public final class Database {
         defer { if fromCaller { executor.search.efSearch = sessionEfSearch } }
         guard managesOwnTransaction || connection.isInTransaction else {
             // Read-only access can write nothing, so it never needs (or waits for) the write lock.
-            let kind: TransactionKind = access == .readOnly || statements.allSatisfy(Self.isRead) ? .deferred : .immediate
+            let kind: TransactionKind =
+                access == .readOnly || statements.allSatisfy(Self.isRead) ? .deferred : .immediate
             return try transaction(kind) { try run(statements, perStatement, of: sql, access: access) }
         }
         let results = try run(statements, perStatement, of: sql, access: access)
@@ -143,8 +151,10 @@ public final class Database {
     }
 
     /// Runs the statements of one script in order, each error naming its statement and position.
-    private func run(_ statements: [SQLStatement], _ perStatement: [SQLBindings], of sql: String,
-                     access: SQLAccess) throws -> [ResultSet] {
+    private func run(
+        _ statements: [SQLStatement], _ perStatement: [SQLBindings], of sql: String,
+        access: SQLAccess
+    ) throws -> [ResultSet] {
         var results: [ResultSet] = []
         for (index, statement) in statements.enumerated() {
             do {
@@ -234,8 +244,9 @@ public final class Database {
                 while try prepared.step() {}
                 changes += connection.changes
             } catch let error as SQLiteError {
-                throw StatementError(underlying: error, statementIndex: index + 1, statementCount: bindingSets.count,
-                                     unit: "binding set")
+                throw StatementError(
+                    underlying: error, statementIndex: index + 1, statementCount: bindingSets.count,
+                    unit: "binding set")
             }
         }
         return changes
@@ -245,15 +256,20 @@ public final class Database {
     func rows(of sql: String) throws -> [[SQLValue]] { try connection.query(sql) }
 
     /// EXPLAIN ANALYZE of one nearest-neighbour query, as `quiver search --explain` prints it.
-    public func explainNearest(table: String, column: String, filter: String?, metric: DistanceMetric?, k: Int,
-                               ef: Int?, exact: Bool, query: [Float]) throws -> [ResultSet] {
-        let op = (metric ?? catalog.indexes(on: table).first { $0.column.caseInsensitiveEquals(column) }?.metric ?? .cosine).sqlOperator
+    public func explainNearest(
+        table: String, column: String, filter: String?, metric: DistanceMetric?, k: Int,
+        ef: Int?, exact: Bool, query: [Float]
+    ) throws -> [ResultSet] {
+        let op =
+            (metric ?? catalog.indexes(on: table).first { $0.column.caseInsensitiveEquals(column) }?.metric ?? .cosine)
+            .sqlOperator
         var hints = exact ? "/*+ exact */ " : ""
         if let ef { hints += "/*+ hnsw.ef_search = \(ef) */ " }
         let condition = filter.map { $0.trimmingSpaces().isEmpty ? "" : " WHERE (\($0))" } ?? ""
         let rowid = catalog.table(named: table)?.rowidName ?? "rowid"
-        return try execute("EXPLAIN ANALYZE SELECT \(hints)\(rowid) FROM \(quoteIdentifier(table))\(condition) ORDER BY \(quoteIdentifier(column)) \(op) ?1 LIMIT \(k)",
-                           SQLBindings([.vector(query)]))
+        return try execute(
+            "EXPLAIN ANALYZE SELECT \(hints)\(rowid) FROM \(quoteIdentifier(table))\(condition) ORDER BY \(quoteIdentifier(column)) \(op) ?1 LIMIT \(k)",
+            SQLBindings([.vector(query)]))
     }
 
     /// Scripts split into statements, by text: the same query runs again and again.
@@ -294,16 +310,24 @@ public final class Database {
     /// without a value is an error, not a silent NULL.
     static func bindings(_ bindings: SQLBindings, across statements: [SQLStatement]) throws -> [SQLBindings] {
         let plain = statements.map { $0.tokens.filter { $0.kind == .parameter && $0.text == "?" }.count }
-        let numbered = statements.contains { $0.tokens.contains { $0.kind == .parameter && $0.text.count > 1 && $0.text.hasPrefix("?") } }
+        let numbered = statements.contains {
+            $0.tokens.contains { $0.kind == .parameter && $0.text.count > 1 && $0.text.hasPrefix("?") }
+        }
         guard statements.count > 1, plain.filter({ $0 > 0 }).count > 1, !numbered else {
             if !numbered, let most = plain.max(), most > bindings.positional.count {
-                throw SQLiteError(.parameterMismatch("\(most) ? parameter\(most == 1 ? "" : "s") but \(bindings.positional.count) value\(bindings.positional.count == 1 ? "" : "s") given"))
+                throw SQLiteError(
+                    .parameterMismatch(
+                        "\(most) ? parameter\(most == 1 ? "" : "s") but \(bindings.positional.count) value\(bindings.positional.count == 1 ? "" : "s") given"
+                    ))
             }
             return Array(repeating: bindings, count: statements.count)
         }
         let total = plain.reduce(0, +)
         guard bindings.positional.count == total else {
-            throw SQLiteError(.parameterMismatch("the script has \(total) ? parameters and \(bindings.positional.count) values; each ? takes the next value, across statements"))
+            throw SQLiteError(
+                .parameterMismatch(
+                    "the script has \(total) ? parameters and \(bindings.positional.count) values; each ? takes the next value, across statements"
+                ))
         }
         var offset = 0
         return plain.map { count in
@@ -313,13 +337,17 @@ public final class Database {
     }
 
     static func controlsTransaction(_ statement: SQLStatement) -> Bool {
-        ["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "VACUUM", "PRAGMA"].contains(statement.leadingKeyword)
+        ["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "VACUUM", "PRAGMA"].contains(
+            statement.leadingKeyword)
     }
 
     static func isRead(_ statement: SQLStatement) -> Bool {
         if DedupeStatement.isDedupe(statement) { return DedupeStatement.isReadOnly(statement) }
         let words = statement.leadingKeywords(1)
         return words == ["SELECT"] || words == ["VALUES"]
-            || (words == ["WITH"] && !statement.significant.contains { ["INSERT", "UPDATE", "DELETE", "REPLACE"].contains($0.text.uppercased()) })
+            || (words == ["WITH"]
+                && !statement.significant.contains {
+                    ["INSERT", "UPDATE", "DELETE", "REPLACE"].contains($0.text.uppercased())
+                })
     }
 }

@@ -39,7 +39,8 @@ public struct DatabaseDirectory: Sendable {
             }
             let contents = (try? files.contentsOfDirectory(atPath: path)) ?? []
             guard contents.isEmpty else {
-                throw InvalidDirectory(description: "\(path) is not empty and is not a Quiver database (no \(Self.markerName) file)")
+                throw InvalidDirectory(
+                    description: "\(path) is not empty and is not a Quiver database (no \(Self.markerName) file)")
             }
         } else if !create {
             throw InvalidDirectory(description: "no database at \(path)")
@@ -49,7 +50,8 @@ public struct DatabaseDirectory: Sendable {
             try files.createDirectory(atPath: path, withIntermediateDirectories: true)
             try "quiver-database \(Self.formatVersion)\n".write(toFile: markerPath, atomically: true, encoding: .utf8)
         } catch {
-            throw InvalidDirectory(description: "cannot create database directory \(path): \(error.localizedDescription)")
+            throw InvalidDirectory(
+                description: "cannot create database directory \(path): \(error.localizedDescription)")
         }
     }
 
@@ -57,10 +59,12 @@ public struct DatabaseDirectory: Sendable {
         let text = (try? String(contentsOfFile: markerPath, encoding: .utf8)) ?? ""
         let words = text.split(whereSeparator: \.isWhitespace)
         guard words.count == 2, words[0] == "quiver-database", let version = Int(words[1]) else {
-            throw InvalidDirectory(description: "\(markerPath) is damaged; expected 'quiver-database \(Self.formatVersion)'")
+            throw InvalidDirectory(
+                description: "\(markerPath) is damaged; expected 'quiver-database \(Self.formatVersion)'")
         }
         guard version <= Self.formatVersion else {
-            throw InvalidDirectory(description: "\(path) has format version \(version); this quiver reads up to \(Self.formatVersion)")
+            throw InvalidDirectory(
+                description: "\(path) has format version \(version); this quiver reads up to \(Self.formatVersion)")
         }
     }
 }

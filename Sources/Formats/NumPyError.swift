@@ -27,23 +27,24 @@ public struct NumPyError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        let detail = switch problem {
-        case .cannotOpen(let reason): "cannot open file: \(reason)"
-        case .cannotWrite(let reason): "cannot write file: \(reason)"
-        case .badMagic: "not a .npy file (bad magic bytes)"
-        case .unsupportedVersion(let major, let minor): "unsupported .npy format version \(major).\(minor)"
-        case .malformedHeader(let reason): "malformed .npy header: \(reason)"
-        case .unsupportedDType(let descr, let expected): "unsupported dtype '\(descr)' (expected \(expected))"
-        case .bigEndian(let descr): "big-endian dtype '\(descr)' unsupported (save it as little-endian)"
-        case .fortranOrder: "fortran_order arrays unsupported (save with numpy.ascontiguousarray)"
-        case .unsupportedShape(let shape):
-            "unsupported \(shape.count)-D shape (\(shape.map(String.init).joined(separator: ", "))) (expected 1-D or 2-D)"
-        case .truncated(let expected, let found):
-            "file shorter than its header says: expected \(expected) bytes of data, found \(found)"
-        case .tooLarge: "array too large for this machine"
-        case .valueCountMismatch(let expected, let found):
-            "rows × columns is \(expected) but \(found) values were given"
-        }
+        let detail =
+            switch problem {
+            case .cannotOpen(let reason): "cannot open file: \(reason)"
+            case .cannotWrite(let reason): "cannot write file: \(reason)"
+            case .badMagic: "not a .npy file (bad magic bytes)"
+            case .unsupportedVersion(let major, let minor): "unsupported .npy format version \(major).\(minor)"
+            case .malformedHeader(let reason): "malformed .npy header: \(reason)"
+            case .unsupportedDType(let descr, let expected): "unsupported dtype '\(descr)' (expected \(expected))"
+            case .bigEndian(let descr): "big-endian dtype '\(descr)' unsupported (save it as little-endian)"
+            case .fortranOrder: "fortran_order arrays unsupported (save with numpy.ascontiguousarray)"
+            case .unsupportedShape(let shape):
+                "unsupported \(shape.count)-D shape (\(shape.map(String.init).joined(separator: ", "))) (expected 1-D or 2-D)"
+            case .truncated(let expected, let found):
+                "file shorter than its header says: expected \(expected) bytes of data, found \(found)"
+            case .tooLarge: "array too large for this machine"
+            case .valueCountMismatch(let expected, let found):
+                "rows × columns is \(expected) but \(found) values were given"
+            }
         return "\(path): \(detail)"
     }
 }

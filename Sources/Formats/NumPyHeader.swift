@@ -3,7 +3,10 @@
 struct NumPyHeader {
     /// The element types Quiver reads; numpy names them by `descr` such as `<f4`.
     enum ElementType: String {
-        case float32 = "f4", float16 = "f2", int64 = "i8", int32 = "i4"
+        case float32 = "f4"
+        case float16 = "f2"
+        case int64 = "i8"
+        case int32 = "i4"
 
         var byteCount: Int {
             switch self {
@@ -26,7 +29,8 @@ struct NumPyHeader {
     /// Reads the preamble and header from the start of `file`; throws the problem without the path.
     static func parse(_ file: UnsafeRawBufferPointer) throws(NumPyError.Problem) -> NumPyHeader {
         guard file.count >= 10, file.prefix(6).elementsEqual(magic) else { throw .badMagic }
-        let major = file[6], minor = file[7]
+        let major = file[6]
+        let minor = file[7]
         let headerLength: Int
         let lengthFieldSize: Int
         switch major {
@@ -42,9 +46,10 @@ struct NumPyHeader {
         }
         let headerStart = 8 + lengthFieldSize
         guard headerLength <= file.count - headerStart else {
-            throw .malformedHeader("header says it is \(headerLength) bytes but the file ends after \(file.count - headerStart)")
+            throw .malformedHeader(
+                "header says it is \(headerLength) bytes but the file ends after \(file.count - headerStart)")
         }
-        let headerBytes = Array(file[headerStart ..< headerStart + headerLength])
+        let headerBytes = Array(file[headerStart..<headerStart + headerLength])
 
         let literal: PythonLiteral
         do {
@@ -58,19 +63,26 @@ struct NumPyHeader {
         guard case .bool(let fortranOrder) = entries["fortran_order"] else {
             throw .malformedHeader("'fortran_order' missing or not True/False")
         }
-        guard case .sequence(let dims) = entries["shape"] else { throw .malformedHeader("'shape' missing or not a tuple") }
+        guard case .sequence(let dims) = entries["shape"] else {
+            throw .malformedHeader("'shape' missing or not a tuple")
+        }
         var shape: [Int] = []
         for dim in dims {
-            guard case .integer(let n) = dim, n >= 0 else { throw .malformedHeader("'shape' holds something other than sizes") }
+            guard case .integer(let n) = dim, n >= 0 else {
+                throw .malformedHeader("'shape' holds something other than sizes")
+            }
             shape.append(n)
         }
-        return NumPyHeader(descr: descr, fortranOrder: fortranOrder, shape: shape, dataOffset: headerStart + headerLength)
+        return NumPyHeader(
+            descr: descr, fortranOrder: fortranOrder, shape: shape, dataOffset: headerStart + headerLength)
     }
 
     /// The element type of `descr` if it is one of `accepted` stored little-endian.
     func elementType(accepting accepted: [ElementType], expected: String) throws(NumPyError.Problem) -> ElementType {
         guard case .string(let name) = descr else { throw .unsupportedDType(descr.pythonText, expected: expected) }
-        guard let order = name.first, let type = ElementType(rawValue: String(name.dropFirst())), accepted.contains(type) else {
+        guard let order = name.first, let type = ElementType(rawValue: String(name.dropFirst())),
+            accepted.contains(type)
+        else {
             throw .unsupportedDType(name, expected: expected)
         }
         switch order {
@@ -98,7 +110,7 @@ struct NumPyHeader {
     static func encode(descr: String, rows: Int, columns: Int) -> [UInt8] {
         let dict = "{'descr': '\(descr)', 'fortran_order': False, 'shape': (\(rows), \(columns)), }"
         var header = Array(dict.utf8)
-        let unpadded = 10 + header.count + 1  // version 1.0 preamble + dict + "\n"
+        let unpadded = 10 + header.count + 1 // version 1.0 preamble + dict + "\n"
         header += Array(repeating: UInt8(ascii: " "), count: (64 - unpadded % 64) % 64)
         header.append(UInt8(ascii: "\n"))
         // Always well under 65 535 bytes, so format 1.0 suffices.
@@ -115,7 +127,8 @@ extension PythonLiteral {
         case .bool(let b): b ? "True" : "False"
         case .none: "None"
         case .sequence(let items): "[" + items.map(\.pythonText).joined(separator: ", ") + "]"
-        case .dict(let entries): "{" + entries.keys.sorted().map { "'\($0)': \(entries[$0]!.pythonText)" }.joined(separator: ", ") + "}"
+        case .dict(let entries):
+            "{" + entries.keys.sorted().map { "'\($0)': \(entries[$0]!.pythonText)" }.joined(separator: ", ") + "}"
         }
     }
 }

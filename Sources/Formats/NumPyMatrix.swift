@@ -6,8 +6,9 @@ public struct NumPyMatrix<Element: Sendable & Equatable>: Sendable, Equatable {
     public var values: [Element]
 
     public init(rows: Int, columns: Int, values: [Element]) {
-        precondition(rows >= 0 && columns >= 0 && rows * columns == values.count,
-                     "NumPyMatrix: \(rows) × \(columns) does not match \(values.count) values")
+        precondition(
+            rows >= 0 && columns >= 0 && rows * columns == values.count,
+            "NumPyMatrix: \(rows) × \(columns) does not match \(values.count) values")
         self.rows = rows
         self.columns = columns
         self.values = values
@@ -15,6 +16,6 @@ public struct NumPyMatrix<Element: Sendable & Equatable>: Sendable, Equatable {
 
     /// Row `r` as a slice of `values`, without copying.
     public subscript(row r: Int) -> ArraySlice<Element> {
-        values[r * columns ..< (r + 1) * columns]
+        values[r * columns..<(r + 1) * columns]
     }
 }

@@ -7,7 +7,8 @@ public enum NumPy {
     public static func readFloatMatrix(path: String) throws(NumPyError) -> NumPyMatrix<Float> {
         try read(path: path, accepting: [.float32, .float16], expected: "float32 or float16") { type, bytes, count in
             switch type {
-            case .float16: convert(bytes, count: count) { (bits: UInt16) in floatFromHalfBits(UInt16(littleEndian: bits)) }
+            case .float16:
+                convert(bytes, count: count) { (bits: UInt16) in floatFromHalfBits(UInt16(littleEndian: bits)) }
             default: copy(bytes, count: count) { (bits: UInt32) in Float(bitPattern: UInt32(littleEndian: bits)) }
             }
         }
@@ -34,7 +35,8 @@ public enum NumPy {
         } catch {
             throw NumPyError(path: path, problem: .cannotOpen(openFailure(path: path, error: error)))
         }
-        let result = file.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Result<NumPyMatrix<Element>, NumPyError.Problem> in
+        let result = file.withUnsafeBytes {
+            (bytes: UnsafeRawBufferPointer) -> Result<NumPyMatrix<Element>, NumPyError.Problem> in
             do throws(NumPyError.Problem) {
                 let header = try NumPyHeader.parse(bytes)
                 let type = try header.elementType(accepting: accepted, expected: expected)
@@ -44,7 +46,7 @@ public enum NumPy {
                 guard !overflow1, !overflow2 else { throw .tooLarge }
                 let available = bytes.count - header.dataOffset
                 guard byteCount <= available else { throw .truncated(expectedBytes: byteCount, foundBytes: available) }
-                let data = UnsafeRawBufferPointer(rebasing: bytes[header.dataOffset ..< header.dataOffset + byteCount])
+                let data = UnsafeRawBufferPointer(rebasing: bytes[header.dataOffset..<header.dataOffset + byteCount])
                 return .success(NumPyMatrix(rows: rows, columns: columns, values: decode(type, data, count)))
             } catch {
                 return .failure(error)
@@ -67,26 +69,31 @@ public enum NumPy {
     }
 
     /// Elements stored at the width of the result: on little-endian machines one bulk copy.
-    private static func copy<Raw, Element>(_ bytes: UnsafeRawBufferPointer, count: Int,
-                                          fromLittleEndian: (Raw) -> Element) -> [Element] {
+    private static func copy<Raw, Element>(
+        _ bytes: UnsafeRawBufferPointer, count: Int,
+        fromLittleEndian: (Raw) -> Element
+    ) -> [Element] {
         #if _endian(little)
-        precondition(MemoryLayout<Raw>.size == MemoryLayout<Element>.size)
-        return [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
-            if count > 0 { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: bytes) }
-            initialized = count
-        }
+            precondition(MemoryLayout<Raw>.size == MemoryLayout<Element>.size)
+            return [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
+                if count > 0 { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: bytes) }
+                initialized = count
+            }
         #else
-        return convert(bytes, count: count, widen: fromLittleEndian)
+            return convert(bytes, count: count, widen: fromLittleEndian)
         #endif
     }
 
     /// Elements narrower than the result, widened one by one; unaligned loads because
     /// nothing guarantees the data offset is a multiple of the element size.
-    private static func convert<Raw, Element>(_ bytes: UnsafeRawBufferPointer, count: Int,
-                                             widen: (Raw) -> Element) -> [Element] {
+    private static func convert<Raw, Element>(
+        _ bytes: UnsafeRawBufferPointer, count: Int,
+        widen: (Raw) -> Element
+    ) -> [Element] {
         [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
             for i in 0..<count {
-                (buffer.baseAddress! + i).initialize(to: widen(bytes.loadUnaligned(fromByteOffset: i * MemoryLayout<Raw>.size, as: Raw.self)))
+                (buffer.baseAddress! + i).initialize(
+                    to: widen(bytes.loadUnaligned(fromByteOffset: i * MemoryLayout<Raw>.size, as: Raw.self)))
             }
             initialized = count
         }

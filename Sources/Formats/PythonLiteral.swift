@@ -55,37 +55,52 @@ indirect enum PythonLiteral: Equatable {
             case UInt8(ascii: "("): return .sequence(try sequence(closing: UInt8(ascii: ")"), depth: depth))
             case UInt8(ascii: "["): return .sequence(try sequence(closing: UInt8(ascii: "]"), depth: depth))
             case UInt8(ascii: "'"), UInt8(ascii: "\""): return .string(try string())
-            case UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .integer(try integer())
+            case UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                return .integer(try integer())
             default: return try word()
             }
         }
 
         mutating func dict(depth: Int) throws(ParseError) -> PythonLiteral {
-            index += 1  // "{"
+            index += 1 // "{"
             var entries: [String: PythonLiteral] = [:]
             while true {
                 skipSpace()
-                if current == UInt8(ascii: "}") { index += 1; return .dict(entries) }
-                guard case .string(let key) = try value(depth: depth + 1) else { throw error("dictionary key is not a string") }
+                if current == UInt8(ascii: "}") {
+                    index += 1
+                    return .dict(entries)
+                }
+                guard case .string(let key) = try value(depth: depth + 1) else {
+                    throw error("dictionary key is not a string")
+                }
                 skipSpace()
                 guard current == UInt8(ascii: ":") else { throw error("expected ':'") }
                 index += 1
                 entries[key] = try value(depth: depth + 1)
                 skipSpace()
-                if current == UInt8(ascii: ",") { index += 1; continue }
+                if current == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
                 guard current == UInt8(ascii: "}") else { throw error("expected ',' or '}'") }
             }
         }
 
         mutating func sequence(closing: UInt8, depth: Int) throws(ParseError) -> [PythonLiteral] {
-            index += 1  // "(" or "["
+            index += 1 // "(" or "["
             var items: [PythonLiteral] = []
             while true {
                 skipSpace()
-                if current == closing { index += 1; return items }
+                if current == closing {
+                    index += 1
+                    return items
+                }
                 items.append(try value(depth: depth + 1))
                 skipSpace()
-                if current == UInt8(ascii: ",") { index += 1; continue }
+                if current == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
                 guard current == closing else { throw error("expected ',' or '\(Character(Unicode.Scalar(closing)))'") }
             }
         }
@@ -97,8 +112,9 @@ indirect enum PythonLiteral: Equatable {
             while let b = current {
                 index += 1
                 if b == quote {
-                    return utf8 ? String(decoding: content, as: UTF8.self)
-                                : String(String.UnicodeScalarView(content.map { Unicode.Scalar($0) }))
+                    return utf8
+                        ? String(decoding: content, as: UTF8.self)
+                        : String(String.UnicodeScalarView(content.map { Unicode.Scalar($0) }))
                 }
                 if b == UInt8(ascii: "\\") {
                     // Only `\\` and quote escapes occur in dtype names; keep the next byte as is.
@@ -136,7 +152,9 @@ indirect enum PythonLiteral: Equatable {
 
         mutating func word() throws(ParseError) -> PythonLiteral {
             let start = index
-            while let b = current, (b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z")) || (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) {
+            while let b = current,
+                (b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z")) || (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z"))
+            {
                 index += 1
             }
             switch String(decoding: bytes[start..<index], as: UTF8.self) {

@@ -6,8 +6,10 @@ public enum ResultRenderer {
     /// format, so a script's output holds only what its queries returned.
     /// `maxCellWidth` (display columns) applies to `table` only; the others never truncate.
     /// Non-empty output ends with a newline. `highlightNull` draws NULL in tables dim, for terminals.
-    public static func render(_ results: [ResultSet], as format: OutputFormat, maxCellWidth: Int = 60,
-                              highlightNull: Bool = false) -> String {
+    public static func render(
+        _ results: [ResultSet], as format: OutputFormat, maxCellWidth: Int = 60,
+        highlightNull: Bool = false
+    ) -> String {
         let shown = results.filter { !$0.columns.isEmpty }
         return switch format {
         case .table: TableRenderer(maxCellWidth: maxCellWidth, highlightNull: highlightNull).render(shown)

@@ -41,13 +41,15 @@ enum TableCellText {
     /// Line breaks become "↵" and tabs spaces so a row stays one line; other control
     /// characters become their visible Control Pictures (␛) so they cannot move the cursor.
     static func singleLine(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else { return text }
+        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else {
+            return text
+        }
         var out = String.UnicodeScalarView()
         var previousWasCR = false
         for scalar in text.unicodeScalars {
             defer { previousWasCR = scalar == "\r" }
             switch scalar.value {
-            case 0x0A where previousWasCR: continue  // CRLF is one break
+            case 0x0A where previousWasCR: continue // CRLF is one break
             case 0x0A, 0x0D: out.append("↵")
             case 0x09: out.append(" ")
             case 0x00..<0x20: out.append(Unicode.Scalar(0x2400 + scalar.value)!)

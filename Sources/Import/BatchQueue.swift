@@ -2,7 +2,7 @@ import Foundation
 
 /// A bounded hand-off between the parsing thread and the writing thread: the parser blocks
 /// when the writer is `capacity` batches behind, so memory stays bounded on any input size.
-final class BatchQueue<Element>: @unchecked Sendable {   // all state behind `condition`
+final class BatchQueue<Element>: @unchecked Sendable { // all state behind `condition`
     private let condition = NSCondition()
     private var items: [Element] = []
     private var closed = false

@@ -17,12 +17,19 @@ enum ColumnType: Equatable {
         case .plain:
             // SQLite's rules (datatype3.html §3.1), in its order.
             let type = column.declaredType.uppercased()
-            if type.contains("INT") { self = .integer }
-            else if type.contains("CHAR") || type.contains("CLOB") || type.contains("TEXT") { self = .text }
-            else if type.isEmpty { self = .untyped }
-            else if type.contains("BLOB") { self = .blob }
-            else if type.contains("REAL") || type.contains("FLOA") || type.contains("DOUB") { self = .real }
-            else { self = .numeric }
+            if type.contains("INT") {
+                self = .integer
+            } else if type.contains("CHAR") || type.contains("CLOB") || type.contains("TEXT") {
+                self = .text
+            } else if type.isEmpty {
+                self = .untyped
+            } else if type.contains("BLOB") {
+                self = .blob
+            } else if type.contains("REAL") || type.contains("FLOA") || type.contains("DOUB") {
+                self = .real
+            } else {
+                self = .numeric
+            }
         }
     }
 
@@ -56,7 +63,9 @@ struct ColumnTarget {
         let value = value.unquoted
         switch (type, value) {
         case (_, .null):
-            if required { throw ConversionProblem(description: "field \"\(name)\" is null but the column is required (NOT NULL)") }
+            if required {
+                throw ConversionProblem(description: "field \"\(name)\" is null but the column is required (NOT NULL)")
+            }
             return .null
         case (.vector(let n), _): return .vector(try vector(value, dimension: n))
         case (.integer, .integer(let v)): return .integer(v)
@@ -64,24 +73,29 @@ struct ColumnTarget {
         case (.integer, .real(let v)), (.real, .real(let v)), (.numeric, .real(let v)):
             // SQLite keeps a number an INTEGER column cannot hold exactly (1.5, 1e300, infinity)
             // as REAL; NaN it would store as NULL.
-            guard !v.isNaN else { throw ConversionProblem(description: "field \"\(name)\" is NaN; \(type.name) columns take numbers") }
+            guard !v.isNaN else {
+                throw ConversionProblem(description: "field \"\(name)\" is NaN; \(type.name) columns take numbers")
+            }
             if type == .integer, v == v.rounded(), abs(v) < 9.2e18 { return .integer(Int64(v)) }
             return .real(v)
         case (.integer, .untyped(let text)):
             let trimmed = text.trimmingCharacters(in: .whitespaces)
             if let v = Int64(trimmed) { return .integer(v) }
-            if let v = Self.decimal(trimmed) { return v == v.rounded() && abs(v) < 9.2e18 ? .integer(Int64(v)) : .real(v) }
+            if let v = Self.decimal(trimmed) {
+                return v == v.rounded() && abs(v) < 9.2e18 ? .integer(Int64(v)) : .real(v)
+            }
         case (.real, .integer(let v)):
             // Above 2^53 a Double cannot hold every integer: refuse rather than round.
             guard Int64(exactly: Double(v)) == v else {
-                throw ConversionProblem(description: "field \"\(name)\" is the integer \(v), which a REAL column cannot hold exactly")
+                throw ConversionProblem(
+                    description: "field \"\(name)\" is the integer \(v), which a REAL column cannot hold exactly")
             }
             return .real(Double(v))
         case (.real, .untyped(let text)):
             if let v = Self.decimal(text.trimmingCharacters(in: .whitespaces)) { return .real(v) }
         case (.numeric, .integer(let v)): return .integer(v)
         case (.numeric, .bool(let v)): return .integer(v ? 1 : 0)
-        case (.numeric, .string(let text)): return .text(text)   // (SQLite makes "12" the integer 12)
+        case (.numeric, .string(let text)): return .text(text) // (SQLite makes "12" the integer 12)
         case (.numeric, .untyped(let text)):
             let trimmed = text.trimmingCharacters(in: .whitespaces)
             if let v = Int64(trimmed) { return .integer(v) }
@@ -107,7 +121,9 @@ struct ColumnTarget {
         case (.blob, .real(let v)) where !v.isNaN: return .real(v)
         default: break
         }
-        throw ConversionProblem(description: "field \"\(name)\" is \(value.kindDescription)\(preview(value)); column \(name) is \(type.name)")
+        throw ConversionProblem(
+            description:
+                "field \"\(name)\" is \(value.kindDescription)\(preview(value)); column \(name) is \(type.name)")
     }
 
     /// A column without a type takes each value as it comes: JSON numbers as numbers, strings
@@ -116,12 +132,16 @@ struct ColumnTarget {
     private func untyped(_ value: FieldValue) throws(ConversionProblem) -> SQLValue {
         switch value {
         case .null:
-            if required { throw ConversionProblem(description: "field \"\(name)\" is null but the column is required (NOT NULL)") }
+            if required {
+                throw ConversionProblem(description: "field \"\(name)\" is null but the column is required (NOT NULL)")
+            }
             return .null
         case .bool(let v): return .integer(v ? 1 : 0)
         case .integer(let v): return .integer(v)
         case .real(let v):
-            guard !v.isNaN else { throw ConversionProblem(description: "field \"\(name)\" is NaN, which SQLite cannot store") }
+            guard !v.isNaN else {
+                throw ConversionProblem(description: "field \"\(name)\" is NaN, which SQLite cannot store")
+            }
             return .real(v)
         case .string(let s), .quoted(let s): return .text(s)
         case .numbers(_, let raw): return .text(raw)
@@ -141,25 +161,32 @@ struct ColumnTarget {
         case "-inf", "-Infinity": return -.infinity
         default: break
         }
-        guard let first = text.utf8.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".")
+        guard let first = text.utf8.first,
+            first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".")
                 || (first >= 0x30 && first <= 0x39),
-              text.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+")
-                                     || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }),
-              let value = Double(text), !value.isNaN else { return nil }
+            text.utf8.allSatisfy({
+                ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+")
+                    || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E")
+            }),
+            let value = Double(text), !value.isNaN
+        else { return nil }
         return value
     }
 
     /// The bytes of `{"base64": "…"}` (the API's and the export's form of a blob), nil for any
     /// other JSON text.
     static func base64Object(_ raw: String) -> [UInt8]? {
-        guard raw.hasPrefix("{"), let object = try? JSONSerialization.jsonObject(with: Data(raw.utf8)) as? [String: Any],
-              object.count == 1, let text = object["base64"] as? String, let data = Data(base64Encoded: text) else { return nil }
+        guard raw.hasPrefix("{"),
+            let object = try? JSONSerialization.jsonObject(with: Data(raw.utf8)) as? [String: Any],
+            object.count == 1, let text = object["base64"] as? String, let data = Data(base64Encoded: text)
+        else { return nil }
         return [UInt8](data)
     }
 
     private func preview(_ value: FieldValue) -> String {
         switch value {
-        case .string(let s), .untyped(let s), .quoted(let s): " (\"\(s.count > 40 ? s.prefix(40) + "…" : Substring(s))\")"
+        case .string(let s), .untyped(let s), .quoted(let s):
+            " (\"\(s.count > 40 ? s.prefix(40) + "…" : Substring(s))\")"
         case .integer(let v): " (\(v))"
         case .real(let v): " (\(v))"
         default: ""
@@ -176,14 +203,18 @@ struct ColumnTarget {
                 throw ConversionProblem(description: "field \"\(name)\": invalid vector: \(error)")
             }
         default:
-            throw ConversionProblem(description: "field \"\(name)\" is \(value.kindDescription); column \(name) is VECTOR(\(dimension)) and takes an array of numbers")
+            throw ConversionProblem(
+                description:
+                    "field \"\(name)\" is \(value.kindDescription); column \(name) is VECTOR(\(dimension)) and takes an array of numbers"
+            )
         }
         try Self.check(elements, dimension: dimension, what: "field \"\(name)\"")
         return elements
     }
 
     /// Dimension and finiteness, with the element that fails.
-    static func check<C: Collection<Float>>(_ elements: C, dimension: Int, what: String) throws(ConversionProblem) where C.Index == Int {
+    static func check<C: Collection<Float>>(_ elements: C, dimension: Int, what: String) throws(ConversionProblem)
+    where C.Index == Int {
         guard elements.count == dimension else {
             throw ConversionProblem(description: "\(what): expected \(dimension) dimensions, got \(elements.count)")
         }
@@ -191,7 +222,9 @@ struct ColumnTarget {
         for element in elements {
             position += 1
             if !element.isFinite {
-                throw ConversionProblem(description: "\(what): element \(position) is \(element.isNaN ? "NaN" : "infinite or out of float32 range")")
+                throw ConversionProblem(
+                    description:
+                        "\(what): element \(position) is \(element.isNaN ? "NaN" : "infinite or out of float32 range")")
             }
         }
     }

@@ -29,7 +29,8 @@ enum ExportEncoding {
             }
             return out + "}\n"
         case .csv:
-            return zip(values, columns).map { csv($0, untypedColumn: $1.type == .untyped) }.joined(separator: ",") + "\r\n"
+            return zip(values, columns).map { csv($0, untypedColumn: $1.type == .untyped) }.joined(separator: ",")
+                + "\r\n"
         }
     }
 
@@ -52,14 +53,15 @@ enum ExportEncoding {
     }
 
     /// What the reader of `format` makes of the text written for `value`.
-    private static func fieldAsRead(_ value: SQLValue, format: ExportOptions.Format, untypedColumn: Bool) -> FieldValue {
+    private static func fieldAsRead(_ value: SQLValue, format: ExportOptions.Format, untypedColumn: Bool) -> FieldValue
+    {
         switch (format, value) {
         case (_, .null): .null
         case (.jsonl, .integer(let v)): .integer(v)
         case (.jsonl, .real(let v)): .real(v)
         case (.jsonl, .text(let s)): .string(s)
         case (.jsonl, .blob): .json(json(value))
-        case (_, .vector(let v)): .numbers(v, raw: "")   // (raw is only read by text columns)
+        case (_, .vector(let v)): .numbers(v, raw: "") // (raw is only read by text columns)
         case (.csv, .integer(let v)): .untyped(String(v))
         case (.csv, .real(let v)): .untyped(ValueText.number(v))
         case (.csv, .text(let s)): untypedColumn || s.isEmpty ? .quoted(s) : .untyped(s)
@@ -110,7 +112,8 @@ enum ExportEncoding {
     }
 
     private static func quotedIfNeeded(_ text: String) -> String {
-        let needsQuotes = text.utf8.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0D || $0 == 0x0A }
+        let needsQuotes =
+            text.utf8.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0D || $0 == 0x0A }
             || text.hasPrefix(" ") || text.hasSuffix(" ")
         return needsQuotes ? quoted(text) : text
     }

@@ -54,8 +54,10 @@ public final class Exporter {
                 vectorColumn = column
             } else {
                 guard table.vectorColumns.count == 1 else {
-                    throw ImportError.plan(table.vectorColumns.isEmpty ? "table \(table.name) has no VECTOR column for --vectors"
-                                           : "table \(table.name) has several VECTOR columns; name one with --vector-column")
+                    throw ImportError.plan(
+                        table.vectorColumns.isEmpty
+                            ? "table \(table.name) has no VECTOR column for --vectors"
+                            : "table \(table.name) has several VECTOR columns; name one with --vector-column")
                 }
                 vectorColumn = table.vectorColumns[0]
             }
@@ -63,13 +65,19 @@ public final class Exporter {
             throw ImportError.plan("--vector-column goes with --vectors")
         }
         let recordColumns = table.columns.filter { $0.name != vectorColumn?.name }
-        let columnList = recordColumns.map { quoteIdentifier($0.name) } + (vectorColumn.map { [quoteIdentifier($0.name)] } ?? [])
-        let condition = options.whereClause.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : " AND (\($0))" } ?? ""
-        let page = "SELECT rowid, \(columnList.joined(separator: ", ")) FROM \(quoteIdentifier(table.name)) WHERE rowid > ?1\(condition) ORDER BY rowid LIMIT \(Self.pageSize)"
+        let columnList =
+            recordColumns.map { quoteIdentifier($0.name) } + (vectorColumn.map { [quoteIdentifier($0.name)] } ?? [])
+        let condition =
+            options.whereClause.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap {
+                $0.isEmpty ? nil : " AND (\($0))"
+            } ?? ""
+        let page =
+            "SELECT rowid, \(columnList.joined(separator: ", ")) FROM \(quoteIdentifier(table.name)) WHERE rowid > ?1\(condition) ORDER BY rowid LIMIT \(Self.pageSize)"
 
         if let schemaPath = options.schemaPath {
             let schema = TableSchema.describing(table, indexes: database.catalog.indexes(on: table.name))
-            guard FileManager.default.createFile(atPath: schemaPath, contents: schema.encoded() + Data("\n".utf8)) else {
+            guard FileManager.default.createFile(atPath: schemaPath, contents: schema.encoded() + Data("\n".utf8))
+            else {
                 throw InputError(path: schemaPath, problem: "cannot write the schema file")
             }
         }
@@ -82,16 +90,20 @@ public final class Exporter {
         // One read transaction: every page comes from the same snapshot.
         try database.transaction(.deferred) {
             while true {
-                let result = try database.execute(page, SQLBindings([.integer(after)])).first ?? ResultSet(columns: [], rows: [])
+                let result =
+                    try database.execute(page, SQLBindings([.integer(after)])).first ?? ResultSet(columns: [], rows: [])
                 guard let last = result.rows.last else { break }
                 after = last[0].integerValue ?? after
                 let rows = result.rows.map { row -> [SQLValue] in Array(row[1...(recordColumns.count)]) }
-                let text = try Self.records(rows, rowids: result.rows.map { $0[0] }, table: table, columns: recordColumns,
-                                            format: options.format, header: written == 0)
+                let text = try Self.records(
+                    rows, rowids: result.rows.map { $0[0] }, table: table, columns: recordColumns,
+                    format: options.format, header: written == 0)
                 if let vectorColumn {
                     for row in result.rows {
                         guard let vector = row[recordColumns.count + 1].vectorValue else {
-                            throw ImportError.plan("row \(row[0]) of \(table.name) has no \(vectorColumn.name); --vectors needs a vector in every exported row (filter them with --where \"\(vectorColumn.name) IS NOT NULL\")")
+                            throw ImportError.plan(
+                                "row \(row[0]) of \(table.name) has no \(vectorColumn.name); --vectors needs a vector in every exported row (filter them with --where \"\(vectorColumn.name) IS NOT NULL\")"
+                            )
                         }
                         vectors += vector
                     }
@@ -118,8 +130,10 @@ extension Exporter {
     /// header first when asked; every value is checked to come back unchanged through import,
     /// or the error names the row (by key, else rowid) and the column. The shell's `.export`
     /// over a server writes with it too.
-    package static func records(_ rows: [[SQLValue]], rowids: [SQLValue], table: TableInfo, columns: [ColumnInfo],
-                                format: ExportOptions.Format, header: Bool) throws -> String {
+    package static func records(
+        _ rows: [[SQLValue]], rowids: [SQLValue], table: TableInfo, columns: [ColumnInfo],
+        format: ExportOptions.Format, header: Bool
+    ) throws -> String {
         let targets = columns.map { ColumnTarget(name: $0.name, type: ColumnType($0), required: false) }
         let keyIndex = table.primaryKeyColumn.flatMap { key in columns.firstIndex { $0.name == key.name } }
         var text = header && format == .csv ? ExportEncoding.csvHeader(targets) : ""
@@ -128,9 +142,12 @@ extension Exporter {
                 do {
                     try ExportEncoding.check(value, column: targets[column], format: format)
                 } catch {
-                    let key = keyIndex.map { "\(columns[$0].name)=\(keyText(row[$0]))" } ?? "rowid=\(keyText(rowids[rowIndex]))"
-                    throw ImportError.plan("cannot export \(table.name) row \(key), column \(targets[column].name) (\(targets[column].type.name)) "
-                                           + "as \(format.rawValue.uppercased()) so that import restores it: \(error)")
+                    let key =
+                        keyIndex.map { "\(columns[$0].name)=\(keyText(row[$0]))" }
+                        ?? "rowid=\(keyText(rowids[rowIndex]))"
+                    throw ImportError.plan(
+                        "cannot export \(table.name) row \(key), column \(targets[column].name) (\(targets[column].type.name)) "
+                            + "as \(format.rawValue.uppercased()) so that import restores it: \(error)")
                 }
             }
             text += ExportEncoding.record(row, columns: targets, format: format)
@@ -158,7 +175,9 @@ private final class OutputFile {
     init(path: String?) throws {
         if let path, path != "-" {
             let temporary = path + ".partial"
-            guard FileManager.default.createFile(atPath: temporary, contents: nil), let handle = FileHandle(forWritingAtPath: temporary) else {
+            guard FileManager.default.createFile(atPath: temporary, contents: nil),
+                let handle = FileHandle(forWritingAtPath: temporary)
+            else {
                 throw InputError(path: path, problem: "cannot create the output file")
             }
             self.handle = handle
@@ -187,7 +206,9 @@ private final class OutputFile {
             try handle.synchronize()
             try handle.close()
             guard rename(temporaryPath, finalPath) == 0 else {
-                throw InputError(path: finalPath, problem: "cannot move the finished export into place: \(String(cString: strerror(errno)))")
+                throw InputError(
+                    path: finalPath,
+                    problem: "cannot move the finished export into place: \(String(cString: strerror(errno)))")
             }
         }
     }

@@ -1,9 +1,9 @@
 import Foundation
+import QuiverDedupe
 import QuiverEngine
 import QuiverIndex
 import QuiverKernels
 import QuiverStorage
-import QuiverDedupe
 
 /// Leaves out records that duplicate an existing row or an earlier record of the same import
 /// (`--dedupe`). Runs on the parsing thread, one batch at a time.
@@ -27,7 +27,9 @@ final class ImportDeduplicator {
             var seen = Set<TextFingerprint>()
             if plan.createStatements.isEmpty {
                 let name = quoteIdentifier(plan.targets[column].name)
-                for row in try database.execute("SELECT \(name) FROM \(quoteIdentifier(table)) WHERE \(name) IS NOT NULL").first?.rows ?? [] {
+                for row in try database.execute(
+                    "SELECT \(name) FROM \(quoteIdentifier(table)) WHERE \(name) IS NOT NULL"
+                ).first?.rows ?? [] {
                     if let text = row.first?.textValue { seen.insert(TextFingerprint(text)) }
                 }
             }
@@ -44,7 +46,9 @@ final class ImportDeduplicator {
             if plan.createStatements.isEmpty {
                 let name = quoteIdentifier(plan.targets[column].name)
                 var vectors: [Float] = []
-                for row in try database.execute("SELECT \(name) FROM \(quoteIdentifier(table)) WHERE \(name) IS NOT NULL").first?.rows ?? [] {
+                for row in try database.execute(
+                    "SELECT \(name) FROM \(quoteIdentifier(table)) WHERE \(name) IS NOT NULL"
+                ).first?.rows ?? [] {
                     if let vector = row.first?.vectorValue, vector.count == dimension { vectors += vector }
                 }
                 try seen.add(vectors)
@@ -54,20 +58,27 @@ final class ImportDeduplicator {
     }
 
     /// The column that `--dedupe` compares: named by `--dedupe-column`, else the only one of its kind.
-    private static func column(plan: ImportPlan, named: String?, what: String, accepts: (ColumnType) -> Bool) throws -> Int {
+    private static func column(plan: ImportPlan, named: String?, what: String, accepts: (ColumnType) -> Bool) throws
+        -> Int
+    {
         if let named {
             guard let index = plan.targets.firstIndex(where: { $0.name.caseInsensitiveEquals(named) }) else {
                 throw ImportError.plan("--dedupe-column \(named) is not a column the import writes")
             }
             guard accepts(plan.targets[index].type) else {
-                throw ImportError.plan("--dedupe-column \(named) is \(plan.targets[index].type.name); this dedupe compares a \(what) column")
+                throw ImportError.plan(
+                    "--dedupe-column \(named) is \(plan.targets[index].type.name); this dedupe compares a \(what) column"
+                )
             }
             return index
         }
         let candidates = plan.targets.indices.filter { accepts(plan.targets[$0].type) && $0 != plan.keyTarget }
         guard candidates.count == 1 else {
-            throw ImportError.plan(candidates.isEmpty ? "--dedupe needs a \(what) column among the imported fields"
-                                   : "several \(what) columns could be compared (\(candidates.map { plan.targets[$0].name }.joined(separator: ", "))); name one with --dedupe-column")
+            throw ImportError.plan(
+                candidates.isEmpty
+                    ? "--dedupe needs a \(what) column among the imported fields"
+                    : "several \(what) columns could be compared (\(candidates.map { plan.targets[$0].name }.joined(separator: ", "))); name one with --dedupe-column"
+            )
         }
         return candidates[0]
     }
@@ -78,7 +89,7 @@ final class ImportDeduplicator {
         let before = rows.count
         switch state {
         case .exact(let column, var seen):
-            state = .exact(column: column, seen: [])   // keeps `seen` uniquely referenced while it changes
+            state = .exact(column: column, seen: []) // keeps `seen` uniquely referenced while it changes
             rows.removeAll { row in
                 guard let text = row.values[column].textValue else { return false }
                 return !seen.insert(TextFingerprint(text)).inserted
@@ -88,7 +99,10 @@ final class ImportDeduplicator {
             let vectors = rows.map { $0.values[column].vectorValue }
             let keep = try seen.keepNovel(vectors, threshold: threshold)
             var i = 0
-            rows.removeAll { _ in defer { i += 1 }; return !keep[i] }
+            rows.removeAll { _ in
+                defer { i += 1 }
+                return !keep[i]
+            }
         }
         return before - rows.count
     }

@@ -1,3 +1,6 @@
+import Foundation
+import QuiverReading
+
 /// What `quiver import` was asked to do.
 public struct ImportOptions: Sendable {
     /// What to do with a record that cannot be imported.
@@ -53,6 +56,3 @@ public struct ImportOptions: Sendable {
         return base + ".rejects.jsonl"
     }
 }
-
-import Foundation
-import QuiverReading

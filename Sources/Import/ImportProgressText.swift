@@ -7,7 +7,9 @@ public enum ImportProgressText {
         let seconds = max(progress.seconds, 0.001)
         let rows = Double(progress.read) / seconds
         let megabytes = Double(progress.bytes) / 1_048_576 / seconds
-        var stats = "\(ImportSummary.grouped(progress.read)) rows  \(ImportSummary.grouped(Int(rows))) rows/s  " + String(format: "%.1f MB/s", megabytes)
+        var stats =
+            "\(ImportSummary.grouped(progress.read)) rows  \(ImportSummary.grouped(Int(rows))) rows/s  "
+            + String(format: "%.1f MB/s", megabytes)
         if let phase = progress.phase {
             return "\(stats)  \(phase)…"
         }
@@ -24,6 +26,7 @@ public enum ImportProgressText {
 
     static func clock(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+        return s >= 3600
+            ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
     }
 }

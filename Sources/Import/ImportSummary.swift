@@ -26,12 +26,21 @@ public struct ImportSummary: Sendable {
     public var text: String {
         let rate = seconds > 0 ? Double(read) / seconds : 0
         let megabytes = Double(bytes) / 1_048_576
-        var lines = [String(format: "imported %@ rows into %@%@: read %@, wrote %@, skipped %@ (%@ rejected, %@ duplicates) in %.2f s (%@ rows/s, %.1f MB/s)",
-                            Self.grouped(written), table, createdTable ? " (new table)" : "", Self.grouped(read), Self.grouped(written),
-                            Self.grouped(skipped), Self.grouped(rejected), Self.grouped(duplicates), seconds, Self.grouped(Int(rate)),
-                            seconds > 0 ? megabytes / seconds : 0)]
+        var lines = [
+            String(
+                format:
+                    "imported %@ rows into %@%@: read %@, wrote %@, skipped %@ (%@ rejected, %@ duplicates) in %.2f s (%@ rows/s, %.1f MB/s)",
+                Self.grouped(written), table, createdTable ? " (new table)" : "", Self.grouped(read),
+                Self.grouped(written),
+                Self.grouped(skipped), Self.grouped(rejected), Self.grouped(duplicates), seconds,
+                Self.grouped(Int(rate)),
+                seconds > 0 ? megabytes / seconds : 0)
+        ]
         for index in indexes {
-            lines.append(String(format: "index %@ %@ in %.2f s", index.name, index.rebuilt ? "rebuilt" : "brought up to date", index.seconds))
+            lines.append(
+                String(
+                    format: "index %@ %@ in %.2f s", index.name, index.rebuilt ? "rebuilt" : "brought up to date",
+                    index.seconds))
         }
         if let rejectsPath, rejected > 0 { lines.append("rejected records and reasons: \(rejectsPath)") }
         lines.append(contentsOf: warnings.map { "warning: \($0)" })

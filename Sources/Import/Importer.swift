@@ -36,7 +36,8 @@ public final class Importer {
     public func run(progress: ((Progress) -> Void)? = nil) throws -> ImportSummary {
         let started = Date()
         guard let format = options.effectiveFormat else {
-            throw ImportError.plan("cannot tell the format of \(options.inputPath) from its name; say --format jsonl, csv or tsv")
+            throw ImportError.plan(
+                "cannot tell the format of \(options.inputPath) from its name; say --format jsonl, csv or tsv")
         }
         let schema = try options.schemaPath.map(TableSchema.read(path:))
         let side = try options.vectorsPath.map(SideVectors.init(path:))
@@ -53,19 +54,25 @@ public final class Importer {
             }
         }
         let records = sample.compactMap { if case .record(let r) = $0 { r } else { nil } }
-        let plan = try ImportPlan.make(options: options, existing: try database.currentCatalog().table(named: options.table), schema: schema, header: source.header,
-                                       sample: records, side: side)
-        let deduplicator = try options.dedupe.map { try ImportDeduplicator(mode: $0, plan: plan, options: options, database: database) }
+        let plan = try ImportPlan.make(
+            options: options, existing: try database.currentCatalog().table(named: options.table), schema: schema,
+            header: source.header,
+            sample: records, side: side)
+        let deduplicator = try options.dedupe.map {
+            try ImportDeduplicator(mode: $0, plan: plan, options: options, database: database)
+        }
 
         var summary = ImportSummary()
         summary.table = plan.table
         summary.createdTable = !plan.createStatements.isEmpty
-        let rejects = options.onError == .skip ? RejectLog(path: options.effectiveRejectsPath, inputPath: options.inputPath) : nil
+        let rejects =
+            options.onError == .skip ? RejectLog(path: options.effectiveRejectsPath, inputPath: options.inputPath) : nil
 
         let queue = BatchQueue<Result<RowBatch, Error>>(capacity: 4)
         defer { queue.cancel() }
-        let parser = ParserJob(source: source, sample: sample, plan: plan, side: side, deduplicator: deduplicator,
-                               batchSize: min(options.batchSize, 2_000), keepsText: options.onError == .skip)
+        let parser = ParserJob(
+            source: source, sample: sample, plan: plan, side: side, deduplicator: deduplicator,
+            batchSize: min(options.batchSize, 2_000), keepsText: options.onError == .skip)
         var writers: (update: BulkWriter?, insert: BulkWriter)?
         var lastReport = Date.distantPast
         var uncommitted = 0
@@ -74,7 +81,8 @@ public final class Importer {
         // index rebuild too.
         while !finished {
             try BulkWriter.transaction(on: database) {
-                let updater: BulkWriter?, writer: BulkWriter
+                let updater: BulkWriter?
+                let writer: BulkWriter
                 if let writers {
                     (updater, writer) = writers
                 } else {
@@ -92,7 +100,10 @@ public final class Importer {
                     summary.bytes = batch.bytesSoFar
                     summary.duplicates += batch.duplicates
                     for reject in batch.rejects {
-                        guard let rejects else { throw ImportError.rejected(path: options.inputPath, line: reject.line, reason: reject.reason) }
+                        guard let rejects else {
+                            throw ImportError.rejected(
+                                path: options.inputPath, line: reject.line, reason: reject.reason)
+                        }
                         try rejects.add(line: reject.line, reason: reject.reason, text: reject.text)
                     }
                     for row in batch.rows {
@@ -104,7 +115,9 @@ public final class Importer {
                         } catch let error as SQLiteError {
                             let reason = plan.reason(forWriteFailure: error)
                             guard let rejects else {
-                                if error.isInterrupt { throw ImportError.interrupted(path: options.inputPath, line: row.line) }
+                                if error.isInterrupt {
+                                    throw ImportError.interrupted(path: options.inputPath, line: row.line)
+                                }
                                 throw ImportError.rejected(path: options.inputPath, line: row.line, reason: reason)
                             }
                             try rejects.add(line: row.line, reason: reason, text: row.text)
@@ -112,27 +125,34 @@ public final class Importer {
                     }
                     if let progress, Date().timeIntervalSince(lastReport) >= 0.2 {
                         lastReport = Date()
-                        progress(Progress(read: summary.read, written: summary.written, bytes: summary.bytes, totalBytes: source.totalBytes,
-                                          seconds: Date().timeIntervalSince(started)))
+                        progress(
+                            Progress(
+                                read: summary.read, written: summary.written, bytes: summary.bytes,
+                                totalBytes: source.totalBytes,
+                                seconds: Date().timeIntervalSince(started)))
                     }
                     if options.onError == .skip, uncommitted >= options.batchSize {
                         uncommitted = 0
-                        return   // commits these rows; the next transaction goes on
+                        return // commits these rows; the next transaction goes on
                     }
                 }
                 finished = true
                 summary.rejected = rejects?.count ?? 0
                 try rejects?.close()
                 if let side, parser.recordCount != side.count {
-                    let problem = ImportError.vectorCount(path: side.path, vectors: side.count, records: parser.recordCount)
+                    let problem = ImportError.vectorCount(
+                        path: side.path, vectors: side.count, records: parser.recordCount)
                     if options.onError == .abort { throw problem }
                     summary.warnings.append(problem.description)
                 }
 
                 // Indexes last, in the same transaction as the rows under abort.
                 summary.indexes = try bringIndexesUpToDate(table: plan.table, written: summary.written) { name in
-                    progress?(Progress(read: summary.read, written: summary.written, bytes: summary.bytes, totalBytes: source.totalBytes,
-                                       seconds: Date().timeIntervalSince(started), phase: "building index \(name)"))
+                    progress?(
+                        Progress(
+                            read: summary.read, written: summary.written, bytes: summary.bytes,
+                            totalBytes: source.totalBytes,
+                            seconds: Date().timeIntervalSince(started), phase: "building index \(name)"))
                 }
             }
         }
@@ -140,8 +160,10 @@ public final class Importer {
             // Not rebuilt: replay the rows into the indexes now (in parallel for large imports)
             // if enough changes are pending, so the first query afterwards does not wait.
             let start = Date()
-            progress?(Progress(read: summary.read, written: summary.written, bytes: summary.bytes, totalBytes: source.totalBytes,
-                               seconds: Date().timeIntervalSince(started), phase: "updating indexes"))
+            progress?(
+                Progress(
+                    read: summary.read, written: summary.written, bytes: summary.bytes, totalBytes: source.totalBytes,
+                    seconds: Date().timeIntervalSince(started), phase: "updating indexes"))
             try database.checkpointIndexesIfDue()
             let seconds = Date().timeIntervalSince(start)
             if seconds >= 0.05 {
@@ -156,11 +178,15 @@ public final class Importer {
     /// Rebuilds an index (REINDEX, both cores) when the import wrote at least half of the
     /// table's rows; a smaller import leaves its rows in the change log, which the index
     /// replays when it is next used.
-    private func bringIndexesUpToDate(table: String, written: Int,
-                                      announce: (String) -> Void) throws -> [(name: String, seconds: Double, rebuilt: Bool)] {
+    private func bringIndexesUpToDate(
+        table: String, written: Int,
+        announce: (String) -> Void
+    ) throws -> [(name: String, seconds: Double, rebuilt: Bool)] {
         let indexes = database.catalog.indexes(on: table)
         guard !indexes.isEmpty, written > 0 else { return [] }
-        let rows = try database.execute("SELECT count(*) FROM \(quoteIdentifier(table))").first?.rows.first?.first?.integerValue ?? 0
+        let rows =
+            try database.execute("SELECT count(*) FROM \(quoteIdentifier(table))").first?.rows.first?.first?
+            .integerValue ?? 0
         guard Int64(written) * 2 >= rows else { return [] }
         var done: [(String, Double, Bool)] = []
         for index in indexes {

@@ -12,9 +12,11 @@ final class NearDuplicateIndex {
 
     init(dimension: Int) throws {
         self.dimension = dimension
-        path = (NSTemporaryDirectory() as NSString).appendingPathComponent(".import-dedupe-\(getpid())-\(UInt32.random(in: .min ... .max)).hnsw")
-        index = try HNSWIndex.build(path: path, parameters: HNSWParameters(dimension: dimension, metric: .cosine, m: 16, efConstruction: 64),
-                                    labels: [], vectors: [], sequence: 0)
+        path = (NSTemporaryDirectory() as NSString).appendingPathComponent(
+            ".import-dedupe-\(getpid())-\(UInt32.random(in: .min ... .max)).hnsw")
+        index = try HNSWIndex.build(
+            path: path, parameters: HNSWParameters(dimension: dimension, metric: .cosine, m: 16, efConstruction: 64),
+            labels: [], vectors: [], sequence: 0)
     }
 
     deinit { unlink(path) }
@@ -46,13 +48,19 @@ final class NearDuplicateIndex {
             var duplicate = false
             unit.withUnsafeBufferPointer { u in
                 block.withUnsafeBufferPointer { b in
-                    for k in 0..<kept.count where PairDistance.dot(u.baseAddress!, b.baseAddress! + k * dimension, count: dimension) >= threshold {
+                    for k in 0..<kept.count
+                    where PairDistance.dot(u.baseAddress!, b.baseAddress! + k * dimension, count: dimension)
+                        >= threshold
+                    {
                         duplicate = true
                         break
                     }
                 }
             }
-            if duplicate { keep[i] = false; continue }
+            if duplicate {
+                keep[i] = false
+                continue
+            }
             kept.append(i)
             block += unit
         }

@@ -18,8 +18,10 @@ final class ParserJob: @unchecked Sendable {
     /// Records seen (malformed ones included); read by the importer after the queue closes.
     private(set) var recordCount = 0
 
-    init(source: RecordSource, sample: [SourceItem], plan: ImportPlan, side: SideVectors?,
-         deduplicator: ImportDeduplicator?, batchSize: Int, keepsText: Bool) {
+    init(
+        source: RecordSource, sample: [SourceItem], plan: ImportPlan, side: SideVectors?,
+        deduplicator: ImportDeduplicator?, batchSize: Int, keepsText: Bool
+    ) {
         self.source = source
         self.sample = sample
         self.plan = plan
@@ -65,14 +67,19 @@ final class ParserJob: @unchecked Sendable {
         var sideVector: ArraySlice<Float>?
         if let side {
             guard record.ordinal <= side.count else {
-                batch.rejects.append((record.line, "no vector for record \(record.ordinal): \(side.path) has only \(side.count)", source.text(of: record)))
+                batch.rejects.append(
+                    (
+                        record.line, "no vector for record \(record.ordinal): \(side.path) has only \(side.count)",
+                        source.text(of: record)
+                    ))
                 return
             }
             sideVector = side[record.ordinal - 1]
         }
         do {
             let values = try plan.row(for: record, sideVector: sideVector)
-            batch.rows.append(RowBatch.Row(line: record.line, values: values, text: keepsText ? source.text(of: record) : ""))
+            batch.rows.append(
+                RowBatch.Row(line: record.line, values: values, text: keepsText ? source.text(of: record) : ""))
         } catch {
             batch.rejects.append((record.line, error.description, source.text(of: record)))
         }

@@ -17,18 +17,21 @@ package struct RecordLoad {
     package init(options: ImportOptions, existing: TableInfo?) throws {
         let started = Date()
         guard let format = options.effectiveFormat else {
-            throw ImportError.plan("cannot tell the format of \(options.inputPath) from its name (.jsonl, .csv or .tsv, each also .gz)")
+            throw ImportError.plan(
+                "cannot tell the format of \(options.inputPath) from its name (.jsonl, .csv or .tsv, each also .gz)")
         }
         let source = try RecordSource(path: options.inputPath, format: format, maxRecordBytes: options.maxRecordBytes)
         var records: [InputRecord] = []
         while let item = try source.next() {
             switch item {
             case .record(let record): records.append(record)
-            case .malformed(let line, _, let reason): throw ImportError.rejected(path: options.inputPath, line: line, reason: reason)
+            case .malformed(let line, _, let reason):
+                throw ImportError.rejected(path: options.inputPath, line: line, reason: reason)
             }
         }
-        let plan = try ImportPlan.make(options: options, existing: existing, schema: nil, header: source.header,
-                                       sample: Array(records.prefix(Importer.sampleSize)), side: nil)
+        let plan = try ImportPlan.make(
+            options: options, existing: existing, schema: nil, header: source.header,
+            sample: Array(records.prefix(Importer.sampleSize)), side: nil)
         var statements = plan.createStatements
         for record in records {
             let values: [SQLValue]

@@ -23,7 +23,8 @@ final class RejectLog {
             handle = FileHandle(forWritingAtPath: path)
         }
         count += 1
-        let entry = "{\"file\":\(ValueText.jsonString(inputPath)),\"line\":\(line),\"reason\":\(ValueText.jsonString(reason)),\"record\":\(ValueText.jsonString(text))}\n"
+        let entry =
+            "{\"file\":\(ValueText.jsonString(inputPath)),\"line\":\(line),\"reason\":\(ValueText.jsonString(reason)),\"record\":\(ValueText.jsonString(text))}\n"
         try handle?.write(contentsOf: Data(entry.utf8))
     }
 

@@ -7,11 +7,18 @@ extension TableSchema {
         TableSchema(
             table: table.name,
             key: table.primaryKeyColumn?.name ?? "rowid",
-            columns: table.columns.map { Column(name: $0.name, type: schemaType(of: $0),
-                                                required: $0.notNull && $0.primaryKeyPosition == 0 ? true : nil) },
-            indexes: indexes.isEmpty ? nil : indexes.map {
-                Index(name: $0.name, column: $0.column, metric: $0.metric.operatorClass, m: $0.m, efConstruction: $0.efConstruction)
-            })
+            columns: table.columns.map {
+                Column(
+                    name: $0.name, type: schemaType(of: $0),
+                    required: $0.notNull && $0.primaryKeyPosition == 0 ? true : nil)
+            },
+            indexes: indexes.isEmpty
+                ? nil
+                : indexes.map {
+                    Index(
+                        name: $0.name, column: $0.column, metric: $0.metric.operatorClass, m: $0.m,
+                        efConstruction: $0.efConstruction)
+                })
     }
 
     /// The declared type when the schema format takes it, else the type of the same affinity

@@ -34,7 +34,10 @@ extension HNSWGraph {
             let list = links(n, 0)
             for i in 0..<Int(min(list[0], UInt32(layout.m0))) {
                 let next = Int(list[1 + i])
-                if next < nodeCount, !reached[next] { reached[next] = true; stack.append(UInt32(next)) }
+                if next < nodeCount, !reached[next] {
+                    reached[next] = true
+                    stack.append(UInt32(next))
+                }
             }
         }
         return reached

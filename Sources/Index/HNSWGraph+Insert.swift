@@ -41,7 +41,8 @@ extension HNSWGraph {
         let target = vector(node)
         prepare(source, into: target)
         let clamped = quantizer.encode(target, into: codes(node))
-        record(node).storeBytes(of: quiver_dot_f32(target, target, dimension), toByteOffset: layout.normOffset, as: Float.self)
+        record(node).storeBytes(
+            of: quiver_dot_f32(target, target, dimension), toByteOffset: layout.normOffset, as: Float.self)
         allocationLock.lock()
         if clamped > 0 { outliers.insert(node) } else { outliers.remove(node) }
         allocationLock.unlock()
@@ -137,7 +138,8 @@ extension HNSWGraph {
     private func link(_ node: UInt32, scratch: SearchScratch) throws {
         defer {
             linkLocks.withLock(node) {
-                record(node).storeBytes(of: flags(node) & ~NodeFlags.linking, toByteOffset: layout.flagsOffset, as: UInt32.self)
+                record(node).storeBytes(
+                    of: flags(node) & ~NodeFlags.linking, toByteOffset: layout.flagsOffset, as: UInt32.self)
             }
         }
         let nodeLevel = level(node)
@@ -153,7 +155,8 @@ extension HNSWGraph {
             allocationLock.unlock()
             return
         }
-        let entry = entryPoint, top = topLevel
+        let entry = entryPoint
+        let top = topLevel
         allocationLock.unlock()
         try descendAndConnect(node, from: entry, top: top, scratch: scratch)
         if nodeLevel > top { setTop(node, nodeLevel) }
@@ -169,12 +172,14 @@ extension HNSWGraph {
         var currentDistance = walkDistance(walk, current)
         if top > nodeLevel {
             for level in stride(from: top, to: nodeLevel, by: -1) {
-                (current, currentDistance) = lockedGreedyStep(walk, from: current, distance: currentDistance, level: level)
+                (current, currentDistance) = lockedGreedyStep(
+                    walk, from: current, distance: currentDistance, level: level)
             }
         }
         for level in stride(from: min(nodeLevel, top), through: 0, by: -1) {
-            var candidates = searchForInsert(walk, entry: current, entryDistance: currentDistance, level: level,
-                                             scratch: scratch, excluding: node)
+            var candidates = searchForInsert(
+                walk, entry: current, entryDistance: currentDistance, level: level,
+                scratch: scratch, excluding: node)
             guard !candidates.isEmpty else { continue }
             for i in candidates.indices { candidates[i].distance = exactDistance(exact, candidates[i].node) }
             candidates.sort { $0.distance < $1.distance }
@@ -196,10 +201,15 @@ extension HNSWGraph {
             for n in neighbours { pool.formUnion(copyLinks(n, level)) }
             pool.remove(node)
             for n in neighbours where n != node && !isDeleted(n) {
-                let candidates = pool.filter { $0 != n }.map { Candidate(distance: exactDistance(vector(n), $0), node: $0) }
-                    .sorted { $0.distance < $1.distance }
-                var chosen = selectNeighbours(Array(candidates.prefix(parameters.efConstruction)), max: maxLinks(level)).map(\.node)
-                for old in copyLinks(n, level) where chosen.count < maxLinks(level) && !chosen.contains(old) { chosen.append(old) }
+                let candidates = pool.filter { $0 != n }.map {
+                    Candidate(distance: exactDistance(vector(n), $0), node: $0)
+                }
+                .sorted { $0.distance < $1.distance }
+                var chosen = selectNeighbours(Array(candidates.prefix(parameters.efConstruction)), max: maxLinks(level))
+                    .map(\.node)
+                for old in copyLinks(n, level) where chosen.count < maxLinks(level) && !chosen.contains(old) {
+                    chosen.append(old)
+                }
                 writeLinks(n, level, chosen)
             }
         }
@@ -235,8 +245,9 @@ extension HNSWGraph {
             for node in lost {
                 let exact = UnsafePointer(vector(node))
                 let walk = walkQuery(exact, scratch: scratch)
-                var candidates = searchForInsert(walk, entry: entryPoint, entryDistance: walkDistance(walk, entryPoint),
-                                                 level: 0, scratch: scratch, excluding: node)
+                var candidates = searchForInsert(
+                    walk, entry: entryPoint, entryDistance: walkDistance(walk, entryPoint),
+                    level: 0, scratch: scratch, excluding: node)
                 candidates = candidates.filter { reached[Int($0.node)] }
                 for i in candidates.indices { candidates[i].distance = exactDistance(exact, candidates[i].node) }
                 candidates.sort { $0.distance < $1.distance }
@@ -252,7 +263,9 @@ extension HNSWGraph {
                         list[0] = UInt32(count + 1)
                     } else {
                         let base = UnsafePointer(vector(host.node))
-                        let farthest = (1...count).max { exactDistance(base, list[$0]) < exactDistance(base, list[$1]) }!
+                        let farthest = (1...count).max {
+                            exactDistance(base, list[$0]) < exactDistance(base, list[$1])
+                        }!
                         list[farthest] = node
                     }
                 }
@@ -294,23 +307,32 @@ extension HNSWGraph {
         }
     }
 
-    private func lockedGreedyStep(_ query: WalkQuery, from start: UInt32, distance startDistance: Float,
-                                  level: Int) -> (UInt32, Float) {
-        var current = start, best = startDistance
+    private func lockedGreedyStep(
+        _ query: WalkQuery, from start: UInt32, distance startDistance: Float,
+        level: Int
+    ) -> (UInt32, Float) {
+        var current = start
+        var best = startDistance
         var changed = true
         while changed {
             changed = false
             for candidate in copyLinks(current, level) where !isLinking(candidate) {
                 let d = walkDistance(query, candidate)
-                if d < best { best = d; current = candidate; changed = true }
+                if d < best {
+                    best = d
+                    current = candidate
+                    changed = true
+                }
             }
         }
         return (current, best)
     }
 
     /// ef_construction nearest nodes on `level` by walk distance, reading links under their locks.
-    func searchForInsert(_ query: WalkQuery, entry: UInt32, entryDistance: Float, level: Int,
-                                 scratch: SearchScratch, excluding node: UInt32) -> [Candidate] {
+    func searchForInsert(
+        _ query: WalkQuery, entry: UInt32, entryDistance: Float, level: Int,
+        scratch: SearchScratch, excluding node: UInt32
+    ) -> [Candidate] {
         let ef = parameters.efConstruction
         let visited = scratch.visited
         visited.reset(capacity: nodeCount)
@@ -332,7 +354,8 @@ extension HNSWGraph {
                 let count = Int(min(list[0], UInt32(maxLinks(level))))
                 for i in 0..<count { neighbours.append(list[1 + i]) }
             }
-            for candidate in neighbours where Int(candidate) < nodeCount && visited.insert(candidate) && !isLinking(candidate) {
+            for candidate in neighbours
+            where Int(candidate) < nodeCount && visited.insert(candidate) && !isLinking(candidate) {
                 let d = walkDistance(query, candidate)
                 guard scratch.results.count < ef || d < bound else { continue }
                 scratch.frontier.push(Candidate(distance: d, node: candidate))
@@ -370,7 +393,10 @@ extension HNSWGraph {
             linkLocks.withLock(neighbour) {
                 guard let list = linksIfPresent(neighbour, level) else { return }
                 let count = Int(min(list[0], UInt32(limit)))
-                for i in 0..<count where list[1 + i] == node { linkedBack = true; return }
+                for i in 0..<count where list[1 + i] == node {
+                    linkedBack = true
+                    return
+                }
                 if count < limit {
                     list[1 + count] = node
                     list[0] = UInt32(count + 1)
@@ -378,7 +404,9 @@ extension HNSWGraph {
                     return
                 }
                 let base = UnsafePointer(vector(neighbour))
-                var pool = (0..<count).map { Candidate(distance: exactDistance(base, list[1 + $0]), node: list[1 + $0]) }
+                var pool = (0..<count).map {
+                    Candidate(distance: exactDistance(base, list[1 + $0]), node: list[1 + $0])
+                }
                 pool.append(Candidate(distance: exactDistance(base, node), node: node))
                 pool.sort { $0.distance < $1.distance }
                 let kept = selectNeighbours(pool, max: limit)
@@ -393,7 +421,11 @@ extension HNSWGraph {
             linkLocks.withLock(nearest) {
                 guard let list = linksIfPresent(nearest, level) else { return }
                 let count = Int(min(list[0], UInt32(limit)))
-                guard count > 0 else { list[1] = node; list[0] = 1; return }
+                guard count > 0 else {
+                    list[1] = node
+                    list[0] = 1
+                    return
+                }
                 let base = UnsafePointer(vector(nearest))
                 let farthest = (1...count).max { exactDistance(base, list[$0]) < exactDistance(base, list[$1]) }!
                 list[farthest] = node

@@ -51,8 +51,10 @@ final class HNSWGraph: @unchecked Sendable {
         var freeSlots: [UInt32] = []
     }
 
-    init(parameters: HNSWParameters, quantizer: Quantizer, nodes: MappedRegion, vectors: MappedRegion,
-         upper: MappedRegion, labels: LabelMap, state: State, seed: UInt64) {
+    init(
+        parameters: HNSWParameters, quantizer: Quantizer, nodes: MappedRegion, vectors: MappedRegion,
+        upper: MappedRegion, labels: LabelMap, state: State, seed: UInt64
+    ) {
         self.parameters = parameters
         self.layout = NodeLayout(dimension: parameters.dimension, m: parameters.m)
         self.quantizer = quantizer
@@ -82,12 +84,20 @@ final class HNSWGraph: @unchecked Sendable {
     @inline(__always) func vector(_ n: UInt32) -> UnsafeMutablePointer<Float> {
         (vectors.base + Int(n) * layout.vectorBytes).assumingMemoryBound(to: Float.self)
     }
-    @inline(__always) func squaredNorm(_ n: UInt32) -> Float { record(n).load(fromByteOffset: layout.normOffset, as: Float.self) }
-    @inline(__always) func label(_ n: UInt32) -> Int64 { record(n).load(fromByteOffset: layout.labelOffset, as: Int64.self) }
-    @inline(__always) func flags(_ n: UInt32) -> UInt32 { record(n).load(fromByteOffset: layout.flagsOffset, as: UInt32.self) }
+    @inline(__always) func squaredNorm(_ n: UInt32) -> Float {
+        record(n).load(fromByteOffset: layout.normOffset, as: Float.self)
+    }
+    @inline(__always) func label(_ n: UInt32) -> Int64 {
+        record(n).load(fromByteOffset: layout.labelOffset, as: Int64.self)
+    }
+    @inline(__always) func flags(_ n: UInt32) -> UInt32 {
+        record(n).load(fromByteOffset: layout.flagsOffset, as: UInt32.self)
+    }
     @inline(__always) func isDeleted(_ n: UInt32) -> Bool { flags(n) & NodeFlags.deleted != 0 }
     @inline(__always) func isLinking(_ n: UInt32) -> Bool { flags(n) & NodeFlags.linking != 0 }
-    @inline(__always) func level(_ n: UInt32) -> Int { Int(record(n).load(fromByteOffset: layout.levelOffset, as: UInt32.self)) }
+    @inline(__always) func level(_ n: UInt32) -> Int {
+        Int(record(n).load(fromByteOffset: layout.levelOffset, as: UInt32.self))
+    }
 
     /// The link list of `n` at `level`: word 0 is the count, then up to M0 (level 0) or M ids.
     /// A node without that level (or with a damaged record) reads as an empty list.
@@ -100,7 +110,9 @@ final class HNSWGraph: @unchecked Sendable {
     /// not by a counter another thread may be updating.
     @inline(__always) func linksIfPresent(_ n: UInt32, _ level: Int) -> UnsafeMutablePointer<UInt32>? {
         if level == 0 { return record(n).assumingMemoryBound(to: UInt32.self) }
-        let offset = Int(record(n).load(fromByteOffset: layout.upperOffset, as: UInt32.self)) + (level - 1) * layout.upperBlockWords
+        let offset =
+            Int(record(n).load(fromByteOffset: layout.upperOffset, as: UInt32.self)) + (level - 1)
+            * layout.upperBlockWords
         guard level <= self.level(n), (offset + layout.upperBlockWords) * 4 <= upper.committed else { return nil }
         return upper.base.assumingMemoryBound(to: UInt32.self) + offset
     }
@@ -119,7 +131,8 @@ final class HNSWGraph: @unchecked Sendable {
     /// Distance from a float32 vector (prepared) to a node's float32 vector.
     @inline(__always)
     func exactDistance(_ query: UnsafePointer<Float>, _ n: UInt32) -> Float {
-        parameters.metric == .l2 ? quiver_l2sq_f32(query, vector(n), dimension) : -quiver_dot_f32(query, vector(n), dimension)
+        parameters.metric == .l2
+            ? quiver_l2sq_f32(query, vector(n), dimension) : -quiver_dot_f32(query, vector(n), dimension)
     }
 
     /// Prepares `source` (as the row stores it) for the graph: normalised for cosine.
@@ -135,8 +148,9 @@ final class HNSWGraph: @unchecked Sendable {
     /// A walk query over `prepared` (already in graph form), using `scratch` for its weights.
     func walkQuery(_ prepared: UnsafePointer<Float>, scratch: SearchScratch) -> WalkQuery {
         let constant = quantizer.prepare(prepared, weights: scratch.weights)
-        return WalkQuery(vector: prepared, weights: scratch.weights, constant: constant,
-                         squaredNorm: quiver_dot_f32(prepared, prepared, dimension))
+        return WalkQuery(
+            vector: prepared, weights: scratch.weights, constant: constant,
+            squaredNorm: quiver_dot_f32(prepared, prepared, dimension))
     }
 
     // MARK: search
@@ -144,8 +158,10 @@ final class HNSWGraph: @unchecked Sendable {
     /// The `k` nearest accepted nodes to `query` (as the row stores it), nearest first, with
     /// exact distances in walk units. `accept` decides which nodes may be results; every node
     /// still routes the walk.
-    func search(_ query: UnsafePointer<Float>, k: Int, ef: Int, scratch: SearchScratch,
-                accept: ((UInt32) -> Bool)? = nil, twoHop: Bool = false, seeds: [UInt32] = []) -> [Candidate] {
+    func search(
+        _ query: UnsafePointer<Float>, k: Int, ef: Int, scratch: SearchScratch,
+        accept: ((UInt32) -> Bool)? = nil, twoHop: Bool = false, seeds: [UInt32] = []
+    ) -> [Candidate] {
         guard entryPoint != Self.noNode, k > 0 else { return [] }
         prepare(query, into: scratch.query)
         let walk = walkQuery(scratch.query, scratch: scratch)
@@ -154,17 +170,21 @@ final class HNSWGraph: @unchecked Sendable {
         scratch.distanceCount += 1
         if topLevel > 0 {
             for level in stride(from: topLevel, to: 0, by: -1) {
-                (current, currentDistance) = greedyStep(walk, from: current, distance: currentDistance, level: level, scratch: scratch)
+                (current, currentDistance) = greedyStep(
+                    walk, from: current, distance: currentDistance, level: level, scratch: scratch)
             }
         }
         let found: [Candidate]
         if let accept, twoHop {
-            found = searchLevel0TwoHop(walk, entry: current, entryDistance: currentDistance, ef: max(ef, k), scratch: scratch,
-                                       accept: accept, seeds: seeds)
+            found = searchLevel0TwoHop(
+                walk, entry: current, entryDistance: currentDistance, ef: max(ef, k), scratch: scratch,
+                accept: accept, seeds: seeds)
         } else if let accept {
-            found = searchLevel0(walk, entry: current, entryDistance: currentDistance, ef: max(ef, k), scratch: scratch, accept: accept)
+            found = searchLevel0(
+                walk, entry: current, entryDistance: currentDistance, ef: max(ef, k), scratch: scratch, accept: accept)
         } else {
-            found = searchLevel0(walk, entry: current, entryDistance: currentDistance, ef: max(ef, k), scratch: scratch) { [self] in
+            found = searchLevel0(walk, entry: current, entryDistance: currentDistance, ef: max(ef, k), scratch: scratch)
+            { [self] in
                 !isDeleted($0)
             }
         }
@@ -182,9 +202,12 @@ final class HNSWGraph: @unchecked Sendable {
 
     /// Greedy descent on one upper level: move to any closer neighbour until none is closer.
     @inline(__always)
-    private func greedyStep(_ query: WalkQuery, from start: UInt32, distance: Float, level: Int,
-                            scratch: SearchScratch) -> (UInt32, Float) {
-        var current = start, best = distance
+    private func greedyStep(
+        _ query: WalkQuery, from start: UInt32, distance: Float, level: Int,
+        scratch: SearchScratch
+    ) -> (UInt32, Float) {
+        var current = start
+        var best = distance
         var changed = true
         while changed {
             changed = false
@@ -197,15 +220,21 @@ final class HNSWGraph: @unchecked Sendable {
                 guard Int(candidate) < nodeCount else { continue }
                 let d = walkDistance(query, candidate)
                 scratch.distanceCount += 1
-                if d < best { best = d; current = candidate; changed = true }
+                if d < best {
+                    best = d
+                    current = candidate
+                    changed = true
+                }
             }
         }
         return (current, best)
     }
 
     /// Best-first search of level 0 with a result set of `ef` (hnswlib's searchBaseLayerST).
-    private func searchLevel0(_ query: WalkQuery, entry: UInt32, entryDistance: Float, ef: Int,
-                              scratch: SearchScratch, accept: (UInt32) -> Bool) -> [Candidate] {
+    private func searchLevel0(
+        _ query: WalkQuery, entry: UInt32, entryDistance: Float, ef: Int,
+        scratch: SearchScratch, accept: (UInt32) -> Bool
+    ) -> [Candidate] {
         let visited = scratch.visited
         visited.reset(capacity: nodeCount)
         scratch.frontier.removeAll()
@@ -257,8 +286,10 @@ extension HNSWGraph {
     /// computations on rows that can never be results.
     /// `seeds` are allowed nodes spread over the graph: extra starting points, so that a filter
     /// whose rows lie far from the entry point is still reached.
-    fileprivate func searchLevel0TwoHop(_ query: WalkQuery, entry: UInt32, entryDistance: Float, ef: Int,
-                                        scratch: SearchScratch, accept: (UInt32) -> Bool, seeds: [UInt32]) -> [Candidate] {
+    fileprivate func searchLevel0TwoHop(
+        _ query: WalkQuery, entry: UInt32, entryDistance: Float, ef: Int,
+        scratch: SearchScratch, accept: (UInt32) -> Bool, seeds: [UInt32]
+    ) -> [Candidate] {
         let visited = scratch.visited
         visited.reset(capacity: nodeCount)
         scratch.frontier.removeAll()
@@ -330,4 +361,3 @@ extension DistanceMetric {
     /// Vectors are stored normalised for cosine, so that walking by dot product is exact.
     var normalisesVectors: Bool { self == .cosine }
 }
-

@@ -49,8 +49,10 @@ public final class HNSWIndex: @unchecked Sendable {
         public var progress: @Sendable (_ done: Int, _ total: Int) -> Void
         public var isCancelled: @Sendable () -> Bool
 
-        public init(progress: @escaping @Sendable (_ done: Int, _ total: Int) -> Void = { _, _ in },
-                    isCancelled: @escaping @Sendable () -> Bool = { false }) {
+        public init(
+            progress: @escaping @Sendable (_ done: Int, _ total: Int) -> Void = { _, _ in },
+            isCancelled: @escaping @Sendable () -> Bool = { false }
+        ) {
             self.progress = progress
             self.isCancelled = isCancelled
         }
@@ -65,14 +67,18 @@ public final class HNSWIndex: @unchecked Sendable {
 
     /// Builds an index over `vectors` (row-major, one per label) with `threads` threads and
     /// writes its file. `sequence` is the change-log position the rows were read at.
-    public static func build(path: String, parameters: HNSWParameters, labels: [Int64], vectors: [Float],
-                             sequence: Int64, threads: Int = 2, monitor: BuildMonitor = .none) throws -> HNSWIndex {
+    public static func build(
+        path: String, parameters: HNSWParameters, labels: [Int64], vectors: [Float],
+        sequence: Int64, threads: Int = 2, monitor: BuildMonitor = .none
+    ) throws -> HNSWIndex {
         try parameters.validate()
         precondition(vectors.count == labels.count * parameters.dimension)
         let quantizer = vectors.withUnsafeBufferPointer {
-            Quantizer.fitted(to: $0, dimension: parameters.dimension, fallbackRange: parameters.metric == .cosine ? 1 : 0)
+            Quantizer.fitted(
+                to: $0, dimension: parameters.dimension, fallbackRange: parameters.metric == .cosine ? 1 : 0)
         }
-        let index = HNSWIndex(path: path, graph: try IndexFile.empty(parameters, quantizer: quantizer), sequence: sequence)
+        let index = HNSWIndex(
+            path: path, graph: try IndexFile.empty(parameters, quantizer: quantizer), sequence: sequence)
         try index.insertBatch(labels: labels, vectors: vectors, threads: threads, monitor: monitor)
         try index.checkpoint()
         return index
@@ -102,7 +108,9 @@ public final class HNSWIndex: @unchecked Sendable {
     private func withoutDistance(labels: [Int64], vectors: [Float]) -> ([Int64], [Float]) {
         let dimension = parameters.dimension
         let keep = vectors.withUnsafeBufferPointer { all in
-            labels.indices.filter { !hasNoDistance(UnsafeBufferPointer(rebasing: all[($0 * dimension)..<(($0 + 1) * dimension)])) }
+            labels.indices.filter {
+                !hasNoDistance(UnsafeBufferPointer(rebasing: all[($0 * dimension)..<(($0 + 1) * dimension)]))
+            }
         }
         guard keep.count < labels.count else { return (labels, vectors) }
         var kept: [Float] = []
@@ -130,7 +138,10 @@ public final class HNSWIndex: @unchecked Sendable {
                     let i = next.increment()
                     guard i < labels.count, !failure.isSet else { break }
                     if i % 512 == 0 {
-                        if monitor.isCancelled() { failure.set(BuildCancelled()); break }
+                        if monitor.isCancelled() {
+                            failure.set(BuildCancelled())
+                            break
+                        }
                         reporting.withLock { monitor.progress(i, labels.count) }
                     }
                     do {
@@ -151,12 +162,16 @@ public final class HNSWIndex: @unchecked Sendable {
     public func apply(_ changes: [(label: Int64, vector: [Float]?)], through sequence: Int64, threads: Int = 1) throws {
         // A vector without a distance is applied as a deletion: the row leaves the graph.
         let changes = changes.map { change in
-            (label: change.label, vector: change.vector.flatMap { v in v.withUnsafeBufferPointer { hasNoDistance($0) } ? nil : v })
+            (
+                label: change.label,
+                vector: change.vector.flatMap { v in v.withUnsafeBufferPointer { hasNoDistance($0) } ? nil : v }
+            )
         }
         try lock.write {
             var sequential = changes
             if threads > 1, changes.count >= 2_000 {
-                var labels: [Int64] = [], vectors: [Float] = []
+                var labels: [Int64] = []
+                var vectors: [Float] = []
                 sequential = []
                 for change in changes {
                     if let vector = change.vector, graph.labels.node(for: change.label) == nil {
@@ -175,7 +190,9 @@ public final class HNSWIndex: @unchecked Sendable {
             for change in sequential {
                 if let vector = change.vector {
                     precondition(vector.count == parameters.dimension)
-                    try vector.withUnsafeBufferPointer { _ = try graph.upsert(label: change.label, vector: $0.baseAddress!, scratch: scratch) }
+                    try vector.withUnsafeBufferPointer {
+                        _ = try graph.upsert(label: change.label, vector: $0.baseAddress!, scratch: scratch)
+                    }
                 } else {
                     graph.delete(label: change.label)
                 }
@@ -267,8 +284,12 @@ public final class HNSWIndex: @unchecked Sendable {
             let set = AllowSet(nodes: graph.nodeCount)
             for label in labels {
                 guard let node = graph.labels.node(for: label), Int(node) < graph.nodeCount else { continue }
-                let word = Int(node >> 6), bit = UInt64(1) << UInt64(node & 63)
-                if set.bits[word] & bit == 0 { set.bits[word] |= bit; set.count += 1 }
+                let word = Int(node >> 6)
+                let bit = UInt64(1) << UInt64(node & 63)
+                if set.bits[word] & bit == 0 {
+                    set.bits[word] |= bit
+                    set.count += 1
+                }
             }
             return set
         }
@@ -277,8 +298,10 @@ public final class HNSWIndex: @unchecked Sendable {
     /// Exact distances from `query` to every allowed row, computed from the index's own float32
     /// copies in blocks of `blockRows` (handed to `body` with their labels): exact search over a
     /// small allow-set without reading the rows' vectors back from the row store.
-    public func forEachAllowedBlock(_ allowed: AllowSet, blockRows: Int = 1024,
-                                    _ body: (UnsafePointer<Float>, [Int64], Int) -> Void) {
+    public func forEachAllowedBlock(
+        _ allowed: AllowSet, blockRows: Int = 1024,
+        _ body: (UnsafePointer<Float>, [Int64], Int) -> Void
+    ) {
         lock.read {
             let dimension = parameters.dimension
             var block = [Float](repeating: 0, count: blockRows * dimension)
@@ -309,27 +332,37 @@ public final class HNSWIndex: @unchecked Sendable {
     /// The k nearest rows among an allow-set. `twoHop` walks only allowed nodes, looking past
     /// rejected neighbours to theirs (for selective filters); otherwise the walk routes through
     /// every node and keeps only allowed ones as results.
-    public func search(_ query: [Float], k: Int, ef: Int, allowed: AllowSet, twoHop: Bool) -> (hits: [IndexHit], distances: Int) {
+    public func search(_ query: [Float], k: Int, ef: Int, allowed: AllowSet, twoHop: Bool) -> (
+        hits: [IndexHit], distances: Int
+    ) {
         walk(query) { graph, q, scratch in
-            graph.search(q, k: k, ef: ef, scratch: scratch, accept: { node in
-                allowed.contains(node) && !graph.isDeleted(node)
-            }, twoHop: twoHop, seeds: twoHop ? allowed.spread(16) : [])
+            graph.search(
+                q, k: k, ef: ef, scratch: scratch,
+                accept: { node in
+                    allowed.contains(node) && !graph.isDeleted(node)
+                }, twoHop: twoHop, seeds: twoHop ? allowed.spread(16) : [])
         }
     }
 
     /// The k nearest rows to `query`; `accept` (when given) limits which labels may be results.
-    public func search(_ query: [Float], k: Int, ef: Int, accept: ((Int64) -> Bool)? = nil) -> (hits: [IndexHit], distances: Int) {
+    public func search(_ query: [Float], k: Int, ef: Int, accept: ((Int64) -> Bool)? = nil) -> (
+        hits: [IndexHit], distances: Int
+    ) {
         walk(query) { graph, q, scratch in
             guard let accept else { return graph.search(q, k: k, ef: ef, scratch: scratch) }
-            return graph.search(q, k: k, ef: ef, scratch: scratch) { node in !graph.isDeleted(node) && accept(graph.label(node)) }
+            return graph.search(q, k: k, ef: ef, scratch: scratch) { node in
+                !graph.isDeleted(node) && accept(graph.label(node))
+            }
         }
     }
 
     /// Runs one search under the read lock with a pooled scratch, and reports its hits as rows
     /// and distances as SQL does.
     @inline(__always)
-    private func walk(_ query: [Float],
-                      _ search: (HNSWGraph, UnsafePointer<Float>, SearchScratch) -> [Candidate]) -> (hits: [IndexHit], distances: Int) {
+    private func walk(
+        _ query: [Float],
+        _ search: (HNSWGraph, UnsafePointer<Float>, SearchScratch) -> [Candidate]
+    ) -> (hits: [IndexHit], distances: Int) {
         precondition(query.count == parameters.dimension)
         let scratch = takeScratch()
         defer { returnScratch(scratch) }
@@ -337,7 +370,9 @@ public final class HNSWIndex: @unchecked Sendable {
         return lock.read {
             let graph = self.graph
             let found = query.withUnsafeBufferPointer { search(graph, $0.baseAddress!, scratch) }
-            let hits = found.map { IndexHit(label: graph.label($0.node), distance: parameters.metric.reported(fromWalk: $0.distance)) }
+            let hits = found.map {
+                IndexHit(label: graph.label($0.node), distance: parameters.metric.reported(fromWalk: $0.distance))
+            }
             return (hits, scratch.distanceCount)
         }
     }
@@ -369,6 +404,14 @@ final class AtomicCounter: @unchecked Sendable {
 final class FailureBox: @unchecked Sendable {
     private(set) var error: Error?
     private let lock = NSLock()
-    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return error != nil }
-    func set(_ error: Error) { lock.lock(); if self.error == nil { self.error = error }; lock.unlock() }
+    var isSet: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return error != nil
+    }
+    func set(_ error: Error) {
+        lock.lock()
+        if self.error == nil { self.error = error }
+        lock.unlock()
+    }
 }

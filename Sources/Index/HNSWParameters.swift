@@ -1,3 +1,4 @@
+import Foundation
 import QuiverKernels
 
 /// The shape of an HNSW graph, fixed when the index is built.
@@ -19,7 +20,8 @@ public struct HNSWParameters: Sendable, Equatable {
     public static let efSearchRange = 1...10_000
     public static let dimensionRange = 1...16_000
 
-    public init(dimension: Int, metric: DistanceMetric, m: Int = defaultM, efConstruction: Int = defaultEfConstruction) {
+    public init(dimension: Int, metric: DistanceMetric, m: Int = defaultM, efConstruction: Int = defaultEfConstruction)
+    {
         self.dimension = dimension
         self.metric = metric
         self.m = m
@@ -35,13 +37,17 @@ public struct HNSWParameters: Sendable, Equatable {
 
     public func validate() throws {
         guard Self.mRange.contains(m) else {
-            throw Invalid(description: "m must be between \(Self.mRange.lowerBound) and \(Self.mRange.upperBound); got \(m)")
+            throw Invalid(
+                description: "m must be between \(Self.mRange.lowerBound) and \(Self.mRange.upperBound); got \(m)")
         }
         guard Self.efConstructionRange.contains(efConstruction), efConstruction >= m else {
-            throw Invalid(description: "ef_construction must be between m (\(m)) and \(Self.efConstructionRange.upperBound); got \(efConstruction)")
+            throw Invalid(
+                description:
+                    "ef_construction must be between m (\(m)) and \(Self.efConstructionRange.upperBound); got \(efConstruction)"
+            )
         }
-        guard Self.dimensionRange.contains(dimension) else { throw Invalid(description: "dimension \(dimension) out of range") }
+        guard Self.dimensionRange.contains(dimension) else {
+            throw Invalid(description: "dimension \(dimension) out of range")
+        }
     }
 }
-
-import Foundation

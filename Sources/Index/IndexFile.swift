@@ -1,7 +1,8 @@
 import Foundation
 import QuiverKernels
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Reading and writing index files (layout in IndexFileHeader).
@@ -19,11 +20,12 @@ enum IndexFile {
     }
 
     static func empty(_ parameters: HNSWParameters, quantizer: Quantizer) throws -> HNSWGraph {
-        HNSWGraph(parameters: parameters, quantizer: quantizer,
-                  nodes: try MappedRegion(reserve: MappedRegion.reservation(for: 0)),
-                  vectors: try MappedRegion(reserve: MappedRegion.reservation(for: 0)),
-                  upper: try MappedRegion(reserve: MappedRegion.reservation(for: 0)), labels: LabelMap(table: nil, count: 0),
-                  state: HNSWGraph.State(), seed: 0x5157_4956_4552)
+        HNSWGraph(
+            parameters: parameters, quantizer: quantizer,
+            nodes: try MappedRegion(reserve: MappedRegion.reservation(for: 0)),
+            vectors: try MappedRegion(reserve: MappedRegion.reservation(for: 0)),
+            upper: try MappedRegion(reserve: MappedRegion.reservation(for: 0)), labels: LabelMap(table: nil, count: 0),
+            state: HNSWGraph.State(), seed: 0x5157_4956_4552)
     }
 
     /// Maps an index file. Throws a clear error for a short, foreign, newer or damaged file.
@@ -39,30 +41,42 @@ enum IndexFile {
         let header: IndexFileHeader
         do {
             header = try page.withUnsafeBytes { (bytes) throws(IndexFileHeader.Problem) in
-                try IndexFileHeader(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<max(0, read)]), actualFileLength: length)
+                try IndexFileHeader(
+                    decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<max(0, read)]), actualFileLength: length)
             }
         } catch {
             throw OpenError(path: path, problem: "\(error); rebuild it with REINDEX")
         }
-        let parameters = HNSWParameters(dimension: header.dimension, metric: header.metric, m: header.m,
-                                        efConstruction: header.efConstruction)
-        let nodeBytes = header.nodeCount * header.stride, vectorBytes = header.nodeCount * header.dimension * 4
-        let nodes: MappedRegion, vectors: MappedRegion, upper: MappedRegion, labelRegion: MappedRegion
+        let parameters = HNSWParameters(
+            dimension: header.dimension, metric: header.metric, m: header.m,
+            efConstruction: header.efConstruction)
+        let nodeBytes = header.nodeCount * header.stride
+        let vectorBytes = header.nodeCount * header.dimension * 4
+        let nodes: MappedRegion
+        let vectors: MappedRegion
+        let upper: MappedRegion
+        let labelRegion: MappedRegion
         do {
-            nodes = try MappedRegion(reserve: MappedRegion.reservation(for: nodeBytes), file: fd, offset: header.nodesOffset,
-                                     length: nodeBytes)
-            vectors = try MappedRegion(reserve: MappedRegion.reservation(for: vectorBytes), file: fd, offset: header.vectorsOffset,
-                                       length: vectorBytes)
-            upper = try MappedRegion(reserve: MappedRegion.reservation(for: header.upperWords * 4), file: fd, offset: header.upperOffset,
-                                     length: header.upperWords * 4)
-            labelRegion = try MappedRegion(reserve: header.labelCount * LabelMap.entrySize, file: fd,
-                                           offset: header.labelsOffset, length: header.labelCount * LabelMap.entrySize)
+            nodes = try MappedRegion(
+                reserve: MappedRegion.reservation(for: nodeBytes), file: fd, offset: header.nodesOffset,
+                length: nodeBytes)
+            vectors = try MappedRegion(
+                reserve: MappedRegion.reservation(for: vectorBytes), file: fd, offset: header.vectorsOffset,
+                length: vectorBytes)
+            upper = try MappedRegion(
+                reserve: MappedRegion.reservation(for: header.upperWords * 4), file: fd, offset: header.upperOffset,
+                length: header.upperWords * 4)
+            labelRegion = try MappedRegion(
+                reserve: header.labelCount * LabelMap.entrySize, file: fd,
+                offset: header.labelsOffset, length: header.labelCount * LabelMap.entrySize)
         } catch {
             throw OpenError(path: path, problem: "\(error)")
         }
         var free = [UInt32](repeating: 0, count: header.freeCount)
         if header.freeCount > 0 {
-            let n = free.withUnsafeMutableBytes { pread(fd, $0.baseAddress, header.freeCount * 4, off_t(header.freeOffset)) }
+            let n = free.withUnsafeMutableBytes {
+                pread(fd, $0.baseAddress, header.freeCount * 4, off_t(header.freeOffset))
+            }
             guard n == header.freeCount * 4 else { throw OpenError(path: path, problem: "cannot read the free list") }
         }
         var ranges = [Float](repeating: 0, count: 2 * header.dimension)
@@ -75,25 +89,36 @@ enum IndexFile {
                     UnsafeRawBufferPointer(start: vectors.base, count: vectorBytes),
                     UnsafeRawBufferPointer(start: upper.base, count: header.upperWords * 4),
                     UnsafeRawBufferPointer(start: labelRegion.base, count: header.labelCount * LabelMap.entrySize),
-                    freeBytes, rangeBytes])
+                    freeBytes, rangeBytes,
+                ])
             }
         }
-        if let damaged { throw OpenError(path: path, problem: "the \(damaged) region is damaged (checksum mismatch); rebuild it with REINDEX") }
-        let quantizer = Quantizer(minimum: Array(ranges[0..<header.dimension]), step: Array(ranges[header.dimension...]))
+        if let damaged {
+            throw OpenError(
+                path: path, problem: "the \(damaged) region is damaged (checksum mismatch); rebuild it with REINDEX")
+        }
+        let quantizer = Quantizer(
+            minimum: Array(ranges[0..<header.dimension]), step: Array(ranges[header.dimension...]))
         let labels = LabelMap(table: UnsafeRawPointer(labelRegion.base), count: header.labelCount, owner: labelRegion)
-        let state = HNSWGraph.State(nodeCount: header.nodeCount, liveCount: header.liveCount, entryPoint: header.entryPoint,
-                                    topLevel: header.topLevel, upperWords: header.upperWords, freeSlots: free)
-        let graph = HNSWGraph(parameters: parameters, quantizer: quantizer, nodes: nodes, vectors: vectors, upper: upper,
-                              labels: labels, state: state,
-                              seed: UInt64(bitPattern: header.appliedSequence) &+ UInt64(header.nodeCount))
+        let state = HNSWGraph.State(
+            nodeCount: header.nodeCount, liveCount: header.liveCount, entryPoint: header.entryPoint,
+            topLevel: header.topLevel, upperWords: header.upperWords, freeSlots: free)
+        let graph = HNSWGraph(
+            parameters: parameters, quantizer: quantizer, nodes: nodes, vectors: vectors, upper: upper,
+            labels: labels, state: state,
+            seed: UInt64(bitPattern: header.appliedSequence) &+ UInt64(header.nodeCount))
         return (graph, header.appliedSequence)
     }
 
     /// Writes the graph as a new checkpoint at `path` (atomically, synced).
     static func write(_ graph: HNSWGraph, appliedSequence: Int64, to path: String) throws {
         graph.allocationLock.lock()
-        let nodeCount = graph.nodeCount, upperWords = graph.upperWords, free = graph.freeSlots
-        let entry = graph.entryPoint, top = graph.topLevel, live = graph.liveCount
+        let nodeCount = graph.nodeCount
+        let upperWords = graph.upperWords
+        let free = graph.freeSlots
+        let entry = graph.entryPoint
+        let top = graph.topLevel
+        let live = graph.liveCount
         graph.allocationLock.unlock()
 
         var labels: [(Int64, UInt32)] = []
@@ -135,7 +160,8 @@ enum IndexFile {
                         UnsafeRawBufferPointer(start: graph.nodes.base, count: nodeCount * graph.layout.stride),
                         UnsafeRawBufferPointer(start: graph.vectors.base, count: nodeCount * graph.layout.vectorBytes),
                         UnsafeRawBufferPointer(start: graph.upper.base, count: upperWords * 4),
-                        tableBytes, freeBytes, rangeBytes])
+                        tableBytes, freeBytes, rangeBytes,
+                    ])
                 }
             }
         }
@@ -153,7 +179,9 @@ enum IndexFile {
                 if n < 0 || n == 0 && count > done {
                     // A write that makes no progress without an errno is a full disk in all but name.
                     let code = n < 0 ? errno : ENOSPC
-                    failure = IndexFileWriteError(path: path, step: "writing \(count - done) bytes at offset \(offset + done) of \(temporary)", code: code)
+                    failure = IndexFileWriteError(
+                        path: path, step: "writing \(count - done) bytes at offset \(offset + done) of \(temporary)",
+                        code: code)
                     return
                 }
                 done += n
@@ -168,7 +196,8 @@ enum IndexFile {
         free.withUnsafeBytes { if $0.count > 0 { put($0.baseAddress!, $0.count, at: header.freeOffset) } }
         ranges.withUnsafeBytes { put($0.baseAddress!, $0.count, at: header.quantizerOffset) }
         if failure == nil, io.truncate(fd, off_t(header.fileLength), temporary) != 0 {
-            failure = IndexFileWriteError(path: path, step: "extending \(temporary) to \(header.fileLength) bytes", code: errno)
+            failure = IndexFileWriteError(
+                path: path, step: "extending \(temporary) to \(header.fileLength) bytes", code: errno)
         }
         if failure == nil, io.sync(fd, temporary) != 0 {
             failure = IndexFileWriteError(path: path, step: "syncing \(temporary)", code: errno)
@@ -189,6 +218,9 @@ enum IndexFile {
     private static func syncDirectory(of path: String) {
         let directory = (path as NSString).deletingLastPathComponent
         let fd = Glibc.open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 { fsync(fd); close(fd) }
+        if fd >= 0 {
+            fsync(fd)
+            close(fd)
+        }
     }
 }

@@ -10,7 +10,9 @@ import Dispatch
 struct IndexFileChecksums: Equatable {
     /// Where the six checksums start in the header page (past the header checksum).
     static let headerOffset = 152
-    static let regionNames = ["node records", "vectors", "upper-level links", "label table", "free list", "quantiser ranges"]
+    static let regionNames = [
+        "node records", "vectors", "upper-level links", "label table", "free list", "quantiser ranges",
+    ]
     static let chunkBytes = 4 << 20
 
     /// In the order of `regionNames`, which is the order of the regions in the file.
@@ -25,17 +27,19 @@ struct IndexFileChecksums: Equatable {
         var sums = [UInt32](repeating: 0, count: total)
         sums.withUnsafeMutableBufferPointer { out in
             // Each chunk writes its own slot; the regions are only read.
-            nonisolated(unsafe) let out = out, regions = regions
+            nonisolated(unsafe) let out = out
+            nonisolated(unsafe) let regions = regions
             DispatchQueue.concurrentPerform(iterations: total) { i in
-                let region = regions.indices.last { starts[$0] <= i }!   // empty regions hold no chunk
+                let region = regions.indices.last { starts[$0] <= i }! // empty regions hold no chunk
                 let bytes = regions[region]
                 let from = (i - starts[region]) * chunkBytes
                 out[i] = quiver_crc32c(0, bytes.baseAddress! + from, min(chunkBytes, bytes.count - from))
             }
         }
-        return IndexFileChecksums(values: regions.indices.map { r in
-            sums[starts[r]..<starts[r + 1]].withUnsafeBytes { quiver_crc32c(0, $0.baseAddress, $0.count) }
-        })
+        return IndexFileChecksums(
+            values: regions.indices.map { r in
+                sums[starts[r]..<starts[r + 1]].withUnsafeBytes { quiver_crc32c(0, $0.baseAddress, $0.count) }
+            })
     }
 
     /// The name of the first region of `regions` whose bytes do not match, or nil.

@@ -66,8 +66,10 @@ struct IndexFileHeader: Equatable {
             switch self {
             case .tooShort(let n): "the file is too short to be an index (\(n) bytes)"
             case .notAnIndex: "the file is not a Quiver HNSW index (bad magic)"
-            case .unsupportedVersion(1): "index format version 1 has no region checksums, so damage to it could go unnoticed (this quiver reads version \(IndexFileHeader.formatVersion))"
-            case .unsupportedVersion(let v): "index format version \(v) is not supported (this quiver reads version \(IndexFileHeader.formatVersion))"
+            case .unsupportedVersion(1):
+                "index format version 1 has no region checksums, so damage to it could go unnoticed (this quiver reads version \(IndexFileHeader.formatVersion))"
+            case .unsupportedVersion(let v):
+                "index format version \(v) is not supported (this quiver reads version \(IndexFileHeader.formatVersion))"
             case .badChecksum: "the index header is corrupt (checksum mismatch)"
             case .inconsistent(let what): "the index header is inconsistent: \(what)"
             }
@@ -75,7 +77,11 @@ struct IndexFileHeader: Equatable {
     }
 
     static func metricCode(_ metric: DistanceMetric) -> UInt32 {
-        switch metric { case .l2: 0; case .cosine: 1; case .innerProduct: 2 }
+        switch metric {
+        case .l2: 0
+        case .cosine: 1
+        case .innerProduct: 2
+        }
     }
 
     func encoded() -> [UInt8] {
@@ -106,7 +112,9 @@ struct IndexFileHeader: Equatable {
         put(UInt64(quantizerOffset), at: 128)
         put(UInt64(fileLength), at: 136)
         put(Self.checksum(bytes[0..<Self.checksumOffset]), at: Self.checksumOffset)
-        for (i, value) in regionChecksums.values.enumerated() { put(value, at: IndexFileChecksums.headerOffset + 4 * i) }
+        for (i, value) in regionChecksums.values.enumerated() {
+            put(value, at: IndexFileChecksums.headerOffset + 4 * i)
+        }
         return bytes
     }
 
@@ -122,7 +130,9 @@ struct IndexFileHeader: Equatable {
         guard Array(bytes[0..<8]) == Self.magic else { throw .notAnIndex }
         let version = get(UInt32.self, 8)
         guard version == Self.formatVersion else { throw .unsupportedVersion(version) }
-        guard get(UInt64.self, Self.checksumOffset) == Self.checksum(bytes[0..<Self.checksumOffset]) else { throw .badChecksum }
+        guard get(UInt64.self, Self.checksumOffset) == Self.checksum(bytes[0..<Self.checksumOffset]) else {
+            throw .badChecksum
+        }
         switch get(UInt32.self, 12) {
         case 0: metric = .l2
         case 1: metric = .cosine
@@ -148,7 +158,9 @@ struct IndexFileHeader: Equatable {
         freeOffset = Int(clamping: get(UInt64.self, 120))
         quantizerOffset = Int(clamping: get(UInt64.self, 128))
         fileLength = Int(clamping: get(UInt64.self, 136))
-        regionChecksums.values = regionChecksums.values.indices.map { get(UInt32.self, IndexFileChecksums.headerOffset + 4 * $0) }
+        regionChecksums.values = regionChecksums.values.indices.map {
+            get(UInt32.self, IndexFileChecksums.headerOffset + 4 * $0)
+        }
         try validate(actualFileLength: actualFileLength)
     }
 
@@ -158,10 +170,20 @@ struct IndexFileHeader: Equatable {
         m = parameters.m
         efConstruction = parameters.efConstruction
         stride = layout.stride
-        nodeCount = 0; liveCount = 0; entryPoint = .max; topLevel = 0; upperWords = 0
-        labelCount = 0; freeCount = 0; appliedSequence = 0
-        nodesOffset = Self.size; vectorsOffset = Self.size; upperOffset = Self.size; labelsOffset = Self.size
-        freeOffset = Self.size; quantizerOffset = Self.size
+        nodeCount = 0
+        liveCount = 0
+        entryPoint = .max
+        topLevel = 0
+        upperWords = 0
+        labelCount = 0
+        freeCount = 0
+        appliedSequence = 0
+        nodesOffset = Self.size
+        vectorsOffset = Self.size
+        upperOffset = Self.size
+        labelsOffset = Self.size
+        freeOffset = Self.size
+        quantizerOffset = Self.size
         fileLength = Self.size
     }
 
@@ -169,23 +191,32 @@ struct IndexFileHeader: Equatable {
         guard fileLength == actualFileLength else {
             throw .inconsistent("it records \(fileLength) bytes but the file has \(actualFileLength)")
         }
-        guard HNSWParameters.dimensionRange.contains(dimension), HNSWParameters.mRange.contains(m) else { throw .inconsistent("dimension \(dimension), m \(m)") }
-        guard stride == NodeLayout(dimension: dimension, m: m).stride else { throw .inconsistent("node stride \(stride)") }
-        guard liveCount <= nodeCount, freeCount <= nodeCount, labelCount <= nodeCount, nodeCount < Int(UInt32.max) else {
-            throw .inconsistent("counts (nodes \(nodeCount), live \(liveCount), free \(freeCount), labels \(labelCount))")
+        guard HNSWParameters.dimensionRange.contains(dimension), HNSWParameters.mRange.contains(m) else {
+            throw .inconsistent("dimension \(dimension), m \(m)")
+        }
+        guard stride == NodeLayout(dimension: dimension, m: m).stride else {
+            throw .inconsistent("node stride \(stride)")
+        }
+        guard liveCount <= nodeCount, freeCount <= nodeCount, labelCount <= nodeCount, nodeCount < Int(UInt32.max)
+        else {
+            throw .inconsistent(
+                "counts (nodes \(nodeCount), live \(liveCount), free \(freeCount), labels \(labelCount))")
         }
         guard entryPoint == .max || Int(entryPoint) < nodeCount, topLevel < 64 else {
             throw .inconsistent("entry point \(entryPoint) of \(nodeCount) nodes")
         }
         // Bounded before any product below is formed: a damaged count must not overflow it.
         guard upperWords <= fileLength / 4 else { throw .inconsistent("an upper arena of \(upperWords) words") }
-        let regions = [(nodesOffset, nodeCount * stride), (vectorsOffset, nodeCount * dimension * 4),
-                       (upperOffset, upperWords * 4), (labelsOffset, labelCount * 16), (freeOffset, freeCount * 4),
-                       (quantizerOffset, dimension * 8)]
+        let regions = [
+            (nodesOffset, nodeCount * stride), (vectorsOffset, nodeCount * dimension * 4),
+            (upperOffset, upperWords * 4), (labelsOffset, labelCount * 16), (freeOffset, freeCount * 4),
+            (quantizerOffset, dimension * 8),
+        ]
         var end = Self.size
         for (offset, length) in regions {
             guard offset >= end, offset % MappedRegion.pageSize == 0, offset <= fileLength,
-                  length <= fileLength - offset else {
+                length <= fileLength - offset
+            else {
                 throw .inconsistent("a region lies outside the file")
             }
             end = offset + length

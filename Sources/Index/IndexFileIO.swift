@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The system calls that write index files, as a table of functions.
@@ -12,16 +13,19 @@ import Glibc
 /// `errno` on failure. The path is passed along so a replacement can pick the files it fails.
 public struct IndexFileIO: Sendable {
     public var open: @Sendable (_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32
-    public var write: @Sendable (_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int, _ offset: off_t, _ path: String) -> Int
+    public var write:
+        @Sendable (_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int, _ offset: off_t, _ path: String) -> Int
     public var truncate: @Sendable (_ fd: Int32, _ length: off_t, _ path: String) -> Int32
     public var sync: @Sendable (_ fd: Int32, _ path: String) -> Int32
     public var rename: @Sendable (_ from: String, _ to: String) -> Int32
 
-    public init(open: @escaping @Sendable (String, Int32, mode_t) -> Int32,
-                write: @escaping @Sendable (Int32, UnsafeRawPointer, Int, off_t, String) -> Int,
-                truncate: @escaping @Sendable (Int32, off_t, String) -> Int32,
-                sync: @escaping @Sendable (Int32, String) -> Int32,
-                rename: @escaping @Sendable (String, String) -> Int32) {
+    public init(
+        open: @escaping @Sendable (String, Int32, mode_t) -> Int32,
+        write: @escaping @Sendable (Int32, UnsafeRawPointer, Int, off_t, String) -> Int,
+        truncate: @escaping @Sendable (Int32, off_t, String) -> Int32,
+        sync: @escaping @Sendable (Int32, String) -> Int32,
+        rename: @escaping @Sendable (String, String) -> Int32
+    ) {
         self.open = open
         self.write = write
         self.truncate = truncate

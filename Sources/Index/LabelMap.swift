@@ -44,7 +44,8 @@ final class LabelMap: @unchecked Sendable {
 
     private func lookUpTable(_ label: Int64) -> UInt32? {
         guard let table else { return nil }
-        var low = 0, high = tableCount
+        var low = 0
+        var high = tableCount
         while low < high {
             let mid = (low + high) / 2
             let value = table.loadUnaligned(fromByteOffset: mid * Self.entrySize, as: Int64.self)

@@ -1,12 +1,15 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Many readers or one writer (searches vs. changes to the graph).
 final class ReadWriteLock: @unchecked Sendable {
     private let lock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
     init() { pthread_rwlock_init(lock, nil) }
-    deinit { pthread_rwlock_destroy(lock); lock.deallocate() }
+    deinit {
+        pthread_rwlock_destroy(lock)
+        lock.deallocate()
+    }
 
     func read<T>(_ body: () throws -> T) rethrows -> T {
         pthread_rwlock_rdlock(lock)

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A memory region that starts as a private mapping of part of a file and grows with anonymous
@@ -31,15 +32,18 @@ final class MappedRegion: @unchecked Sendable {
     init(reserve: Int, file: Int32? = nil, offset: Int = 0, length: Int = 0) throws {
         let reserve = Self.roundUp(max(reserve, length, Self.pageSize))
         guard let raw = mmap(nil, reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
-              raw != MAP_FAILED else {
-            throw MapError(description: "cannot reserve \(reserve) bytes of address space: \(String(cString: strerror(errno)))")
+            raw != MAP_FAILED
+        else {
+            throw MapError(
+                description: "cannot reserve \(reserve) bytes of address space: \(String(cString: strerror(errno)))")
         }
         base = raw
         self.reserve = reserve
         committed = 0
         if let file, length > 0 {
             let mapped = Self.roundUp(length)
-            guard mmap(base, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, file, off_t(offset)) != MAP_FAILED else {
+            guard mmap(base, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, file, off_t(offset)) != MAP_FAILED
+            else {
                 munmap(base, reserve)
                 throw MapError(description: "cannot map the index file: \(String(cString: strerror(errno)))")
             }
@@ -59,13 +63,17 @@ final class MappedRegion: @unchecked Sendable {
         let target = Self.roundUp(max(bytes, committed + committed / 2, 1 << 20))
         if target > reserve {
             guard allowsRelocation else {
-                throw MapError(description: "the index outgrew the room reserved for a parallel build (\(reserve) bytes)")
+                throw MapError(
+                    description: "the index outgrew the room reserved for a parallel build (\(reserve) bytes)")
             }
             try relocate(to: target)
             return
         }
-        guard mmap(base + committed, target - committed, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED else {
+        guard
+            mmap(
+                base + committed, target - committed, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED
+        else {
             throw MapError(description: "out of memory growing the index to \(target) bytes")
         }
         committed = target
@@ -75,10 +83,13 @@ final class MappedRegion: @unchecked Sendable {
     private func relocate(to target: Int) throws {
         let newReserve = Self.roundUp(max(target, 2 * reserve))
         guard let raw = mmap(nil, newReserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
-              raw != MAP_FAILED else {
-            throw MapError(description: "cannot reserve \(newReserve) bytes of address space: \(String(cString: strerror(errno)))")
+            raw != MAP_FAILED
+        else {
+            throw MapError(
+                description: "cannot reserve \(newReserve) bytes of address space: \(String(cString: strerror(errno)))")
         }
-        guard mmap(raw, target, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED else {
+        guard mmap(raw, target, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED
+        else {
             munmap(raw, newReserve)
             throw MapError(description: "out of memory growing the index to \(target) bytes")
         }

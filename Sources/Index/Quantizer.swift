@@ -20,8 +20,9 @@ struct Quantizer: Sendable, Equatable {
         guard count >= 256 else {
             let r = max(fallbackRange, vectors.map { abs($0) }.max() ?? 0)
             // r / 127.5, not 2r / 255: 2r overflows for elements of 2^127 and more.
-            return Quantizer(minimum: [Float](repeating: -r, count: dimension),
-                             step: [Float](repeating: max(r / 127.5, .leastNormalMagnitude), count: dimension))
+            return Quantizer(
+                minimum: [Float](repeating: -r, count: dimension),
+                step: [Float](repeating: max(r / 127.5, .leastNormalMagnitude), count: dimension))
         }
         var low = [Float](repeating: .infinity, count: dimension)
         var high = [Float](repeating: -.infinity, count: dimension)
@@ -50,9 +51,16 @@ struct Quantizer: Sendable, Equatable {
         var clamped = 0
         for i in 0..<dimension {
             let scaled = ((vector[i] - minimum[i]) / step[i]).rounded()
-            if scaled.isNaN || scaled < 0 { codes[i] = 0; clamped += 1 }   // NaN: inf / inf, for elements near ±Float.max
-            else if scaled > 255 { codes[i] = 255; clamped += 1 }
-            else { codes[i] = UInt8(scaled) }
+            if scaled.isNaN || scaled < 0 {
+                codes[i] = 0
+                clamped += 1
+            } // NaN: inf / inf, for elements near ±Float.max
+            else if scaled > 255 {
+                codes[i] = 255
+                clamped += 1
+            } else {
+                codes[i] = UInt8(scaled)
+            }
         }
         return clamped
     }

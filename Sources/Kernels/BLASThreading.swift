@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How many threads the BLAS library may start for one call.
@@ -15,7 +15,9 @@ public enum BLASThreading {
     @discardableResult
     public static func useCallingThreadOnly() -> Bool {
         typealias SetThreads = @convention(c) (Int32) -> Void
-        guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "openblas_set_num_threads") else { return false }
+        guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "openblas_set_num_threads") else {
+            return false
+        }
         unsafeBitCast(symbol, to: SetThreads.self)(1)
         return true
     }

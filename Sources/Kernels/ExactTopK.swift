@@ -36,8 +36,8 @@ public struct ExactTopK {
     /// Relative error allowed for a single-precision dot product of this dimension (generous).
     private let epsilon: Float
 
-    private var heap: [Candidate] = []      // max-heap on `upper`, at most k entries
-    private var near: [Candidate] = []      // evicted or rejected rows whose `lower` may still qualify
+    private var heap: [Candidate] = [] // max-heap on `upper`, at most k entries
+    private var near: [Candidate] = [] // evicted or rejected rows whose `lower` may still qualify
     private var scores: [Float] = []
 
     private struct Candidate {
@@ -69,17 +69,20 @@ public struct ExactTopK {
         if scores.count < count { scores = [Float](repeating: 0, count: count) }
         scores.withUnsafeMutableBufferPointer { out in
             query.withUnsafeBufferPointer { q in
-                BLASScoring.dots(rows: rows, rowCount: count, dimension: dimension, query: q.baseAddress!,
-                                 into: out.baseAddress!)
+                BLASScoring.dots(
+                    rows: rows, rowCount: count, dimension: dimension, query: q.baseAddress!,
+                    into: out.baseAddress!)
             }
         }
         for r in 0..<count {
             let row = rows + r * dimension
             let (score, margin) = rankScore(dot: scores[r], row: row)
-            let lower = score - margin, upper = score + margin
+            let lower = score - margin
+            let upper = score + margin
             guard lower <= threshold else { continue }
-            let candidate = Candidate(id: ids[r], lower: lower, upper: upper,
-                                      vector: Array(UnsafeBufferPointer(start: row, count: dimension)))
+            let candidate = Candidate(
+                id: ids[r], lower: lower, upper: upper,
+                vector: Array(UnsafeBufferPointer(start: row, count: dimension)))
             if heap.count < k {
                 push(candidate)
             } else if upper < heap[0].upper {
@@ -155,7 +158,8 @@ public struct ExactTopK {
         heap[0] = candidate
         var parent = 0
         while true {
-            let left = 2 * parent + 1, right = left + 1
+            let left = 2 * parent + 1
+            let right = left + 1
             var largest = parent
             if left < heap.count, heap[left].upper > heap[largest].upper { largest = left }
             if right < heap.count, heap[right].upper > heap[largest].upper { largest = right }

@@ -18,8 +18,10 @@ public enum PairDistance {
     }
 
     /// The metric's distance, accumulated in Double. Cosine with a zero vector is NaN (reported as NULL).
-    public static func precise(_ metric: DistanceMetric, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                               count: Int) -> Double {
+    public static func precise(
+        _ metric: DistanceMetric, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+        count: Int
+    ) -> Double {
         switch metric {
         case .l2:
             return quiver_l2sq_f64acc(a, b, count).squareRoot()

@@ -31,9 +31,21 @@ public struct DedupeReport: Sendable, Equatable {
 final class InterruptFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var raised = false
-    func raise() { lock.lock(); raised = true; lock.unlock() }
-    func clear() { lock.lock(); raised = false; lock.unlock() }
-    var isRaised: Bool { lock.lock(); defer { lock.unlock() }; return raised }
+    func raise() {
+        lock.lock()
+        raised = true
+        lock.unlock()
+    }
+    func clear() {
+        lock.lock()
+        raised = false
+        lock.unlock()
+    }
+    var isRaised: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return raised
+    }
 }
 
 /// Running DEDUPE (see DedupeStatement): read the rows in scope, find the pairs at or above
@@ -54,7 +66,8 @@ extension QueryExecutor {
         interruptFlag.clear()
         var tokens = statement.tokens
         let significant = statement.significant
-        var explain = false, analyze = false
+        var explain = false
+        var analyze = false
         if significant.first?.isKeyword("EXPLAIN") == true {
             explain = true
             analyze = significant[1].isKeyword("ANALYZE")
@@ -98,7 +111,9 @@ extension QueryExecutor {
             add("time: \(step.name)", format3(step.milliseconds) + " ms")
             total += step.milliseconds
             if step.name == "find pairs" {
-                for phase in run.report.searchPhases { add("time: find pairs: \(phase.name)", format3(phase.milliseconds) + " ms") }
+                for phase in run.report.searchPhases {
+                    add("time: find pairs: \(phase.name)", format3(phase.milliseconds) + " ms")
+                }
             }
         }
         add("time: total", format3(total) + " ms")
@@ -131,7 +146,10 @@ struct DedupeRun {
             throw SQLiteError(.noSuchColumn(table: table.name, column: statement.column, statement: "DEDUPE"))
         }
         guard let rowid = table.rowidName else {
-            throw SQLiteError(.unsuitableSchema("DEDUPE: table \(table.name) has no rowid that SQL can name (columns named rowid, _rowid_ and oid hide it, or it is WITHOUT ROWID)"))
+            throw SQLiteError(
+                .unsuitableSchema(
+                    "DEDUPE: table \(table.name) has no rowid that SQL can name (columns named rowid, _rowid_ and oid hide it, or it is WITHOUT ROWID)"
+                ))
         }
         self.table = table
         self.column = column
@@ -142,20 +160,34 @@ struct DedupeRun {
         switch statement.method {
         case .vector:
             guard column.kind.vectorDimension != nil else {
-                throw SQLiteError(.unsuitableSchema("DEDUPE … THRESHOLD compares vectors by cosine similarity, and \(place) is \(column.declaredType.isEmpty ? "not a VECTOR column" : column.declaredType); for text use EXACT or MINHASH THRESHOLD j"))
+                throw SQLiteError(
+                    .unsuitableSchema(
+                        "DEDUPE … THRESHOLD compares vectors by cosine similarity, and \(place) is \(column.declaredType.isEmpty ? "not a VECTOR column" : column.declaredType); for text use EXACT or MINHASH THRESHOLD j"
+                    ))
             }
         case .exact, .minHash:
             if let dimension = column.kind.vectorDimension {
-                throw SQLiteError(.unsuitableSchema("DEDUPE … \(statement.method == .exact ? "EXACT" : "MINHASH") compares text, and \(place) is a VECTOR(\(dimension)) column; for vectors use THRESHOLD s (cosine similarity)"))
+                throw SQLiteError(
+                    .unsuitableSchema(
+                        "DEDUPE … \(statement.method == .exact ? "EXACT" : "MINHASH") compares text, and \(place) is a VECTOR(\(dimension)) column; for vectors use THRESHOLD s (cosine similarity)"
+                    ))
             }
         }
         if let mark = statement.markColumn, let existing = table.column(named: mark) {
-            if existing.primaryKeyPosition > 0 || existing.name.caseInsensitiveEquals(column.name) || existing.kind != .plain {
-                throw SQLiteError(.unsuitableSchema("DEDUPE … MARK COLUMN \(existing.name): the mark column must be an ordinary column, not the primary key, the deduplicated column, a VECTOR or a TEXT COMPRESSED column"))
+            if existing.primaryKeyPosition > 0 || existing.name.caseInsensitiveEquals(column.name)
+                || existing.kind != .plain
+            {
+                throw SQLiteError(
+                    .unsuitableSchema(
+                        "DEDUPE … MARK COLUMN \(existing.name): the mark column must be an ordinary column, not the primary key, the deduplicated column, a VECTOR or a TEXT COMPRESSED column"
+                    ))
             }
         }
         if statement.keep == .longest, column.kind.vectorDimension != nil, textColumns.isEmpty {
-            throw SQLiteError(.unsuitableSchema("DEDUPE … KEEP LONGEST on vectors compares the rows' text columns, and \(table.name) has none; use KEEP BY expression"))
+            throw SQLiteError(
+                .unsuitableSchema(
+                    "DEDUPE … KEEP LONGEST on vectors compares the rows' text columns, and \(table.name) has none; use KEEP BY expression"
+                ))
         }
     }
 
@@ -163,7 +195,8 @@ struct DedupeRun {
     var textColumns: [ColumnInfo] {
         table.columns.filter { c in
             let type = c.declaredType.uppercased()
-            return c.kind == .compressedText || (c.kind == .plain && (type.contains("CHAR") || type.contains("CLOB") || type.contains("TEXT")))
+            return c.kind == .compressedText
+                || (c.kind == .plain && (type.contains("CHAR") || type.contains("CLOB") || type.contains("TEXT")))
         }
     }
 
@@ -196,7 +229,8 @@ struct DedupeRun {
 
     /// Prepares Quiver SQL built here (compressed columns read as text, vector operators).
     func prepare(_ sql: String) throws -> Statement {
-        let rewritten = try Rewriter(compressedColumns: executor.catalog.compressedColumnNames).rewrite(StatementSplitter.split(sql)[0])
+        let rewritten = try Rewriter(compressedColumns: executor.catalog.compressedColumnNames).rewrite(
+            StatementSplitter.split(sql)[0])
         let prepared = try connection.prepare(rewritten.text)
         try prepared.bind(bindings)
         return prepared
@@ -219,20 +253,35 @@ struct DedupeRun {
         switch statement.method {
         case .exact:
             add("method", "exact: same text after NFKC, case folding and white-space folding")
-            add("strategy", "group rows by 64-bit fingerprint of the normalized text, then compare the normalized texts within each group")
+            add(
+                "strategy",
+                "group rows by 64-bit fingerprint of the normalized text, then compare the normalized texts within each group"
+            )
         case .minHash(let threshold, let ngram):
             let parameters = MinHashParameters(threshold: threshold, ngram: ngram)
             add("method", "near-duplicate text: Jaccard similarity of character \(ngram)-grams ≥ \(threshold)")
-            add("strategy", "MinHash (\(MinHashParameters.permutations) hashes), LSH with \(parameters.bands) bands of \(parameters.rowsPerBand), candidates whose signatures agree on at least \(format3(max(0, threshold - MinHashLSH.estimateSlack))) of their hashes confirmed by exact Jaccard")
-            add("reason", "a pair at the threshold becomes a candidate with probability \(format3(parameters.candidateProbability(threshold))); at \(format3(min(1, threshold + 0.05))) with \(format3(parameters.candidateProbability(min(1, threshold + 0.05))))")
+            add(
+                "strategy",
+                "MinHash (\(MinHashParameters.permutations) hashes), LSH with \(parameters.bands) bands of \(parameters.rowsPerBand), candidates whose signatures agree on at least \(format3(max(0, threshold - MinHashLSH.estimateSlack))) of their hashes confirmed by exact Jaccard"
+            )
+            add(
+                "reason",
+                "a pair at the threshold becomes a candidate with probability \(format3(parameters.candidateProbability(threshold))); at \(format3(min(1, threshold + 0.05))) with \(format3(parameters.candidateProbability(min(1, threshold + 0.05))))"
+            )
         case .vector(let threshold):
-            let plan = report.strategy.isEmpty ? PairSearchPlanner.plan(rowCount: n, threshold: threshold, exactRequested: statement.exactHint) : nil
+            let plan =
+                report.strategy.isEmpty
+                ? PairSearchPlanner.plan(rowCount: n, threshold: threshold, exactRequested: statement.exactHint) : nil
             add("method", "semantic: cosine similarity of \(place) ≥ \(threshold)")
             add("strategy", plan.map { Self.describe($0.strategy) } ?? report.strategy)
             add("reason", plan?.reason ?? report.reason)
         }
         add("keep", Self.describe(statement.keep))
-        add("action", statement.dryRun ? "dry run: report only" : statement.markColumn.map { "set \($0) to the kept row's key" } ?? "delete duplicates")
+        add(
+            "action",
+            statement.dryRun
+                ? "dry run: report only"
+                : statement.markColumn.map { "set \($0) to the kept row's key" } ?? "delete duplicates")
         return ResultSet(columns: ["item", "value"], rows: rows)
     }
 
@@ -257,8 +306,12 @@ struct DedupeRun {
     mutating func execute(lap: (String) -> Void) throws -> ResultSet {
         let total = try rowsInScope()
         report.rowsConsidered = total
-        let reader = try prepare("SELECT \(rowid), \(keyExpression), \(quoteIdentifier(column.name)), \(scoreExpression) \(scope) ORDER BY \(keyExpression), \(rowid)")
-        var rowids: [Int64] = [], keys: [SQLValue] = [], scores: [KeepScore] = []
+        let reader = try prepare(
+            "SELECT \(rowid), \(keyExpression), \(quoteIdentifier(column.name)), \(scoreExpression) \(scope) ORDER BY \(keyExpression), \(rowid)"
+        )
+        var rowids: [Int64] = []
+        var keys: [SQLValue] = []
+        var scores: [KeepScore] = []
         let pairs: [SimilarPair]
         switch statement.method {
         case .vector(let threshold):
@@ -307,13 +360,17 @@ struct DedupeRun {
             report.action = statement.markColumn == nil ? "deleted" : "marked"
             lap(statement.markColumn == nil ? "delete" : "mark")
         }
-        return ResultSet(columns: QueryExecutor.dedupeColumns, rows: clusters.entries.map {
-            [.integer(Int64($0.cluster)), keys[$0.kept], keys[$0.duplicate], .real($0.similarity)]
-        })
+        return ResultSet(
+            columns: QueryExecutor.dedupeColumns,
+            rows: clusters.entries.map {
+                [.integer(Int64($0.cluster)), keys[$0.kept], keys[$0.duplicate], .real($0.similarity)]
+            })
     }
 
-    private func read(_ reader: Statement, total: Int, rowids: inout [Int64], keys: inout [SQLValue], scores: inout [KeepScore],
-                      _ each: (Statement) throws -> Void) throws {
+    private func read(
+        _ reader: Statement, total: Int, rowids: inout [Int64], keys: inout [SQLValue], scores: inout [KeepScore],
+        _ each: (Statement) throws -> Void
+    ) throws {
         while try reader.step() {
             if rowids.count % 4096 == 0 { try progress.report("reading rows", rowids.count, of: total, .rows) }
             try each(reader)
@@ -350,19 +407,22 @@ struct DedupeRun {
         let dimension = vectors.dimension
         let bytes = statement.blobBytes(at: 2)
         if statement.isBlob(at: 2), bytes.count == dimension * 4 {
-            vectors.append(UnsafeBufferPointer(start: bytes.baseAddress!.assumingMemoryBound(to: Float.self), count: dimension))
+            vectors.append(
+                UnsafeBufferPointer(start: bytes.baseAddress!.assumingMemoryBound(to: Float.self), count: dimension))
             return
         }
         // Not in canonical form (written by a tool that bypassed Quiver): parse it.
-        let parsed = try VectorCodec.parseStored(statement.value(at: 2), dimension: dimension,
-                                                 place: "\(table.name).\(column.name)", rowid: rowid)
+        let parsed = try VectorCodec.parseStored(
+            statement.value(at: 2), dimension: dimension,
+            place: "\(table.name).\(column.name)", rowid: rowid)
         vectors.append(parsed)
     }
 
     // MARK: finding pairs
 
     private mutating func vectorPairs(_ vectors: VectorRows, threshold: Double) throws -> [SimilarPair] {
-        let plan = PairSearchPlanner.plan(rowCount: vectors.count, threshold: threshold, exactRequested: statement.exactHint)
+        let plan = PairSearchPlanner.plan(
+            rowCount: vectors.count, threshold: threshold, exactRequested: statement.exactHint)
         report.method = "cosine"
         report.strategy = Self.describe(plan.strategy)
         report.reason = plan.reason
@@ -371,14 +431,17 @@ struct DedupeRun {
             report.comparisons = vectors.count * (vectors.count - 1) / 2
             return try ExactPairSearch.pairs(in: vectors, threshold: threshold, progress: progress)
         case .kMeansBlocks(let clusters):
-            let outcome = try KMeansBlocking.pairs(in: vectors, threshold: threshold, clusters: clusters, progress: progress)
+            let outcome = try KMeansBlocking.pairs(
+                in: vectors, threshold: threshold, clusters: clusters, progress: progress)
             report.comparisons = outcome.comparedPairs
             report.searchPhases = outcome.phases.map { .init(name: $0.name, milliseconds: $0.seconds * 1000) }
             if outcome.fellBackToExact {
                 report.strategy = Self.describe(.exactBlocks)
-                report.reason = "k-means cells would have covered \(format3(Double(outcome.comparedPairs) / Double(max(1, 2 * outcome.allPairs)) * 100))% of all pairs (\(format3(outcome.probesPerRow)) cells per row): all pairs compared instead"
+                report.reason =
+                    "k-means cells would have covered \(format3(Double(outcome.comparedPairs) / Double(max(1, 2 * outcome.allPairs)) * 100))% of all pairs (\(format3(outcome.probesPerRow)) cells per row): all pairs compared instead"
             } else {
-                report.reason += "; \(format3(outcome.probesPerRow)) cells probed per row, \(format3(Double(outcome.comparedPairs) / Double(max(1, outcome.allPairs)) * 100))% of the work of all pairs"
+                report.reason +=
+                    "; \(format3(outcome.probesPerRow)) cells probed per row, \(format3(Double(outcome.comparedPairs) / Double(max(1, outcome.allPairs)) * 100))% of the work of all pairs"
             }
             return outcome.pairs
         }
@@ -399,7 +462,11 @@ struct DedupeRun {
             var first: [String: Int] = [:]
             for row in group {
                 let text = texts[row]!
-                if let kept = first[text] { pairs.append(SimilarPair(kept, row, similarity: 1)) } else { first[text] = row }
+                if let kept = first[text] {
+                    pairs.append(SimilarPair(kept, row, similarity: 1))
+                } else {
+                    first[text] = row
+                }
             }
         }
         return pairs
@@ -409,10 +476,15 @@ struct DedupeRun {
         report.method = "minhash"
         report.strategy = "MinHash LSH, \(lsh.parameters.bands) bands of \(lsh.parameters.rowsPerBand)"
         let floor = lsh.parameters.threshold - MinHashLSH.estimateSlack
-        let candidates = try lsh.candidatePairs(progress: progress).filter { lsh.estimatedSimilarity($0.0, $0.1) >= floor }
+        let candidates = try lsh.candidatePairs(progress: progress).filter {
+            lsh.estimatedSimilarity($0.0, $0.1) >= floor
+        }
         report.comparisons = candidates.count
         var involved = Set<Int>()
-        for (a, b) in candidates { involved.insert(a); involved.insert(b) }
+        for (a, b) in candidates {
+            involved.insert(a)
+            involved.insert(b)
+        }
         let texts = try normalizedTexts(of: Array(involved), rowids: rowids)
         var shingles: [Int: [UInt64]] = [:]
         for (row, text) in texts { shingles[row] = CharacterShingles.of(normalized: text, n: lsh.parameters.ngram) }
@@ -435,12 +507,16 @@ struct DedupeRun {
         let ids = Array(rowByID.keys)
         for start in stride(from: 0, to: ids.count, by: 10_000) {
             let json = "[" + ids[start..<min(ids.count, start + 10_000)].map(String.init).joined(separator: ",") + "]"
-            let rewritten = try Rewriter(compressedColumns: executor.catalog.compressedColumnNames).rewrite(StatementSplitter.split(
-                "SELECT \(rowid), \(quoteIdentifier(column.name)) FROM \(quoteIdentifier(table.name)) WHERE \(rowid) IN (SELECT value FROM json_each(?1))")[0])
+            let rewritten = try Rewriter(compressedColumns: executor.catalog.compressedColumnNames).rewrite(
+                StatementSplitter.split(
+                    "SELECT \(rowid), \(quoteIdentifier(column.name)) FROM \(quoteIdentifier(table.name)) WHERE \(rowid) IN (SELECT value FROM json_each(?1))"
+                )[0])
             let statement = try connection.prepare(rewritten.text)
             try statement.bind(.text(json), at: 1)
             while try statement.step() {
-                if let row = rowByID[statement.int64(at: 0)] { texts[row] = TextFingerprint.normalize(Self.text(statement, at: 1)) }
+                if let row = rowByID[statement.int64(at: 0)] {
+                    texts[row] = TextFingerprint.normalize(Self.text(statement, at: 1))
+                }
             }
         }
         return texts
@@ -457,7 +533,8 @@ struct DedupeRun {
             if let mark = statement.markColumn {
                 if table.column(named: mark) == nil {
                     let type = table.primaryKeyColumn?.declaredType ?? "INTEGER"
-                    try connection.execute("ALTER TABLE \(t) ADD COLUMN \(quoteIdentifier(mark)) \(type.isEmpty ? "" : type)")
+                    try connection.execute(
+                        "ALTER TABLE \(t) ADD COLUMN \(quoteIdentifier(mark)) \(type.isEmpty ? "" : type)")
                     try executor.schemaDidChange()
                 }
                 let name = table.column(named: mark)?.name ?? mark

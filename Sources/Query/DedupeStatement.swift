@@ -44,13 +44,16 @@ public struct DedupeStatement: Equatable, Sendable {
         public var description: String
     }
 
-    static let usage = "DEDUPE table ON column { EXACT | THRESHOLD s | MINHASH THRESHOLD j [NGRAM n] } [WHERE …] [KEEP FIRST | LAST | LONGEST | BY expr] [MARK COLUMN name] [DRY RUN]"
+    static let usage =
+        "DEDUPE table ON column { EXACT | THRESHOLD s | MINHASH THRESHOLD j [NGRAM n] } [WHERE …] [KEEP FIRST | LAST | LONGEST | BY expr] [MARK COLUMN name] [DRY RUN]"
 
     /// True when `statement` is a DEDUPE (after an optional EXPLAIN [ANALYZE]).
     public static func isDedupe(_ statement: SQLStatement) -> Bool {
         let words = statement.leadingKeywords(3)
-        return words.first == "DEDUPE" || (words.first == "EXPLAIN" && (words.dropFirst().first == "DEDUPE"
-            || (words.dropFirst().first == "ANALYZE" && words.last == "DEDUPE")))
+        return words.first == "DEDUPE"
+            || (words.first == "EXPLAIN"
+                && (words.dropFirst().first == "DEDUPE"
+                    || (words.dropFirst().first == "ANALYZE" && words.last == "DEDUPE")))
     }
 
     /// True when the statement cannot change rows: a DRY RUN, or EXPLAIN without ANALYZE.
@@ -71,7 +74,9 @@ public struct DedupeStatement: Equatable, Sendable {
         func fail(_ message: String) -> SyntaxError { SyntaxError(description: message) }
 
         guard word(0) == "DEDUPE" else { throw fail("expected \(usage)") }
-        guard let table = token(1), table.kind == .identifier, word(2) == "ON", let column = token(3), column.kind == .identifier else {
+        guard let table = token(1), table.kind == .identifier, word(2) == "ON", let column = token(3),
+            column.kind == .identifier
+        else {
             throw fail("expected DEDUPE table ON column …; the full form is \(usage)")
         }
         var i = 4
@@ -99,19 +104,24 @@ public struct DedupeStatement: Equatable, Sendable {
             method = .vector(threshold: try threshold("THRESHOLD", "cosine similarity"))
         case "MINHASH":
             i += 1
-            guard word(i) == "THRESHOLD" else { throw fail("expected MINHASH THRESHOLD j, with j the Jaccard similarity (0 < j ≤ 1)") }
+            guard word(i) == "THRESHOLD" else {
+                throw fail("expected MINHASH THRESHOLD j, with j the Jaccard similarity (0 < j ≤ 1)")
+            }
             i += 1
             let j = try threshold("MINHASH THRESHOLD", "Jaccard similarity")
             var ngram = MinHashParameters.defaultNgram
             if word(i) == "NGRAM" {
                 i += 1
-                let n = try number("NGRAM")   // a Double: compared as one, since Int(n) traps beyond Int.max
-                guard n == n.rounded(), (1.0...16.0).contains(n) else { throw fail("NGRAM must be a whole number from 1 to 16; got \(token(i - 1)!.text)") }
+                let n = try number("NGRAM") // a Double: compared as one, since Int(n) traps beyond Int.max
+                guard n == n.rounded(), (1.0...16.0).contains(n) else {
+                    throw fail("NGRAM must be a whole number from 1 to 16; got \(token(i - 1)!.text)")
+                }
                 ngram = Int(n)
             }
             method = .minHash(threshold: j, ngram: ngram)
         default:
-            throw fail("expected EXACT, THRESHOLD s or MINHASH THRESHOLD j after DEDUPE \(table.text) ON \(column.text)")
+            throw fail(
+                "expected EXACT, THRESHOLD s or MINHASH THRESHOLD j after DEDUPE \(table.text) ON \(column.text)")
         }
 
         var result = DedupeStatement(table: table.identifierName, column: column.identifierName, method: method)
@@ -129,7 +139,8 @@ public struct DedupeStatement: Equatable, Sendable {
         }
         /// The SQL text from significant token `from` up to the next clause (or the end).
         func expression(from: Int, clause: String) throws -> String {
-            var depth = 0, k = from
+            var depth = 0
+            var k = from
             while k < positions.count {
                 if depth == 0, startsClause(k) { break }
                 if token(k)!.isPunctuation("(") { depth += 1 }
@@ -164,7 +175,7 @@ public struct DedupeStatement: Equatable, Sendable {
                 }
                 result.markColumn = name.identifierName
                 i += 3
-            default:   // DRY RUN
+            default: // DRY RUN
                 result.dryRun = true
                 i += 2
             }

@@ -14,8 +14,10 @@ struct ExactNearestScan {
         var rowsScanned: Int
     }
 
-    static func run(connection: Connection, sql: String, bindings: SQLBindings, query: [Float],
-                    metric: DistanceMetric, k: Int, place: String) throws -> Outcome {
+    static func run(
+        connection: Connection, sql: String, bindings: SQLBindings, query: [Float],
+        metric: DistanceMetric, k: Int, place: String
+    ) throws -> Outcome {
         let dimension = query.count
         let statement = try connection.prepare(sql)
         try statement.bind(bindings)
@@ -43,11 +45,13 @@ struct ExactNearestScan {
             let bytes = statement.blobBytes(at: 1)
             if statement.isBlob(at: 1), bytes.count == dimension * 4 {
                 block.withUnsafeMutableBytes { target in
-                    (target.baseAddress! + filled * dimension * 4).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+                    (target.baseAddress! + filled * dimension * 4).copyMemory(
+                        from: bytes.baseAddress!, byteCount: bytes.count)
                 }
             } else {
                 // Not in canonical form (written by a tool that bypassed Quiver): parse it.
-                let parsed = try VectorCodec.parseStored(statement.value(at: 1), dimension: dimension, place: place, rowid: id)
+                let parsed = try VectorCodec.parseStored(
+                    statement.value(at: 1), dimension: dimension, place: place, rowid: id)
                 block.replaceSubrange((filled * dimension)..<((filled + 1) * dimension), with: parsed)
             }
             ids[filled] = id

@@ -13,8 +13,10 @@ extension QueryExecutor {
         if significant[1].isKeyword("QUERY") { return nil }
         let analyze = significant[1].isKeyword("ANALYZE")
         let skip = analyze ? 2 : 1
-        guard significant.count > skip else { return nil }   // "EXPLAIN ANALYZE" alone: SQLite's syntax error
-        guard let start = statement.tokens.firstIndex(where: { $0.offset == significant[skip].offset }) else { return nil }
+        guard significant.count > skip else { return nil } // "EXPLAIN ANALYZE" alone: SQLite's syntax error
+        guard let start = statement.tokens.firstIndex(where: { $0.offset == significant[skip].offset }) else {
+            return nil
+        }
         let inner = SQLStatement(tokens: Array(statement.tokens[start...]))
         guard analyze || ["SELECT", "WITH"].contains(inner.leadingKeyword) else { return nil }
         return (inner, analyze)
@@ -32,16 +34,21 @@ extension QueryExecutor {
         }
         let result: ResultSet?
         if analyze {
-            result = try runNearest(plan, bindings, efHint: IndexStatement.efSearchHint(in: inner),
-                                    exact: IndexStatement.exactHint(in: inner))
+            result = try runNearest(
+                plan, bindings, efHint: IndexStatement.efSearchHint(in: inner),
+                exact: IndexStatement.exactHint(in: inner))
             search.trace.end()
         } else {
             result = nil
             search.trace = ExecutionTrace()
-            try search.planWithoutSearching(plan, bindings, efHint: IndexStatement.efSearchHint(in: inner), catalog: &catalog)
+            try search.planWithoutSearching(
+                plan, bindings, efHint: IndexStatement.efSearchHint(in: inner), catalog: &catalog)
         }
-        let index = catalog.indexes(on: plan.table.name).first { $0.column.caseInsensitiveEquals(plan.column.name) && $0.metric == plan.metric }
-        return Explain.nearest(plan, index: index, trace: search.trace, rowsReturned: analyze ? result?.rows.count ?? 0 : nil)
+        let index = catalog.indexes(on: plan.table.name).first {
+            $0.column.caseInsensitiveEquals(plan.column.name) && $0.metric == plan.metric
+        }
+        return Explain.nearest(
+            plan, index: index, trace: search.trace, rowsReturned: analyze ? result?.rows.count ?? 0 : nil)
     }
 }
 
@@ -56,20 +63,27 @@ enum Explain {
 
     /// EXPLAIN ANALYZE of a statement that is not a nearest-neighbour query.
     static func notNearest(rowsReturned: Int, nanoseconds: UInt64) -> ResultSet {
-        ResultSet(columns: columns, rows: [
-            [.text("strategy"), .text("sqlite (not a nearest-neighbour query)")],
-            [.text("rows returned"), .integer(Int64(rowsReturned))],
-            [.text("time"), .text(milliseconds(nanoseconds))],
-        ])
+        ResultSet(
+            columns: columns,
+            rows: [
+                [.text("strategy"), .text("sqlite (not a nearest-neighbour query)")],
+                [.text("rows returned"), .integer(Int64(rowsReturned))],
+                [.text("time"), .text(milliseconds(nanoseconds))],
+            ])
     }
 
     /// EXPLAIN of a nearest-neighbour query; with ANALYZE (`rowsReturned` given), what running it
     /// counted and the time of each step.
-    static func nearest(_ plan: NearestNeighbourPlan, index: IndexDefinition?, trace: ExecutionTrace,
-                        rowsReturned: Int?) -> ResultSet {
+    static func nearest(
+        _ plan: NearestNeighbourPlan, index: IndexDefinition?, trace: ExecutionTrace,
+        rowsReturned: Int?
+    ) -> ResultSet {
         var rows: [[SQLValue]] = []
         func add(_ item: String, _ value: String) { rows.append([.text(item), .text(value)]) }
-        add("query", "nearest rows of \(plan.table.name).\(plan.column.name) by \(plan.metric.sqlOperator) (\(plan.metric.rawValue))\(plan.isFiltered ? ", filtered" : "")")
+        add(
+            "query",
+            "nearest rows of \(plan.table.name).\(plan.column.name) by \(plan.metric.sqlOperator) (\(plan.metric.rawValue))\(plan.isFiltered ? ", filtered" : "")"
+        )
         add("index", index.map { "\($0.name) (hnsw, m=\($0.m), ef_construction=\($0.efConstruction))" } ?? "none")
         add("strategy", name(of: trace.strategy))
         if let reason = reason(for: trace.decision) { add("reason", reason) }
@@ -106,13 +120,18 @@ enum Explain {
     static func reason(for decision: ExecutionTrace.Decision) -> String? {
         switch decision {
         case .none: nil
-        case .noUsableIndex: "no usable hnsw index for this column and operator (or uncommitted writes in this transaction)"
+        case .noUsableIndex:
+            "no usable hnsw index for this column and operator (or uncommitted writes in this transaction)"
         case .noFilter: "no filter: the index answers directly"
         case .filterSeenBefore: "filter seen before: its allow-set is kept while the data is unchanged"
-        case .filterFirst(let steps?): "selective filter: run it first (on a budget of \(steps) SQLite steps), then search the rows it passes"
-        case .filterFirst(nil): "selective filter: run it first on a budget, then score its rows exactly or walk the index restricted to them (decided when the filter has run; EXPLAIN ANALYZE shows which)"
-        case .walkFirst(let candidates?): "permissive filter: walk the index and check candidates (\(candidates) first), widening as needed"
-        case .walkFirst(nil): "permissive filter: walk the index and check candidates, widening as needed; the filter runs first if that stalls"
+        case .filterFirst(let steps?):
+            "selective filter: run it first (on a budget of \(steps) SQLite steps), then search the rows it passes"
+        case .filterFirst(nil):
+            "selective filter: run it first on a budget, then score its rows exactly or walk the index restricted to them (decided when the filter has run; EXPLAIN ANALYZE shows which)"
+        case .walkFirst(let candidates?):
+            "permissive filter: walk the index and check candidates (\(candidates) first), widening as needed"
+        case .walkFirst(nil):
+            "permissive filter: walk the index and check candidates, widening as needed; the filter runs first if that stalls"
         }
     }
 

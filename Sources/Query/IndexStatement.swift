@@ -12,11 +12,12 @@ import QuiverStorage
 ///
 /// and the per-query hints `/*+ hnsw.ef_search = 100 */` and `/*+ exact */` anywhere in a SELECT.
 public enum IndexStatement: Equatable {
-    case create(name: String, table: String, column: String, metric: DistanceMetric, m: Int, efConstruction: Int,
-                ifNotExists: Bool)
+    case create(
+        name: String, table: String, column: String, metric: DistanceMetric, m: Int, efConstruction: Int,
+        ifNotExists: Bool)
     case drop(name: String, ifExists: Bool)
     case reindex(name: String)
-    case setEfSearch(Int?, local: Bool)   // nil: reset
+    case setEfSearch(Int?, local: Bool) // nil: reset
     case showEfSearch
 
     public struct SyntaxError: Error, CustomStringConvertible {
@@ -51,36 +52,50 @@ public enum IndexStatement: Equatable {
         guard words.count > i, words[i] == "INDEX" else { return nil }
         i += 1
         var ifNotExists = false
-        if words.count > i + 2, words[i] == "IF", words[i + 1] == "NOT", words[i + 2] == "EXISTS" { ifNotExists = true; i += 3 }
+        if words.count > i + 2, words[i] == "IF", words[i + 1] == "NOT", words[i + 2] == "EXISTS" {
+            ifNotExists = true
+            i += 3
+        }
         guard words.count > i + 4, t[i].kind == .identifier, words[i + 1] == "ON", t[i + 2].kind == .identifier,
-              words[i + 3] == "USING" else {
+            words[i + 3] == "USING"
+        else {
             throw SyntaxError(description: "expected CREATE INDEX name ON table USING hnsw (column [opclass])")
         }
-        let name = t[i].identifierName, table = t[i + 2].identifierName
+        let name = t[i].identifierName
+        let table = t[i + 2].identifierName
         let method = t[i + 4].identifierName.lowercased()
         guard method == "hnsw" else {
             throw SyntaxError(description: "unknown index method '\(method)'; Quiver builds USING hnsw")
         }
         i += 5
         guard words.count > i + 2, words[i] == "(", t[i + 1].kind == .identifier else {
-            throw SyntaxError(description: "expected (column [vector_cosine_ops | vector_l2_ops | vector_ip_ops]) after USING hnsw")
+            throw SyntaxError(
+                description: "expected (column [vector_cosine_ops | vector_l2_ops | vector_ip_ops]) after USING hnsw")
         }
         let column = t[i + 1].identifierName
         i += 2
         var metric = DistanceMetric.cosine
         if words[i] != ")" {
             guard let named = DistanceMetric(name: t[i].identifierName), t[i].identifierName.hasSuffix("_ops") else {
-                throw SyntaxError(description: "unknown operator class '\(t[i].text)'; use vector_cosine_ops, vector_l2_ops or vector_ip_ops")
+                throw SyntaxError(
+                    description:
+                        "unknown operator class '\(t[i].text)'; use vector_cosine_ops, vector_l2_ops or vector_ip_ops")
             }
             metric = named
             i += 1
         }
-        guard i < words.count, words[i] == ")" else { throw SyntaxError(description: "expected ')' after the column of USING hnsw") }
+        guard i < words.count, words[i] == ")" else {
+            throw SyntaxError(description: "expected ')' after the column of USING hnsw")
+        }
         i += 1
-        var m = HNSWParameters.defaultM, efConstruction = HNSWParameters.defaultEfConstruction
+        var m = HNSWParameters.defaultM
+        var efConstruction = HNSWParameters.defaultEfConstruction
         if i < words.count {
             guard words[i] == "WITH", i + 1 < words.count, words[i + 1] == "(" else {
-                throw SyntaxError(description: "unexpected '\(t[i].text)' after the index column; options go in WITH (m = 16, ef_construction = 64)")
+                throw SyntaxError(
+                    description:
+                        "unexpected '\(t[i].text)' after the index column; options go in WITH (m = 16, ef_construction = 64)"
+                )
             }
             i += 2
             while i < words.count, words[i] != ")" {
@@ -90,30 +105,40 @@ public enum IndexStatement: Equatable {
                 switch t[i].identifierName.lowercased() {
                 case "m": m = value
                 case "ef_construction": efConstruction = value
-                case let other: throw SyntaxError(description: "unknown hnsw option '\(other)'; known: m, ef_construction")
+                case let other:
+                    throw SyntaxError(description: "unknown hnsw option '\(other)'; known: m, ef_construction")
                 }
                 i += 3
                 if i < words.count, words[i] == "," { i += 1 }
             }
             guard i == words.count - 1 else { throw SyntaxError(description: "expected ')' to close WITH (…)") }
         }
-        return .create(name: name, table: table, column: column, metric: metric, m: m, efConstruction: efConstruction,
-                       ifNotExists: ifNotExists)
+        return .create(
+            name: name, table: table, column: column, metric: metric, m: m, efConstruction: efConstruction,
+            ifNotExists: ifNotExists)
     }
 
     private static func parseSetting(_ t: [Token], _ words: [String]) throws -> IndexStatement? {
         var i = 1
         var local = false
-        if words.first == "SET", words.count > 1, words[1] == "LOCAL" { local = true; i = 2 }
-        guard words.count >= i + 3, words[i] == "HNSW", words[i + 1] == ".", words[i + 2] == "EF_SEARCH" else { return nil }
+        if words.first == "SET", words.count > 1, words[1] == "LOCAL" {
+            local = true
+            i = 2
+        }
+        guard words.count >= i + 3, words[i] == "HNSW", words[i + 1] == ".", words[i + 2] == "EF_SEARCH" else {
+            return nil
+        }
         switch words[0] {
         case "RESET": return .setEfSearch(nil, local: false)
         case "SHOW": return .showEfSearch
         default:
             guard words.count == i + 5, words[i + 3] == "=" || words[i + 3] == "TO", let value = Int(t[i + 4].text),
-                  HNSWParameters.efSearchRange.contains(value) else {
+                HNSWParameters.efSearchRange.contains(value)
+            else {
                 let range = HNSWParameters.efSearchRange
-                throw SyntaxError(description: "expected SET hnsw.ef_search = N with N between \(range.lowerBound) and \(range.upperBound)")
+                throw SyntaxError(
+                    description:
+                        "expected SET hnsw.ef_search = N with N between \(range.lowerBound) and \(range.upperBound)")
             }
             return .setEfSearch(value, local: local)
         }

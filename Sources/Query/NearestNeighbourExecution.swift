@@ -7,7 +7,9 @@ import QuiverStorage
 extension QueryExecutor {
     /// Runs a nearest-neighbour plan; nil when the query turns out not to fit it at run time
     /// (a NULL query vector, a non-integer LIMIT), in which case plain SQLite answers.
-    func runNearest(_ plan: NearestNeighbourPlan, _ bindings: SQLBindings, efHint: Int?, exact: Bool = false) throws -> ResultSet? {
+    func runNearest(_ plan: NearestNeighbourPlan, _ bindings: SQLBindings, efHint: Int?, exact: Bool = false) throws
+        -> ResultSet?
+    {
         search.trace.begin()
         guard let ids = try search.nearestIDs(plan, bindings, efHint: efHint, exact: exact, catalog: &catalog) else {
             return nil
@@ -24,9 +26,12 @@ extension QueryExecutor {
     /// is answered the same way and replaced by its final form (restricted to the rows found),
     /// so a vector top-k inside ordinary SQL (GROUP BY, joins, rank fusion) costs what it costs
     /// on its own. Blocks that depend on the outer query (correlated) are left to SQLite.
-    func answeringNestedNearest(_ statement: SQLStatement, _ bindings: SQLBindings, efHint: Int?, exact: Bool) throws -> SQLStatement? {
+    func answeringNestedNearest(_ statement: SQLStatement, _ bindings: SQLBindings, efHint: Int?, exact: Bool) throws
+        -> SQLStatement?
+    {
         // Only statements that run now: a view or trigger must keep its query, not today's rows.
-        guard ["SELECT", "WITH", "VALUES", "INSERT", "REPLACE", "UPDATE", "DELETE"].contains(statement.leadingKeyword) else { return nil }
+        guard ["SELECT", "WITH", "VALUES", "INSERT", "REPLACE", "UPDATE", "DELETE"].contains(statement.leadingKeyword)
+        else { return nil }
         let tokens = statement.tokens
         let outline = SyntaxOutline(tokens: tokens)
         var replacements: [(range: Range<Int>, text: String)] = []
@@ -34,8 +39,9 @@ extension QueryExecutor {
         while e < outline.entries.count {
             defer { e += 1 }
             guard outline.token(e)!.isPunctuation("("), let next = outline.token(e + 1),
-                  next.isKeyword("SELECT") || next.isKeyword("WITH"),
-                  let close = outline.matchingParenthesis(e) else { continue }
+                next.isKeyword("SELECT") || next.isKeyword("WITH"),
+                let close = outline.matchingParenthesis(e)
+            else { continue }
             let range = (outline.entries[e].tokenIndex + 1)..<outline.entries[close].tokenIndex
             let inner = SQLStatement(tokens: Array(tokens[range]))
             guard let plan = NearestNeighbourPlan.make(for: inner, catalog: catalog) else { continue }
@@ -43,22 +49,23 @@ extension QueryExecutor {
             let found: [Int64]?
             do {
                 found = try search.nearestIDs(plan, bindings, efHint: efHint, exact: exact, catalog: &catalog)
-            } catch where QueryVectorCheck.isRefusal(error) {
-                throw error   // SQLite would rank such a query arbitrarily, not refuse it
+            } catch  where QueryVectorCheck.isRefusal(error) {
+                throw error // SQLite would rank such a query arbitrarily, not refuse it
             } catch let error as SQLiteError where error.isInterrupt {
-                throw error   // cancelled or out of time: running it again in SQLite would undo that
+                throw error // cancelled or out of time: running it again in SQLite would undo that
             } catch {
                 continue
             }
             guard let ids = found else { continue }
             replacements.append((range, plan.finalStatement(ids)))
-            e = close   // blocks inside this one are part of its answer
+            e = close // blocks inside this one are part of its answer
         }
         guard !replacements.isEmpty else { return nil }
         var out = tokens
         for replacement in replacements.reversed() {
             let offset = tokens[replacement.range.lowerBound].offset
-            out.replaceSubrange(replacement.range, with: [Token(kind: .identifier, text: replacement.text, offset: offset)])
+            out.replaceSubrange(
+                replacement.range, with: [Token(kind: .identifier, text: replacement.text, offset: offset)])
         }
         return SQLStatement(tokens: out)
     }

@@ -50,7 +50,11 @@ public struct NearestNeighbourPlan {
             result.positional += Array(repeating: .null, count: idsParameterIndex - 1 - result.positional.count)
         }
         let list = SQLValue.text("[" + ids.map(String.init).joined(separator: ",") + "]")
-        if result.positional.count >= idsParameterIndex { result.positional[idsParameterIndex - 1] = list } else { result.positional.append(list) }
+        if result.positional.count >= idsParameterIndex {
+            result.positional[idsParameterIndex - 1] = list
+        } else {
+            result.positional.append(list)
+        }
         return result
     }
 
@@ -85,8 +89,10 @@ public struct NearestNeighbourPlan {
         return "\(withText) SELECT \(columns) FROM \(fromText)\(condition)"
     }
 
-    static let aggregates: Set<String> = ["COUNT", "SUM", "AVG", "MIN", "MAX", "TOTAL", "GROUP_CONCAT",
-                                          "STRING_AGG", "JSON_GROUP_ARRAY", "JSON_GROUP_OBJECT"]
+    static let aggregates: Set<String> = [
+        "COUNT", "SUM", "AVG", "MIN", "MAX", "TOTAL", "GROUP_CONCAT",
+        "STRING_AGG", "JSON_GROUP_ARRAY", "JSON_GROUP_OBJECT",
+    ]
 
     /// The plan for `statement` (already rewritten), or nil when it is not of that shape.
     public static func make(for statement: SQLStatement, catalog: Catalog) -> NearestNeighbourPlan? {
@@ -94,7 +100,7 @@ public struct NearestNeighbourPlan {
         let outline = SyntaxOutline(tokens: tokens)
         let entries = outline.entries
         func tok(_ e: Int) -> Token { outline.token(e)! }
-        func text(_ from: Int, _ to: Int) -> String {   // entries from...to inclusive, with trivia
+        func text(_ from: Int, _ to: Int) -> String { // entries from...to inclusive, with trivia
             guard from <= to else { return "" }
             return Array(tokens[entries[from].tokenIndex...entries[to].tokenIndex]).sql
         }
@@ -102,39 +108,56 @@ public struct NearestNeighbourPlan {
         _ = first
 
         // Top-level clause boundaries.
-        var select: Int?, from: Int?, whereAt: Int?, order: Int?, limit: Int?
+        var select: Int?
+        var from: Int?
+        var whereAt: Int?
+        var order: Int?
+        var limit: Int?
         var cteNames: Set<String> = []
         for e in entries.indices where entries[e].depth == 0 {
             let t = tok(e)
             switch entries[e].clause {
             case .with:
                 if t.kind == .identifier, !t.isReservedWord, e > 0,
-                   tok(e - 1).isKeyword("WITH") || tok(e - 1).isKeyword("RECURSIVE") || tok(e - 1).isPunctuation(",") {
+                    tok(e - 1).isKeyword("WITH") || tok(e - 1).isKeyword("RECURSIVE") || tok(e - 1).isPunctuation(",")
+                {
                     cteNames.insert(t.identifierName.lowercased())
                 }
             case .compound, .groupBy, .having, .window:
                 return nil
             default: break
             }
-            if t.isKeyword("SELECT") { if select != nil { return nil }; select = e }
+            if t.isKeyword("SELECT") {
+                if select != nil { return nil }
+                select = e
+            }
             if t.isKeyword("FROM"), from == nil, select != nil { from = e }
             if t.isKeyword("WHERE"), whereAt == nil, from != nil { whereAt = e }
             if t.isKeyword("ORDER"), order == nil, entries[e].clause == .orderBy { order = e }
             if t.isKeyword("LIMIT"), limit == nil { limit = e }
         }
-        guard let select, let from, let order, let limit, order + 2 < limit, tok(order + 1).isKeyword("BY") else { return nil }
+        guard let select, let from, let order, let limit, order + 2 < limit, tok(order + 1).isKeyword("BY") else {
+            return nil
+        }
         if tok(select + 1).isKeyword("DISTINCT") { return nil }
-        for e in (select + 1)..<from where tok(e).kind == .identifier
-            && aggregates.contains(tok(e).text.uppercased()) && outline.token(e + 1)?.isPunctuation("(") == true {
+        for e in (select + 1)..<from
+        where tok(e).kind == .identifier
+            && aggregates.contains(tok(e).text.uppercased()) && outline.token(e + 1)?.isPunctuation("(") == true
+        {
             return nil
         }
 
         // ORDER BY distance_fn(a, b) [NULLS LAST] [ASC] …
         let fnEntry = order + 2
-        guard let metric = DistanceMetric.allCases.first(where: { tok(fnEntry).isKeyword($0.sqlFunction.uppercased()) }),
-              tok(fnEntry + 1).isPunctuation("("), let close = outline.matchingParenthesis(fnEntry + 1) else { return nil }
+        guard
+            let metric = DistanceMetric.allCases.first(where: { tok(fnEntry).isKeyword($0.sqlFunction.uppercased()) }),
+            tok(fnEntry + 1).isPunctuation("("), let close = outline.matchingParenthesis(fnEntry + 1)
+        else { return nil }
         let argDepth = entries[fnEntry + 1].depth + 1
-        guard let comma = ((fnEntry + 2)..<close).first(where: { tok($0).isPunctuation(",") && entries[$0].depth == argDepth })
+        guard
+            let comma = ((fnEntry + 2)..<close).first(where: {
+                tok($0).isPunctuation(",") && entries[$0].depth == argDepth
+            })
         else { return nil }
         var after = close + 1
         if tok(after).isKeyword("NULLS") { after += 2 }
@@ -145,13 +168,16 @@ public struct NearestNeighbourPlan {
         guard limit + 1 < entries.count else { return nil }
 
         // FROM sources.
-        guard let sources = parseSources(outline, from: from + 1, end: whereAt ?? order, cteNames: cteNames) else { return nil }
+        guard let sources = parseSources(outline, from: from + 1, end: whereAt ?? order, cteNames: cteNames) else {
+            return nil
+        }
 
         // Which argument is the column?
         let arguments = [(fnEntry + 2, comma - 1), (comma + 1, close - 1)]
         for (index, argument) in arguments.enumerated() {
             guard let (source, table, column) = resolveColumn(outline, argument.0, argument.1, sources, catalog),
-                  let dimension = column.kind.vectorDimension else { continue }
+                let dimension = column.kind.vectorDimension
+            else { continue }
             let other = arguments[1 - index]
             let qualifier = source.alias.map(quoteIdentifier) ?? quoteIdentifier(table.name)
             // Catalog.load refuses VECTOR columns in a table whose columns hide its rowid.
@@ -165,8 +191,11 @@ public struct NearestNeighbourPlan {
 
             // LIMIT a OFFSET b | LIMIT b, a
             let limitEnd = entries.count - 1
-            var limitSQL = text(limit + 1, limitEnd), offsetSQL: String?
-            if let offsetAt = ((limit + 1)...limitEnd).first(where: { entries[$0].depth == 0 && (tok($0).isKeyword("OFFSET") || tok($0).isPunctuation(",")) }) {
+            var limitSQL = text(limit + 1, limitEnd)
+            var offsetSQL: String?
+            if let offsetAt = ((limit + 1)...limitEnd).first(where: {
+                entries[$0].depth == 0 && (tok($0).isKeyword("OFFSET") || tok($0).isPunctuation(","))
+            }) {
                 if tok(offsetAt).isKeyword("OFFSET") {
                     limitSQL = text(limit + 1, offsetAt - 1)
                     offsetSQL = text(offsetAt + 1, limitEnd)
@@ -181,8 +210,11 @@ public struct NearestNeighbourPlan {
             let finalStatement: (String) -> String = { list in
                 let restriction = "\(rowid) IN (\(list))"
                 var sql = text(0, from) + " " + text(from + 1, (whereAt ?? order) - 1)
-                if let whereText { sql += " WHERE (\(whereText)) AND \(restriction) " }
-                else { sql += " WHERE \(restriction) " }
+                if let whereText {
+                    sql += " WHERE (\(whereText)) AND \(restriction) "
+                } else {
+                    sql += " WHERE \(restriction) "
+                }
                 sql += " " + text(order, orderEnd) + tieBreak + " " + text(limit, limitEnd)
                 return sql
             }
@@ -190,30 +222,44 @@ public struct NearestNeighbourPlan {
                 table: table, column: column, metric: metric, dimension: dimension, qualifier: qualifier, rowid: rowid,
                 queryVectorSQL: "\(withText) SELECT vector(\(text(other.0, other.1)))",
                 limitSQL: "\(withText) SELECT \(limitSQL)", offsetSQL: offsetSQL.map { "\(withText) SELECT \($0)" },
-                candidateSQL: candidate, finalStatementIn: finalStatement, idsParameterIndex: highestParameter(in: tokens) + 1,
-                isFiltered: whereAt != nil || sources.count > 1, withText: withText, fromText: fromText, whereText: whereText)
+                candidateSQL: candidate, finalStatementIn: finalStatement,
+                idsParameterIndex: highestParameter(in: tokens) + 1,
+                isFiltered: whereAt != nil || sources.count > 1, withText: withText, fromText: fromText,
+                whereText: whereText)
         }
         return nil
     }
 
     struct Source {
-        var table: String?   // nil for subqueries, table-valued functions and CTEs
+        var table: String? // nil for subqueries, table-valued functions and CTEs
         var alias: String?
     }
 
     /// The tables of a FROM clause; nil when it holds an outer join (restricting by rowid would
     /// change which rows come back NULL-extended).
-    private static func parseSources(_ outline: SyntaxOutline, from start: Int, end: Int, cteNames: Set<String>) -> [Source]? {
+    private static func parseSources(_ outline: SyntaxOutline, from start: Int, end: Int, cteNames: Set<String>)
+        -> [Source]?
+    {
         var sources: [Source] = []
         var e = start
         var expectSource = true
         while e < end {
             let t = outline.token(e)!
             let depth = outline.entries[e].depth
-            if depth > 0 { e += 1; continue }
+            if depth > 0 {
+                e += 1
+                continue
+            }
             if ["LEFT", "RIGHT", "FULL", "OUTER"].contains(where: { t.isKeyword($0) }) { return nil }
-            if t.isKeyword("JOIN") || t.isPunctuation(",") { expectSource = true; e += 1; continue }
-            guard expectSource else { e += 1; continue }
+            if t.isKeyword("JOIN") || t.isPunctuation(",") {
+                expectSource = true
+                e += 1
+                continue
+            }
+            guard expectSource else {
+                e += 1
+                continue
+            }
             expectSource = false
             var source = Source(table: nil, alias: nil)
             if t.isPunctuation("(") {
@@ -222,10 +268,10 @@ public struct NearestNeighbourPlan {
                 var name = t.identifierName
                 e += 1
                 if outline.token(e)?.isPunctuation(".") == true, let n = outline.token(e + 1) {
-                    name = n.identifierName   // schema.table
+                    name = n.identifierName // schema.table
                     e += 2
                 }
-                if outline.token(e)?.isPunctuation("(") == true {   // table-valued function
+                if outline.token(e)?.isPunctuation("(") == true { // table-valued function
                     e = (outline.matchingParenthesis(e) ?? end) + 1
                 } else if !cteNames.contains(name.lowercased()) {
                     source.table = name
@@ -237,7 +283,8 @@ public struct NearestNeighbourPlan {
                 source.alias = alias.identifierName
                 e += 2
             } else if e < end, let a = outline.token(e), a.kind == .identifier, !a.isReservedWord,
-                      !a.isKeyword("INDEXED"), !a.isKeyword("NOT") {
+                !a.isKeyword("INDEXED"), !a.isKeyword("NOT")
+            {
                 source.alias = a.identifierName
                 e += 1
             }
@@ -247,14 +294,21 @@ public struct NearestNeighbourPlan {
     }
 
     /// Resolves `col` or `qualifier.col` (entries from...to) to a VECTOR column of a FROM table.
-    private static func resolveColumn(_ outline: SyntaxOutline, _ from: Int, _ to: Int, _ sources: [Source],
-                                      _ catalog: Catalog) -> (Source, TableInfo, ColumnInfo)? {
+    private static func resolveColumn(
+        _ outline: SyntaxOutline, _ from: Int, _ to: Int, _ sources: [Source],
+        _ catalog: Catalog
+    ) -> (Source, TableInfo, ColumnInfo)? {
         let parts = (from...to).map { outline.token($0)! }
-        let name: String, qualifier: String?
+        let name: String
+        let qualifier: String?
         if parts.count == 1, parts[0].kind == .identifier {
-            name = parts[0].identifierName; qualifier = nil
-        } else if parts.count == 3, parts[0].kind == .identifier, parts[1].isPunctuation("."), parts[2].kind == .identifier {
-            name = parts[2].identifierName; qualifier = parts[0].identifierName
+            name = parts[0].identifierName
+            qualifier = nil
+        } else if parts.count == 3, parts[0].kind == .identifier, parts[1].isPunctuation("."),
+            parts[2].kind == .identifier
+        {
+            name = parts[2].identifierName
+            qualifier = parts[0].identifierName
         } else {
             return nil
         }
@@ -265,7 +319,7 @@ public struct NearestNeighbourPlan {
                 guard label.caseInsensitiveCompare(qualifier) else { continue }
             }
             guard let tableName = source.table else {
-                if qualifier == nil { return nil }   // an unknown source might have this column
+                if qualifier == nil { return nil } // an unknown source might have this column
                 continue
             }
             if let table = catalog.table(named: tableName), let column = table.column(named: name) {

@@ -57,39 +57,49 @@ package final class NearestNeighbourSearch {
     /// An index that can answer nearest-neighbour queries on this column and metric, caught
     /// up with the rows; nil when there is none or this connection has uncommitted writes.
     /// Re-reads the index records into `catalog` when another connection may have changed them.
-    func usableIndex(table: TableInfo, column: ColumnInfo, metric: DistanceMetric?, catalog: inout Catalog) throws -> HNSWIndex? {
+    func usableIndex(table: TableInfo, column: ColumnInfo, metric: DistanceMetric?, catalog: inout Catalog) throws
+        -> HNSWIndex?
+    {
         let state = try indexes.databaseState()
         if state != indexRecordsReadAt {
             try catalog.reloadIndexes(from: connection)
             indexRecordsReadAt = state
         }
         guard !hasUncommittedWrites, let dimension = column.kind.vectorDimension,
-              let definition = catalog.indexes(on: table.name).first(where: {
-                  $0.column.caseInsensitiveEquals(column.name) && (metric == nil || $0.metric == metric)
-              }) else { return nil }
+            let definition = catalog.indexes(on: table.name).first(where: {
+                $0.column.caseInsensitiveEquals(column.name) && (metric == nil || $0.metric == metric)
+            })
+        else { return nil }
         return try indexes.current(definition, dimension: dimension, rowid: try VectorIndexes.rowid(of: table))
     }
 
     /// The ids of the k nearest rows under the plan's filter; nil when the plan does not apply
     /// after all (a NULL query vector, a query vector that depends on the row).
-    func nearestIDs(_ plan: NearestNeighbourPlan, _ bindings: SQLBindings, efHint: Int?, exact: Bool,
-                    catalog: inout Catalog) throws -> [Int64]? {
+    func nearestIDs(
+        _ plan: NearestNeighbourPlan, _ bindings: SQLBindings, efHint: Int?, exact: Bool,
+        catalog: inout Catalog
+    ) throws -> [Int64]? {
         guard let (query, k) = try evaluateInputs(plan, bindings) else { return nil }
         let ef = max(efHint ?? effectiveEfSearch, k)
-        let index = exact ? nil : try usableIndex(table: plan.table, column: plan.column, metric: plan.metric, catalog: &catalog)
+        let index =
+            exact
+            ? nil : try usableIndex(table: plan.table, column: plan.column, metric: plan.metric, catalog: &catalog)
         trace.record(.prepare)
         var ids: [Int64]?
         if let index {
             ids = try searchWithIndex(plan, index: index, query: query, k: k, ef: ef, bindings: bindings)
         }
         if ids == nil {
-            let outcome = try ExactNearestScan.run(connection: connection, sql: plan.candidateSQL, bindings: bindings,
-                                                   query: query, metric: plan.metric, k: k,
-                                                   place: "\(plan.table.name).\(plan.column.name)")
+            let outcome = try ExactNearestScan.run(
+                connection: connection, sql: plan.candidateSQL, bindings: bindings,
+                query: query, metric: plan.metric, k: k,
+                place: "\(plan.table.name).\(plan.column.name)")
             trace.strategy = .exactScan
             trace.rowsScanned = outcome.rowsScanned
             trace.candidates = outcome.rows.count
-            if let index, index.count > 0 { trace.actualSelectivity = Double(outcome.rowsScanned) / Double(index.count) }
+            if let index, index.count > 0 {
+                trace.actualSelectivity = Double(outcome.rowsScanned) / Double(index.count)
+            }
             trace.record(.exactScan)
             ids = outcome.rows.map(\.id)
         }
@@ -102,22 +112,28 @@ package final class NearestNeighbourSearch {
         guard (try? connection.cachedStatement(plan.queryVectorSQL)) != nil else { return nil }
         let queryValue = try connection.scalar(plan.queryVectorSQL, bindings)
         guard case .blob(let bytes)? = queryValue,
-              let limit = try connection.scalar(plan.limitSQL, bindings)?.integerValue, limit >= 0 else { return nil }
+            let limit = try connection.scalar(plan.limitSQL, bindings)?.integerValue, limit >= 0
+        else { return nil }
         var offset: Int64 = 0
         if let offsetSQL = plan.offsetSQL {
             guard let value = try connection.scalar(offsetSQL, bindings)?.integerValue else { return nil }
             offset = max(0, value)
         }
-        let query = bytes.withUnsafeBytes { raw in (0..<(raw.count / 4)).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) } }
-        try QueryVectorCheck.validate(query, metric: plan.metric, dimension: plan.dimension,
-                                      place: "\(plan.table.name).\(plan.column.name)")
+        let query = bytes.withUnsafeBytes { raw in
+            (0..<(raw.count / 4)).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
+        }
+        try QueryVectorCheck.validate(
+            query, metric: plan.metric, dimension: plan.dimension,
+            place: "\(plan.table.name).\(plan.column.name)")
         return (query, Int(min(limit + offset, Int64(Int32.max))))
     }
 
     /// The k best row ids found through the index, or nil when the exact scan must answer
     /// (it is cheaper, or the index cannot produce k rows that pass the filter).
-    private func searchWithIndex(_ plan: NearestNeighbourPlan, index: HNSWIndex, query: [Float], k: Int, ef: Int,
-                                 bindings: SQLBindings) throws -> [Int64]? {
+    private func searchWithIndex(
+        _ plan: NearestNeighbourPlan, index: HNSWIndex, query: [Float], k: Int, ef: Int,
+        bindings: SQLBindings
+    ) throws -> [Int64]? {
         trace.efSearch = ef
         guard plan.isFiltered else {
             let (hits, computed) = index.search(query, k: k, ef: ef)
@@ -134,10 +150,14 @@ package final class NearestNeighbourSearch {
     }
 
     /// Plans without searching: what EXPLAIN (without ANALYZE) reports.
-    func planWithoutSearching(_ plan: NearestNeighbourPlan, _ bindings: SQLBindings, efHint: Int?, catalog: inout Catalog) throws {
+    func planWithoutSearching(
+        _ plan: NearestNeighbourPlan, _ bindings: SQLBindings, efHint: Int?, catalog: inout Catalog
+    ) throws {
         let limit = try connection.scalar(plan.limitSQL, bindings)?.integerValue ?? 0
         let ef = max(efHint ?? effectiveEfSearch, Int(limit))
-        guard let index = try usableIndex(table: plan.table, column: plan.column, metric: plan.metric, catalog: &catalog) else {
+        guard
+            let index = try usableIndex(table: plan.table, column: plan.column, metric: plan.metric, catalog: &catalog)
+        else {
             trace.strategy = .exactScan
             trace.decision = .noUsableIndex
             return
@@ -164,7 +184,9 @@ package final class NearestNeighbourSearch {
 
     /// The selectivity estimate for this filter and these bindings, reused while no one has
     /// committed anything since it was made (a plan cache for repeated filters).
-    func cachedEstimate(_ plan: NearestNeighbourPlan, index: HNSWIndex, bindings: SQLBindings) throws -> (SelectivityEstimate, seenBefore: Bool) {
+    func cachedEstimate(_ plan: NearestNeighbourPlan, index: HNSWIndex, bindings: SQLBindings) throws -> (
+        SelectivityEstimate, seenBefore: Bool
+    ) {
         let key = filterKey(plan, bindings)
         let state = try indexes.databaseState()
         if let cached = selectivityCache[key], cached.state == state { return (cached.estimate, true) }
@@ -186,15 +208,20 @@ package final class NearestNeighbourSearch {
         return key
     }
 
-    func rememberAllowSet(_ allowed: HNSWIndex.AllowSet, for plan: NearestNeighbourPlan, index: HNSWIndex,
-                          bindings: SQLBindings) throws {
+    func rememberAllowSet(
+        _ allowed: HNSWIndex.AllowSet, for plan: NearestNeighbourPlan, index: HNSWIndex,
+        bindings: SQLBindings
+    ) throws {
         if allowSetCache.count >= 16 { allowSetCache.removeAll() }
         allowSetCache[filterKey(plan, bindings)] = (try indexes.databaseState(), ObjectIdentifier(index), allowed)
     }
 
-    func rememberedAllowSet(for plan: NearestNeighbourPlan, index: HNSWIndex, bindings: SQLBindings) throws -> HNSWIndex.AllowSet? {
+    func rememberedAllowSet(for plan: NearestNeighbourPlan, index: HNSWIndex, bindings: SQLBindings) throws -> HNSWIndex
+        .AllowSet?
+    {
         guard let cached = allowSetCache[filterKey(plan, bindings)], cached.state == (try indexes.databaseState()),
-              cached.index == ObjectIdentifier(index) else { return nil }
+            cached.index == ObjectIdentifier(index)
+        else { return nil }
         return cached.allowed
     }
 }

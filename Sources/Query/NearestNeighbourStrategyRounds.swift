@@ -36,8 +36,8 @@ extension NearestNeighbourSearch {
 
     /// Microseconds per unit of work, measured on the benchmark machine (see BENCHMARKS.md).
     struct Costs {
-        var walkPerDistance = 0.012      // one distance in a graph walk (8-bit codes)
-        var exactFromIndexPerRow = 0.2   // gather an allowed row's float32 vector from the index, score it
+        var walkPerDistance = 0.012 // one distance in a graph walk (8-bit codes)
+        var exactFromIndexPerRow = 0.2 // gather an allowed row's float32 vector from the index, score it
     }
 
     /// Walk distances an unfiltered search computes for a given ef (about 15 per slot of ef at
@@ -46,8 +46,10 @@ extension NearestNeighbourSearch {
 
     /// The k best row ids under the plan's filter found through the index, or nil when the
     /// exact scan must answer.
-    func searchFiltered(_ plan: NearestNeighbourPlan, index: HNSWIndex, query: [Float], k: Int, ef: Int,
-                        bindings: SQLBindings) throws -> [Int64]? {
+    func searchFiltered(
+        _ plan: NearestNeighbourPlan, index: HNSWIndex, query: [Float], k: Int, ef: Int,
+        bindings: SQLBindings
+    ) throws -> [Int64]? {
         let (estimate, seenBefore) = try cachedEstimate(plan, index: index, bindings: bindings)
         trace.estimatedSelectivity = estimate.selectivity
         trace.estimation = estimate.method
@@ -56,7 +58,9 @@ extension NearestNeighbourSearch {
         // without a budget), so it costs a walk and no SQL at all — as an application that
         // filters by the same tenant or language over and over would want.
         if seenBefore {
-            if let allowed = try rememberedAllowSet(for: plan, index: index, bindings: bindings) ?? buildAllowSet(plan, index: index, bindings: bindings) {
+            if let allowed = try rememberedAllowSet(for: plan, index: index, bindings: bindings)
+                ?? buildAllowSet(plan, index: index, bindings: bindings)
+            {
                 trace.decision = .filterSeenBefore
                 trace.rowsScanned = allowed.count
                 trace.actualSelectivity = index.count > 0 ? Double(allowed.count) / Double(index.count) : nil
@@ -74,25 +78,33 @@ extension NearestNeighbourSearch {
         let filterFirst = s < Self.filterFirstBelow
         trace.decision = filterFirst ? .filterFirst(stepBudget: steps) : .walkFirst(candidates: effort)
         while true {
-            if filterFirst, let outcome = try filterThenSearch(plan, index: index, query: query, k: k, ef: ef, steps: steps,
-                                                               bindings: bindings) {
+            if filterFirst,
+                let outcome = try filterThenSearch(
+                    plan, index: index, query: query, k: k, ef: ef, steps: steps,
+                    bindings: bindings)
+            {
                 return outcome.ids
             }
             if let ids = try postFilter(plan, index: index, query: query, k: k, effort: effort, bindings: bindings) {
                 return ids
             }
-            if !filterFirst, let outcome = try filterThenSearch(plan, index: index, query: query, k: k, ef: ef, steps: steps,
-                                                                bindings: bindings) {
+            if !filterFirst,
+                let outcome = try filterThenSearch(
+                    plan, index: index, query: query, k: k, ef: ef, steps: steps,
+                    bindings: bindings)
+            {
                 return outcome.ids
             }
-            if effort >= total { return nil }   // the whole graph was walked: fewer than k pass, let the scan confirm
+            if effort >= total { return nil } // the whole graph was walked: fewer than k pass, let the scan confirm
             effort = min(total, effort * 4)
             steps *= 4
         }
     }
 
     /// Runs the filter in full and keeps its allow-set; nil when some passing row has no vector.
-    private func buildAllowSet(_ plan: NearestNeighbourPlan, index: HNSWIndex, bindings: SQLBindings) throws -> HNSWIndex.AllowSet? {
+    private func buildAllowSet(_ plan: NearestNeighbourPlan, index: HNSWIndex, bindings: SQLBindings) throws
+        -> HNSWIndex.AllowSet?
+    {
         let statement = try connection.cachedStatement(plan.filterSQL(selecting: "DISTINCT \(plan.rowid)"))
         defer { statement.reset() }
         try statement.bind(bindings)
@@ -108,16 +120,22 @@ extension NearestNeighbourSearch {
     /// Runs the filter within `steps` SQLite instructions; nil when it needs more. Otherwise the
     /// rows it passed are searched: exactly when few (scored from the index's own float32
     /// copies), by a walk restricted to them when many. `ids` nil means the exact scan must answer.
-    private func filterThenSearch(_ plan: NearestNeighbourPlan, index: HNSWIndex, query: [Float], k: Int, ef: Int,
-                                  steps: Int, bindings: SQLBindings) throws -> (ids: [Int64]?, Void)? {
+    private func filterThenSearch(
+        _ plan: NearestNeighbourPlan, index: HNSWIndex, query: [Float], k: Int, ef: Int,
+        steps: Int, bindings: SQLBindings
+    ) throws -> (ids: [Int64]?, Void)? {
         let statement = try connection.cachedStatement(plan.filterSQL(selecting: "DISTINCT \(plan.rowid)"))
         defer { statement.reset() }
         try statement.bind(bindings)
-        guard let passed = try connection.withStepBudget(steps, { () throws -> [Int64] in
-            var ids: [Int64] = []
-            while try statement.step() { ids.append(statement.int64(at: 0)) }
-            return ids
-        }) else {
+        guard
+            let passed = try connection.withStepBudget(
+                steps,
+                { () throws -> [Int64] in
+                    var ids: [Int64] = []
+                    while try statement.step() { ids.append(statement.int64(at: 0)) }
+                    return ids
+                })
+        else {
             trace.record(.filterStopped(stepBudget: steps))
             return nil
         }
@@ -132,8 +150,10 @@ extension NearestNeighbourSearch {
     }
 
     /// The k nearest among an allow-set: scored exactly when small, else a restricted walk.
-    private func searchAllowed(_ plan: NearestNeighbourPlan, index: HNSWIndex, allowed: HNSWIndex.AllowSet, query: [Float],
-                               k: Int, ef: Int) throws -> [Int64]? {
+    private func searchAllowed(
+        _ plan: NearestNeighbourPlan, index: HNSWIndex, allowed: HNSWIndex.AllowSet, query: [Float],
+        k: Int, ef: Int
+    ) throws -> [Int64]? {
         let passedCount = allowed.count
         let selectivity = index.count > 0 ? Double(passedCount) / Double(index.count) : 1
         if Self.prefersExact(allowed: passedCount, selectivity: selectivity, ef: ef) {
@@ -168,12 +188,15 @@ extension NearestNeighbourSearch {
 
     /// Walks the graph for `effort` candidates, nearest first, and keeps those the filter passes;
     /// nil when fewer than k pass.
-    private func postFilter(_ plan: NearestNeighbourPlan, index: HNSWIndex, query: [Float], k: Int, effort: Int,
-                            bindings: SQLBindings) throws -> [Int64]? {
+    private func postFilter(
+        _ plan: NearestNeighbourPlan, index: HNSWIndex, query: [Float], k: Int, effort: Int,
+        bindings: SQLBindings
+    ) throws -> [Int64]? {
         let (hits, computed) = index.search(query, k: effort, ef: effort)
         trace.distanceComputations += computed
         trace.efSearch = effort
-        let statement = try connection.cachedStatement(plan.filterSQL(selecting: "DISTINCT \(plan.rowid)", restricted: true))
+        let statement = try connection.cachedStatement(
+            plan.filterSQL(selecting: "DISTINCT \(plan.rowid)", restricted: true))
         defer { statement.reset() }
         try statement.bind(plan.binding(hits.map(\.label), to: bindings))
         var passing = Set<Int64>()

@@ -24,8 +24,11 @@ public final class QueryExecutor {
     /// Bounds what the results of the statements run from now on may hold; nil: no bound.
     public var resultBudget: ResultBudget?
     /// Rewritten statements and plans by statement text (see `prepared`).
-    private var preparedStatements: [String: (schemaVersion: Int64, indexes: Int, rewritten: SQLStatement,
-                                              plan: NearestNeighbourPlan?)] = [:]
+    private var preparedStatements:
+        [String: (
+            schemaVersion: Int64, indexes: Int, rewritten: SQLStatement,
+            plan: NearestNeighbourPlan?
+        )] = [:]
     let indexes: VectorIndexes
     /// Nearest-neighbour search: its `ef_search` settings and what it remembers between queries.
     package let search: NearestNeighbourSearch
@@ -49,7 +52,8 @@ public final class QueryExecutor {
     public func schemaDidChange() throws {
         catalog = try Catalog.load(from: connection)
         // An index whose table or column is gone (DROP TABLE, DROP COLUMN) goes with it.
-        for definition in catalog.indexes where catalog.table(named: definition.table)?.column(named: definition.column) == nil {
+        for definition in catalog.indexes
+        where catalog.table(named: definition.table)?.column(named: definition.column) == nil {
             try indexes.drop(definition)
         }
         try MaintenanceTriggers.synchronize(connection, catalog: catalog)
@@ -61,16 +65,20 @@ public final class QueryExecutor {
         let t = statement.significant
         let words = t.map { $0.text.uppercased() }
         guard words.count >= 6, words[0] == "ALTER", words[1] == "TABLE", words[3] == "RENAME",
-              !catalog.indexes(on: t[2].identifierName).isEmpty else { return }
+            !catalog.indexes(on: t[2].identifierName).isEmpty
+        else { return }
         let table = t[2].identifierName
         try connection.execute(IndexDefinition.createTables)
         if words[4] == "TO", words.count == 6 {
             let renamed = SQLBindings([.text(t[5].identifierName), .text(table)])
-            _ = try connection.query("UPDATE _quiver_indexes SET table_name = ?1 WHERE table_name = ?2 COLLATE NOCASE", renamed)
-            _ = try connection.query("UPDATE _quiver_changes SET table_name = ?1 WHERE table_name = ?2 COLLATE NOCASE", renamed)
+            _ = try connection.query(
+                "UPDATE _quiver_indexes SET table_name = ?1 WHERE table_name = ?2 COLLATE NOCASE", renamed)
+            _ = try connection.query(
+                "UPDATE _quiver_changes SET table_name = ?1 WHERE table_name = ?2 COLLATE NOCASE", renamed)
         } else if let to = words.lastIndex(of: "TO"), to == words.count - 2, to >= 5 {
-            _ = try connection.query("UPDATE _quiver_indexes SET column_name = ?1 WHERE table_name = ?2 COLLATE NOCASE AND column_name = ?3 COLLATE NOCASE",
-                                     SQLBindings([.text(t[to + 1].identifierName), .text(table), .text(t[to - 1].identifierName)]))
+            _ = try connection.query(
+                "UPDATE _quiver_indexes SET column_name = ?1 WHERE table_name = ?2 COLLATE NOCASE AND column_name = ?3 COLLATE NOCASE",
+                SQLBindings([.text(t[to + 1].identifierName), .text(table), .text(t[to - 1].identifierName)]))
         }
     }
 
@@ -79,14 +87,20 @@ public final class QueryExecutor {
         // The statement may be the caller's own COMMIT or ROLLBACK.
         defer { connection.settleEndedTransaction() }
         let changesBefore = connection.totalChanges
-        defer { if connection.isInTransaction && connection.totalChanges != changesBefore { search.hasUncommittedWrites = true } }
+        defer {
+            if connection.isInTransaction && connection.totalChanges != changesBefore {
+                search.hasUncommittedWrites = true
+            }
+        }
         if DedupeStatement.isDedupe(statement) {
             return try runDedupe(statement, bindings)
         }
         if let indexStatement = try parseIndexStatement(statement) {
             return try run(indexStatement)
         }
-        if let (inner, analyze) = explained(statement), let explanation = try explain(inner, analyze: analyze, bindings: bindings) {
+        if let (inner, analyze) = explained(statement),
+            let explanation = try explain(inner, analyze: analyze, bindings: bindings)
+        {
             return explanation
         }
         let (rewritten, plan) = try prepared(statement)
@@ -99,8 +113,10 @@ public final class QueryExecutor {
         let result: ResultSet
         if let plan, let planned = try runNearestReportingAsWritten(plan, rewritten, bindings, statement) {
             result = planned
-        } else if let nested = try answeringNestedNearest(rewritten, bindings, efHint: IndexStatement.efSearchHint(in: statement),
-                                                      exact: IndexStatement.exactHint(in: statement)) {
+        } else if let nested = try answeringNestedNearest(
+            rewritten, bindings, efHint: IndexStatement.efSearchHint(in: statement),
+            exact: IndexStatement.exactHint(in: statement))
+        {
             result = try runPlain(nested, bindings)
         } else {
             result = try runPlain(rewritten, bindings)
@@ -112,11 +128,14 @@ public final class QueryExecutor {
     /// `runNearest`, except that SQL the plan generated which SQLite cannot prepare (a syntax
     /// error in the LIMIT, say) is reported as the statement as written reports it, at its own
     /// position: SQLite's offset into the generated text would point anywhere.
-    private func runNearestReportingAsWritten(_ plan: NearestNeighbourPlan, _ rewritten: SQLStatement, _ bindings: SQLBindings,
-                                              _ statement: SQLStatement) throws -> ResultSet? {
+    private func runNearestReportingAsWritten(
+        _ plan: NearestNeighbourPlan, _ rewritten: SQLStatement, _ bindings: SQLBindings,
+        _ statement: SQLStatement
+    ) throws -> ResultSet? {
         do {
-            return try runNearest(plan, bindings, efHint: IndexStatement.efSearchHint(in: statement),
-                                  exact: IndexStatement.exactHint(in: statement))
+            return try runNearest(
+                plan, bindings, efHint: IndexStatement.efSearchHint(in: statement),
+                exact: IndexStatement.exactHint(in: statement))
         } catch let error as SQLiteError where error.offset != nil {
             return try runPlain(rewritten, bindings)
         }
@@ -128,7 +147,8 @@ public final class QueryExecutor {
     private func prepared(_ statement: SQLStatement) throws -> (SQLStatement, NearestNeighbourPlan?) {
         let key = statement.text
         if let cached = preparedStatements[key], cached.schemaVersion == catalog.schemaVersion,
-           cached.indexes == catalog.indexes.count {
+            cached.indexes == catalog.indexes.count
+        {
             return (cached.rewritten, cached.plan)
         }
         let rewritten: SQLStatement
@@ -192,7 +212,9 @@ public final class QueryExecutor {
 
     private func parseIndexStatement(_ statement: SQLStatement) throws -> IndexStatement? {
         do {
-            return try IndexStatement.parse(statement) { name in catalog.indexes.contains { $0.name.caseInsensitiveEquals(name) } }
+            return try IndexStatement.parse(statement) { name in
+                catalog.indexes.contains { $0.name.caseInsensitiveEquals(name) }
+            }
         } catch let error as IndexStatement.SyntaxError {
             throw SQLiteError(.syntax(error.description, offset: statement.offset), sql: statement.text)
         }
@@ -203,11 +225,12 @@ public final class QueryExecutor {
         let flag = interruptFlag
         // Builds run on several threads; the handler is called from them one at a time.
         nonisolated(unsafe) let handler = progressHandler
-        let activity = switch statement {
-        case .create(let name, _, _, _, _, _, _): "building index \(name)"
-        case .reindex(let name): "rebuilding index \(name)"
-        default: ""
-        }
+        let activity =
+            switch statement {
+            case .create(let name, _, _, _, _, _, _): "building index \(name)"
+            case .reindex(let name): "rebuilding index \(name)"
+            default: ""
+            }
         indexes.buildMonitor = HNSWIndex.BuildMonitor(
             progress: { done, total in handler?(Progress(activity, done: done, total: total, unit: .vectors)) },
             isCancelled: { flag.isRaised })
@@ -215,8 +238,9 @@ public final class QueryExecutor {
         let none = ResultSet(columns: [], rows: [])
         switch statement {
         case .create(let name, let table, let column, let metric, let m, let ef, let ifNotExists):
-            try indexes.create(name: name, table: table, column: column, metric: metric, m: m, efConstruction: ef,
-                               ifNotExists: ifNotExists, catalog: catalog)
+            try indexes.create(
+                name: name, table: table, column: column, metric: metric, m: m, efConstruction: ef,
+                ifNotExists: ifNotExists, catalog: catalog)
             try schemaDidChange()
         case .drop(let name, _):
             if let definition = catalog.indexes.first(where: { $0.name.caseInsensitiveEquals(name) }) {

@@ -8,10 +8,15 @@ public enum QueryVectorCheck {
     /// to any row: under cosine a zero vector makes every distance NULL.
     public static func validate(_ query: [Float], metric: DistanceMetric, dimension: Int, place: String) throws {
         guard query.count == dimension else {
-            throw SQLiteError(.unrankableQueryVector("the query vector has \(query.count) dimensions but \(place) is VECTOR(\(dimension))"))
+            throw SQLiteError(
+                .unrankableQueryVector(
+                    "the query vector has \(query.count) dimensions but \(place) is VECTOR(\(dimension))"))
         }
         if metric == .cosine, !query.contains(where: { $0 != 0 }) {
-            throw SQLiteError(.unrankableQueryVector("the query vector for \(place) \(metric.sqlOperator) (cosine distance) is all zeros; cosine distance to a zero vector is undefined, so no row can be ranked"))
+            throw SQLiteError(
+                .unrankableQueryVector(
+                    "the query vector for \(place) \(metric.sqlOperator) (cosine distance) is all zeros; cosine distance to a zero vector is undefined, so no row can be ranked"
+                ))
         }
     }
 

@@ -12,17 +12,24 @@ extension Rewriter {
     func namingRewrittenItems(_ tokens: [Token]) -> [Token] {
         let outline = SyntaxOutline(tokens: tokens)
         var aliases: [(after: Int, name: String)] = []
-        for item in Self.resultItems(outline) where !Self.hasAlias(outline, item) && !Self.isBareColumn(outline, item)
-            && item.contains(where: { willRewrite(outline, $0) }) {
-            let first = outline.entries[item.first!].tokenIndex, last = outline.entries[item.last!].tokenIndex
+        for item in Self.resultItems(outline)
+        where !Self.hasAlias(outline, item) && !Self.isBareColumn(outline, item)
+            && item.contains(where: { willRewrite(outline, $0) })
+        {
+            let first = outline.entries[item.first!].tokenIndex
+            let last = outline.entries[item.last!].tokenIndex
             aliases.append((last, Array(tokens[first...last]).sql))
         }
         var out = tokens
         for (after, name) in aliases.reversed() {
             let offset = tokens[after].offset
-            out.insert(contentsOf: [Token(kind: .whitespace, text: " ", offset: offset), Token(kind: .identifier, text: "AS", offset: offset),
-                                    Token(kind: .whitespace, text: " ", offset: offset),
-                                    Token(kind: .identifier, text: quoteIdentifier(name), offset: offset)], at: after + 1)
+            out.insert(
+                contentsOf: [
+                    Token(kind: .whitespace, text: " ", offset: offset),
+                    Token(kind: .identifier, text: "AS", offset: offset),
+                    Token(kind: .whitespace, text: " ", offset: offset),
+                    Token(kind: .identifier, text: quoteIdentifier(name), offset: offset),
+                ], at: after + 1)
         }
         return out
     }
@@ -31,12 +38,12 @@ extension Rewriter {
     /// tokens, nested parentheses included), without a leading DISTINCT or ALL.
     static func resultItems(_ outline: SyntaxOutline) -> [[Int]] {
         var items: [[Int]] = []
-        var open: [Int: [Int]] = [:]   // depth → the item being collected there
+        var open: [Int: [Int]] = [:] // depth → the item being collected there
         func close(_ depth: Int) { if let item = open.removeValue(forKey: depth), !item.isEmpty { items.append(item) } }
         for (e, entry) in outline.entries.enumerated() {
             let token = outline.token(e)!
             for deeper in open.keys where deeper > entry.depth { close(deeper) }
-            for outer in open.keys where outer < entry.depth { open[outer]!.append(e) }   // inside an item's parentheses
+            for outer in open.keys where outer < entry.depth { open[outer]!.append(e) } // inside an item's parentheses
             if token.isKeyword("SELECT") || token.isKeyword("RETURNING") {
                 close(entry.depth)
                 open[entry.depth] = []
@@ -45,8 +52,15 @@ extension Rewriter {
             if var item = open[entry.depth] {
                 let inList = entry.clause == .selectList || entry.clause == .returning
                 // A subquery's closing parenthesis sits one level out and closes its items above.
-                if !inList { close(entry.depth); continue }
-                if token.isPunctuation(",") { close(entry.depth); open[entry.depth] = []; continue }
+                if !inList {
+                    close(entry.depth)
+                    continue
+                }
+                if token.isPunctuation(",") {
+                    close(entry.depth)
+                    open[entry.depth] = []
+                    continue
+                }
                 if item.isEmpty, token.isKeyword("DISTINCT") || token.isKeyword("ALL") { continue }
                 item.append(e)
                 open[entry.depth] = item
@@ -60,7 +74,9 @@ extension Rewriter {
     static func hasAlias(_ outline: SyntaxOutline, _ item: [Int]) -> Bool {
         let depth = outline.entries[item[0]].depth
         let top = item.filter { outline.entries[$0].depth == depth }
-        guard top.count >= 2, let last = outline.token(top[top.count - 1]), let previous = outline.token(top[top.count - 2]) else { return false }
+        guard top.count >= 2, let last = outline.token(top[top.count - 1]),
+            let previous = outline.token(top[top.count - 2])
+        else { return false }
         guard (last.kind == .identifier && !last.isReservedWord) || last.kind == .string else { return false }
         if previous.isKeyword("AS") { return true }
         return previous.isPunctuation(")") || [.number, .string, .blob, .parameter].contains(previous.kind)
@@ -71,7 +87,9 @@ extension Rewriter {
     static func isBareColumn(_ outline: SyntaxOutline, _ item: [Int]) -> Bool {
         item.enumerated().allSatisfy { i, e in
             let token = outline.token(e)!
-            return i % 2 == 0 ? (token.kind == .identifier && !token.isReservedWord) || token.isPunctuation("*") : token.isPunctuation(".")
+            return i % 2 == 0
+                ? (token.kind == .identifier && !token.isReservedWord) || token.isPunctuation("*")
+                : token.isPunctuation(".")
         }
     }
 
@@ -87,7 +105,8 @@ extension Rewriter {
             return compressedColumns.contains(token.identifierName.lowercased())
                 && outline.token(e + 1)?.isPunctuation("(") != true && outline.token(e + 1)?.isPunctuation(".") != true
                 && outline.token(e - 1)?.isKeyword("AS") != true
-                && !(outline.token(e - 1)?.isPunctuation("(") == true && outline.token(e - 2)?.isKeyword("COMPRESSED_SIZE") == true)
+                && !(outline.token(e - 1)?.isPunctuation("(") == true
+                    && outline.token(e - 2)?.isKeyword("COMPRESSED_SIZE") == true)
         default: return false
         }
     }

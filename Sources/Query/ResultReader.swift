@@ -10,7 +10,8 @@ struct ResultReader {
     static func decodings(for statement: Statement, catalog: Catalog) -> [Decoding] {
         (0..<statement.columnCount).map { index in
             guard let origin = statement.columnOrigin(index),
-                  let column = catalog.table(named: origin.table)?.column(named: origin.column) else { return .none }
+                let column = catalog.table(named: origin.table)?.column(named: origin.column)
+            else { return .none }
             switch column.kind {
             case .plain: return .none
             case .vector: return .vector
@@ -38,7 +39,10 @@ struct ResultReader {
             case .vector where statement.isBlob(at: index):
                 let bytes = statement.blobBytes(at: index)
                 if bytes.count % 4 == 0 {
-                    row.append(.vector((0..<(bytes.count / 4)).map { bytes.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }))
+                    row.append(
+                        .vector(
+                            (0..<(bytes.count / 4)).map { bytes.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) })
+                    )
                 } else {
                     row.append(statement.value(at: index))
                 }
@@ -52,7 +56,9 @@ struct ResultReader {
                 } catch {
                     let origin = statement.columnOrigin(index)
                     let place = origin.map { "\($0.table).\($0.column)" } ?? statement.columnNames[index]
-                    let rows = origin.flatMap { rowsHolding(Array(statement.blobBytes(at: index)), $0.table, $0.column, statement.connection) }
+                    let rows = origin.flatMap {
+                        rowsHolding(Array(statement.blobBytes(at: index)), $0.table, $0.column, statement.connection)
+                    }
                     throw SQLiteError(.invalidStoredValue("column \(place)\(rows ?? ""): \(error)"))
                 }
             default:
@@ -64,7 +70,9 @@ struct ResultReader {
 
     /// " in row rowid=N" for the rows of `table` whose `column` holds `value`, so a damaged value
     /// can be found and repaired; nil when they cannot be looked up (no rowid, say).
-    private static func rowsHolding(_ value: [UInt8], _ table: String, _ column: String, _ connection: Connection) -> String? {
+    private static func rowsHolding(_ value: [UInt8], _ table: String, _ column: String, _ connection: Connection)
+        -> String?
+    {
         let sql = "SELECT rowid FROM \(quoteIdentifier(table)) WHERE \(quoteIdentifier(column)) = ? LIMIT 5"
         guard let rows = try? connection.query(sql, SQLBindings([.blob(value)])), !rows.isEmpty else { return nil }
         let ids = rows.compactMap { $0.first?.integerValue }.map(String.init)

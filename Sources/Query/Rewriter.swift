@@ -15,7 +15,7 @@ import QuiverStorage
 /// Result columns that these rewrites touch keep the names SQLite gives the text as written
 /// (see ResultColumnNames).
 public struct Rewriter {
-    public var compressedColumns: Set<String>   // lowercased names
+    public var compressedColumns: Set<String> // lowercased names
 
     public init(compressedColumns: Set<String> = []) {
         self.compressedColumns = compressedColumns
@@ -64,11 +64,13 @@ public struct Rewriter {
         var i = 0
         while i < tokens.count {
             if tokens[i].isPunctuation("::"), let next = nextSignificant(tokens, after: i),
-               tokens[next].isKeyword("VECTOR") {
+                tokens[next].isKeyword("VECTOR")
+            {
                 i = next + 1
                 // an optional (n)
                 if let open = nextSignificant(tokens, after: next), tokens[open].isPunctuation("("),
-                   let close = tokens[open...].firstIndex(where: { $0.isPunctuation(")") }) {
+                    let close = tokens[open...].firstIndex(where: { $0.isPunctuation(")") })
+                {
                     i = close + 1
                 }
                 continue
@@ -86,14 +88,19 @@ public struct Rewriter {
         while let op = tokens.firstIndex(where: { $0.kind == .vectorOperator }) {
             let metric = DistanceMetric(sqlOperator: tokens[op].text)!
             guard let leftStart = operandStart(tokens, endingBefore: op),
-                  let rightEnd = operandEnd(tokens, startingAfter: op) else {
-                throw SyntaxError(message: "operator \(tokens[op].text) needs an operand on each side, e.g. embedding \(tokens[op].text) '[1, 2, 3]'",
-                                  offset: tokens[op].offset)
+                let rightEnd = operandEnd(tokens, startingAfter: op)
+            else {
+                throw SyntaxError(
+                    message:
+                        "operator \(tokens[op].text) needs an operand on each side, e.g. embedding \(tokens[op].text) '[1, 2, 3]'",
+                    offset: tokens[op].offset)
             }
             let left = Array(tokens[leftStart..<op]).trimmed()
             let right = Array(tokens[(op + 1)...rightEnd]).trimmed()
-            var call = [Token(kind: .identifier, text: metric.sqlFunction, offset: tokens[op].offset),
-                        Token(kind: .punctuation, text: "(", offset: tokens[op].offset)]
+            var call = [
+                Token(kind: .identifier, text: metric.sqlFunction, offset: tokens[op].offset),
+                Token(kind: .punctuation, text: "(", offset: tokens[op].offset),
+            ]
             call += left
             call.append(Token(kind: .punctuation, text: ",", offset: tokens[op].offset))
             call.append(Token(kind: .whitespace, text: " ", offset: tokens[op].offset))
@@ -122,8 +129,13 @@ public struct Rewriter {
     private func isSelectItem(_ tokens: [Token], from: Int, to: Int) -> Bool {
         guard let before = previousSignificant(tokens, before: from) else { return false }
         let next = nextSignificant(tokens, after: to).map { tokens[$0] }
-        guard next == nil || next!.isPunctuation(",") || next!.isKeyword("FROM") || next!.isPunctuation(")") else { return false }
-        if tokens[before].isKeyword("SELECT") || tokens[before].isKeyword("DISTINCT") || tokens[before].isKeyword("ALL") { return true }
+        guard next == nil || next!.isPunctuation(",") || next!.isKeyword("FROM") || next!.isPunctuation(")") else {
+            return false
+        }
+        if tokens[before].isKeyword("SELECT") || tokens[before].isKeyword("DISTINCT") || tokens[before].isKeyword("ALL")
+        {
+            return true
+        }
         guard tokens[before].isPunctuation(",") else { return false }
         // A comma: in a select list when, at this depth, SELECT comes before any other clause.
         var depth = 0
@@ -131,10 +143,17 @@ public struct Rewriter {
         while i >= 0 {
             let t = tokens[i]
             if t.isPunctuation(")") { depth += 1 }
-            if t.isPunctuation("(") { if depth == 0 { return false }; depth -= 1 }
+            if t.isPunctuation("(") {
+                if depth == 0 { return false }
+                depth -= 1
+            }
             if depth == 0, t.kind == .identifier {
                 if t.isKeyword("SELECT") { return true }
-                if ["FROM", "WHERE", "BY", "HAVING", "VALUES", "SET", "LIMIT", "RETURNING", "USING", "ON"].contains(where: { t.isKeyword($0) }) { return false }
+                if ["FROM", "WHERE", "BY", "HAVING", "VALUES", "SET", "LIMIT", "RETURNING", "USING", "ON"].contains(
+                    where: { t.isKeyword($0) })
+                {
+                    return false
+                }
             }
             i -= 1
         }
@@ -153,7 +172,10 @@ public struct Rewriter {
             while i >= 0 {
                 let t = tokens[i]
                 if t.isPunctuation(")") { depth += 1 }
-                if t.isPunctuation("(") { if depth == 0 { return false }; depth -= 1 }
+                if t.isPunctuation("(") {
+                    if depth == 0 { return false }
+                    depth -= 1
+                }
                 if depth == 0, t.isKeyword("BY"), let p = previousSignificant(tokens, before: i) {
                     if !tokens[p].isKeyword("ORDER") { return false }
                     break
@@ -168,7 +190,7 @@ public struct Rewriter {
         if next.isKeyword("DESC") || next.isKeyword("NULLS") || next.isKeyword("COLLATE") { return false }
         if next.isKeyword("ASC") {
             if let further = nextSignificant(tokens, after: after), tokens[further].isKeyword("NULLS") { return false }
-            return false   // `ASC` keeps its place; the term is rewritten without NULLS LAST
+            return false // `ASC` keeps its place; the term is rewritten without NULLS LAST
         }
         return next.isPunctuation(",") || next.isPunctuation(")") || next.isKeyword("LIMIT")
     }
@@ -181,7 +203,8 @@ public struct Rewriter {
             guard let open = matchingOpen(tokens, close: i) else { return nil }
             i = open
             if let name = previousSignificant(tokens, before: open), tokens[name].kind == .identifier,
-               !tokens[name].isReservedWord {
+                !tokens[name].isReservedWord
+            {
                 i = name
             }
             return i
@@ -189,7 +212,8 @@ public struct Rewriter {
         guard [.identifier, .string, .number, .parameter, .blob].contains(t.kind), !t.isReservedWord else { return nil }
         // qualified names: schema.table.column
         while let dot = previousSignificant(tokens, before: i), tokens[dot].isPunctuation("."),
-              let qualifier = previousSignificant(tokens, before: dot), tokens[qualifier].kind == .identifier {
+            let qualifier = previousSignificant(tokens, before: dot), tokens[qualifier].kind == .identifier
+        {
             i = qualifier
         }
         return i
@@ -205,7 +229,8 @@ public struct Rewriter {
             return matchingClose(tokens, open: open)
         }
         while let dot = nextSignificant(tokens, after: i), tokens[dot].isPunctuation("."),
-              let name = nextSignificant(tokens, after: dot), tokens[name].kind == .identifier {
+            let name = nextSignificant(tokens, after: dot), tokens[name].kind == .identifier
+        {
             i = name
         }
         return i
@@ -217,7 +242,9 @@ public struct Rewriter {
         let words = statement.leadingKeywords(4)
         switch words.first {
         case "SELECT", "WITH", "VALUES", "INSERT", "REPLACE", "UPDATE", "DELETE", "EXPLAIN": return true
-        case "CREATE": return words.contains("VIEW") || (words.contains("TABLE") && statement.significant.contains { $0.isKeyword("AS") })
+        case "CREATE":
+            return words.contains("VIEW")
+                || (words.contains("TABLE") && statement.significant.contains { $0.isKeyword("AS") })
         default: return false
         }
     }
@@ -230,27 +257,40 @@ public struct Rewriter {
         while e < entries.count {
             let token = outline.token(e)!
             defer { e += 1 }
-            guard token.kind == .identifier, compressedColumns.contains(token.identifierName.lowercased()) else { continue }
+            guard token.kind == .identifier, compressedColumns.contains(token.identifierName.lowercased()) else {
+                continue
+            }
             let clause = entries[e].clause
             let previous = outline.token(e - 1)
             let next = outline.token(e + 1)
-            if next?.isPunctuation("(") == true || next?.isPunctuation(".") == true { continue }  // function or qualifier
+            // A function call or a qualifier, not a column.
+            if next?.isPunctuation("(") == true || next?.isPunctuation(".") == true { continue }
             if previous?.isKeyword("AS") == true { continue }
-            if previous?.isPunctuation("(") == true, outline.token(e - 2)?.isKeyword("COMPRESSED_SIZE") == true { continue }
+            if previous?.isPunctuation("(") == true, outline.token(e - 2)?.isKeyword("COMPRESSED_SIZE") == true {
+                continue
+            }
             if [.columnList, .from, .leading, .with, .window].contains(clause) { continue }
             if clause == .set, next?.isPunctuation("=") == true,
-               previous?.isKeyword("SET") == true || previous?.isPunctuation(",") == true { continue }
+                previous?.isKeyword("SET") == true || previous?.isPunctuation(",") == true
+            {
+                continue
+            }
             // Include a qualifier chain: d.body → quiver_text(d.body)
             var first = e
             while first >= 2, outline.token(first - 1)!.isPunctuation("."),
-                  outline.token(first - 2)!.kind == .identifier { first -= 2 }
-            let startToken = entries[first].tokenIndex, endToken = entries[e].tokenIndex
-            var wrapped = [Token(kind: .identifier, text: "quiver_text", offset: token.offset),
-                           Token(kind: .punctuation, text: "(", offset: token.offset)]
+                outline.token(first - 2)!.kind == .identifier
+            { first -= 2 }
+            let startToken = entries[first].tokenIndex
+            let endToken = entries[e].tokenIndex
+            var wrapped = [
+                Token(kind: .identifier, text: "quiver_text", offset: token.offset),
+                Token(kind: .punctuation, text: "(", offset: token.offset),
+            ]
             wrapped += tokens[startToken...endToken]
             wrapped.append(Token(kind: .punctuation, text: ")", offset: token.offset))
             let before = first > 0 ? outline.token(first - 1) : nil
-            let isBareItem = (clause == .selectList || clause == .returning)
+            let isBareItem =
+                (clause == .selectList || clause == .returning)
                 && (before == nil || before!.isKeyword("SELECT") || before!.isKeyword("DISTINCT")
                     || before!.isKeyword("ALL") || before!.isKeyword("RETURNING") || before!.isPunctuation(","))
                 && (next == nil || next!.isPunctuation(",") || next!.isKeyword("FROM") || next!.isPunctuation(")"))
@@ -258,7 +298,8 @@ public struct Rewriter {
                 wrapped.append(Token(kind: .whitespace, text: " ", offset: token.offset))
                 wrapped.append(Token(kind: .identifier, text: "AS", offset: token.offset))
                 wrapped.append(Token(kind: .whitespace, text: " ", offset: token.offset))
-                wrapped.append(Token(kind: .identifier, text: quoteIdentifier(token.identifierName), offset: token.offset))
+                wrapped.append(
+                    Token(kind: .identifier, text: quoteIdentifier(token.identifierName), offset: token.offset))
             }
             replacements.append((startToken...endToken, wrapped))
         }
@@ -273,13 +314,19 @@ public struct Rewriter {
 
     private func previousSignificant(_ tokens: [Token], before index: Int) -> Int? {
         var i = index - 1
-        while i >= 0 { if !tokens[i].isTrivia { return i }; i -= 1 }
+        while i >= 0 {
+            if !tokens[i].isTrivia { return i }
+            i -= 1
+        }
         return nil
     }
 
     private func nextSignificant(_ tokens: [Token], after index: Int) -> Int? {
         var i = index + 1
-        while i < tokens.count { if !tokens[i].isTrivia { return i }; i += 1 }
+        while i < tokens.count {
+            if !tokens[i].isTrivia { return i }
+            i += 1
+        }
         return nil
     }
 
@@ -287,7 +334,10 @@ public struct Rewriter {
         var depth = 0
         for i in open..<tokens.count {
             if tokens[i].isPunctuation("(") { depth += 1 }
-            if tokens[i].isPunctuation(")") { depth -= 1; if depth == 0 { return i } }
+            if tokens[i].isPunctuation(")") {
+                depth -= 1
+                if depth == 0 { return i }
+            }
         }
         return nil
     }
@@ -297,7 +347,10 @@ public struct Rewriter {
         var i = close
         while i >= 0 {
             if tokens[i].isPunctuation(")") { depth += 1 }
-            if tokens[i].isPunctuation("(") { depth -= 1; if depth == 0 { return i } }
+            if tokens[i].isPunctuation("(") {
+                depth -= 1
+                if depth == 0 { return i }
+            }
             i -= 1
         }
         return nil
@@ -315,4 +368,3 @@ extension Array where Element == Token {
 
     public var sql: String { map(\.text).joined() }
 }
-

@@ -15,17 +15,21 @@ struct SelectivityEstimate {
     var selectivity: Double
     var method: ExecutionTrace.Estimation
 
-    static func sampling(_ plan: NearestNeighbourPlan, index: HNSWIndex, connection: Connection,
-                         bindings: SQLBindings) throws -> SelectivityEstimate {
+    static func sampling(
+        _ plan: NearestNeighbourPlan, index: HNSWIndex, connection: Connection,
+        bindings: SQLBindings
+    ) throws -> SelectivityEstimate {
         let sample = index.sampleLabels(sampleSize)
         guard !sample.isEmpty else { return SelectivityEstimate(selectivity: 1, method: .emptyIndex) }
         let sql = plan.filterSQL(selecting: "count(DISTINCT \(plan.rowid))", restricted: true)
         let passed = try connection.scalar(sql, plan.binding(sample, to: bindings))?.integerValue ?? 0
         let selectivity = Double(passed) / Double(sample.count)
-        let method: ExecutionTrace.Estimation = sample.count >= index.count
+        let method: ExecutionTrace.Estimation =
+            sample.count >= index.count
             ? .counted(passed: Int(passed), rows: sample.count)
             : .sampled(passed: Int(passed), rows: sample.count)
         // A sample with no match still cannot rule out a few matching rows.
-        return SelectivityEstimate(selectivity: max(selectivity, passed == 0 ? 0.5 / Double(sample.count) : 0), method: method)
+        return SelectivityEstimate(
+            selectivity: max(selectivity, passed == 0 ? 0.5 / Double(sample.count) : 0), method: method)
     }
 }

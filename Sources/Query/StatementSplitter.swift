@@ -30,8 +30,9 @@ public enum StatementSplitter {
         let tokens = Tokenizer.tokenize(sql)
         guard let last = tokens.last(where: { !$0.isTrivia }), last.isPunctuation(";") else { return false }
         if let tail = tokens.last, tail.kind == .whitespace, tail.text.hasPrefix("/*"),
-           !(tail.text.count >= 4 && tail.text.hasSuffix("*/")) {
-            return false   // an unterminated block comment swallows what follows
+            !(tail.text.count >= 4 && tail.text.hasSuffix("*/"))
+        {
+            return false // an unterminated block comment swallows what follows
         }
         var terminated = false
         _ = split(tokens) { token in terminated = token.offset == last.offset }
@@ -48,7 +49,7 @@ public enum StatementSplitter {
         var current: [Token] = []
         var depth = 0
         var inTrigger = false
-        var triggerBlock = 0   // BEGIN … END nesting (CASE … END counts too)
+        var triggerBlock = 0 // BEGIN … END nesting (CASE … END counts too)
         func finish() {
             if current.contains(where: { !$0.isTrivia }) { statements.append(SQLStatement(tokens: current)) }
             current = []

@@ -3,22 +3,22 @@
 /// column in a WHERE clause from a column in an INSERT column list, without a full SQL grammar.
 public struct SyntaxOutline {
     public enum Clause: Sendable, Equatable {
-        case leading         // before any clause keyword (statement head: INSERT INTO t, UPDATE t, …)
-        case with            // WITH name(cols) AS (…), …
+        case leading // before any clause keyword (statement head: INSERT INTO t, UPDATE t, …)
+        case with // WITH name(cols) AS (…), …
         case selectList
-        case from            // table names and aliases
-        case joinCondition   // ON …
+        case from // table names and aliases
+        case joinCondition // ON …
         case `where`, groupBy, having, window, orderBy, limit
-        case set             // UPDATE … SET / DO UPDATE SET
+        case set // UPDATE … SET / DO UPDATE SET
         case values
         case returning
-        case columnList      // INSERT INTO t (cols), USING (cols), ON CONFLICT (cols), cte(cols)
-        case compound        // after UNION / INTERSECT / EXCEPT, before the next SELECT
-        case parenthesized   // any other parentheses (function arguments, expressions)
+        case columnList // INSERT INTO t (cols), USING (cols), ON CONFLICT (cols), cte(cols)
+        case compound // after UNION / INTERSECT / EXCEPT, before the next SELECT
+        case parenthesized // any other parentheses (function arguments, expressions)
     }
 
     public struct Entry: Sendable {
-        public var tokenIndex: Int   // into the statement's full token list
+        public var tokenIndex: Int // into the statement's full token list
         public var depth: Int
         public var clause: Clause
     }
@@ -30,7 +30,7 @@ public struct SyntaxOutline {
     public init(tokens: [Token]) {
         self.tokens = tokens
         var stack: [Clause] = [.leading]
-        var previous: [Token] = []   // significant tokens seen so far
+        var previous: [Token] = [] // significant tokens seen so far
         for (index, token) in tokens.enumerated() where !token.isTrivia {
             let depth = stack.count - 1
             if token.isPunctuation("(") {
@@ -58,11 +58,18 @@ public struct SyntaxOutline {
         if last.isKeyword("USING") || last.isKeyword("CONFLICT") { return .columnList }
         if last.kind == .identifier, !last.isReservedWord, previous.count >= 2 {
             let before = previous[previous.count - 2]
-            if before.isKeyword("INTO") { return .columnList }                    // INSERT INTO t (
-            if clause == .with && (before.isKeyword("WITH") || before.isKeyword("RECURSIVE")
-                                   || before.isPunctuation(",")) { return .columnList }  // WITH t(
+            if before.isKeyword("INTO") { return .columnList } // INSERT INTO t (
+            if clause == .with
+                && (before.isKeyword("WITH") || before.isKeyword("RECURSIVE")
+                    || before.isPunctuation(","))
+            {
+                return .columnList
+            } // WITH t(
             if previous.count >= 4, previous[previous.count - 2].isKeyword("AS"),
-               previous[previous.count - 4].isKeyword("INTO") { return .columnList }  // INTO t AS a (
+                previous[previous.count - 4].isKeyword("INTO")
+            {
+                return .columnList
+            } // INTO t AS a (
         }
         return .parenthesized
     }

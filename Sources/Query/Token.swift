@@ -2,14 +2,14 @@
 /// offsets in bytes, so positions stay in bytes throughout).
 public struct Token: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
-        case whitespace          // spaces and comments: kept so rewritten SQL reads like the original
-        case identifier          // bare word (including keywords) or "quoted", [bracketed], `backticked`
-        case string              // 'literal'
-        case blob                // X'00ff'
+        case whitespace // spaces and comments: kept so rewritten SQL reads like the original
+        case identifier // bare word (including keywords) or "quoted", [bracketed], `backticked`
+        case string // 'literal'
+        case blob // X'00ff'
         case number
-        case parameter           // ?, ?NNN, :name, @name, $name
-        case vectorOperator      // <->, <=>, <#>
-        case punctuation         // ( ) , ; . and other operators
+        case parameter // ?, ?NNN, :name, @name, $name
+        case vectorOperator // <->, <=>, <#>
+        case punctuation // ( ) , ; . and other operators
     }
 
     public var kind: Kind
@@ -56,7 +56,10 @@ extension String {
         var out = ""
         var previousWasQuote = false
         for c in self {
-            if c == quote && previousWasQuote { previousWasQuote = false; continue }
+            if c == quote && previousWasQuote {
+                previousWasQuote = false
+                continue
+            }
             previousWasQuote = c == quote
             out.append(c)
         }

@@ -49,12 +49,14 @@ public enum Tokenizer {
                 i += 1
                 while isDigit(at(i)) { i += 1 }
                 emit(.parameter, start)
-            case _ where (c == UInt8(ascii: ":") || c == UInt8(ascii: "@") || c == UInt8(ascii: "$"))
+            case _
+            where (c == UInt8(ascii: ":") || c == UInt8(ascii: "@") || c == UInt8(ascii: "$"))
                 && isWordByte(at(i + 1)):
                 i += 1
                 while isWordByte(at(i)) { i += 1 }
                 emit(.parameter, start)
-            case UInt8(ascii: "<") where [UInt8(ascii: "-"), UInt8(ascii: "="), UInt8(ascii: "#")].contains(at(i + 1))
+            case UInt8(ascii: "<")
+            where [UInt8(ascii: "-"), UInt8(ascii: "="), UInt8(ascii: "#")].contains(at(i + 1))
                 && at(i + 2) == UInt8(ascii: ">"):
                 i += 3
                 emit(.vectorOperator, start)
@@ -75,7 +77,10 @@ public enum Tokenizer {
         var i = start + 1
         while i < bytes.count {
             if bytes[i] == quote {
-                if i + 1 < bytes.count, bytes[i + 1] == quote { i += 2; continue }
+                if i + 1 < bytes.count, bytes[i + 1] == quote {
+                    i += 2
+                    continue
+                }
                 return i + 1
             }
             i += 1
@@ -109,10 +114,10 @@ public enum Tokenizer {
         case (UInt8(ascii: "-"), UInt8(ascii: ">")):
             return i + 2 < bytes.count && bytes[i + 2] == UInt8(ascii: ">") ? 3 : 2
         case (UInt8(ascii: "<"), UInt8(ascii: "=")), (UInt8(ascii: ">"), UInt8(ascii: "=")),
-             (UInt8(ascii: "<"), UInt8(ascii: ">")), (UInt8(ascii: "!"), UInt8(ascii: "=")),
-             (UInt8(ascii: "="), UInt8(ascii: "=")), (UInt8(ascii: "|"), UInt8(ascii: "|")),
-             (UInt8(ascii: "<"), UInt8(ascii: "<")), (UInt8(ascii: ">"), UInt8(ascii: ">")),
-             (UInt8(ascii: ":"), UInt8(ascii: ":")):
+            (UInt8(ascii: "<"), UInt8(ascii: ">")), (UInt8(ascii: "!"), UInt8(ascii: "=")),
+            (UInt8(ascii: "="), UInt8(ascii: "=")), (UInt8(ascii: "|"), UInt8(ascii: "|")),
+            (UInt8(ascii: "<"), UInt8(ascii: "<")), (UInt8(ascii: ">"), UInt8(ascii: ">")),
+            (UInt8(ascii: ":"), UInt8(ascii: ":")):
             return 2
         default:
             // A multi-byte UTF-8 character outside a word is one token.

@@ -40,29 +40,40 @@ final class VectorIndexes {
         (try connection.scalar("PRAGMA data_version")?.integerValue ?? 0, connection.totalChanges)
     }
 
-    func path(of definition: IndexDefinition) -> String { (directory as NSString).appendingPathComponent(definition.file) }
+    func path(of definition: IndexDefinition) -> String {
+        (directory as NSString).appendingPathComponent(definition.file)
+    }
 
     // MARK: statements
 
-    func create(name: String, table tableName: String, column columnName: String, metric: DistanceMetric, m: Int,
-                efConstruction: Int, ifNotExists: Bool, catalog: Catalog) throws {
-        let sqliteIndexes = try connection.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = ? COLLATE NOCASE",
-                                      SQLBindings([.text(name)]))?.integerValue ?? 0
+    func create(
+        name: String, table tableName: String, column columnName: String, metric: DistanceMetric, m: Int,
+        efConstruction: Int, ifNotExists: Bool, catalog: Catalog
+    ) throws {
+        let sqliteIndexes =
+            try connection.scalar(
+                "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = ? COLLATE NOCASE",
+                SQLBindings([.text(name)]))?.integerValue ?? 0
         if catalog.indexes.contains(where: { $0.name.caseInsensitiveEquals(name) }) || sqliteIndexes > 0 {
             if ifNotExists { return }
             throw SQLiteError(.indexExists(name))
         }
         guard let table = catalog.table(named: tableName) else { throw SQLiteError(.noSuchTable(tableName)) }
-        guard let column = table.column(named: columnName) else { throw SQLiteError(.noSuchColumn(table: table.name, column: columnName)) }
+        guard let column = table.column(named: columnName) else {
+            throw SQLiteError(.noSuchColumn(table: table.name, column: columnName))
+        }
         guard let dimension = column.kind.vectorDimension else {
-            throw SQLiteError(.unsuitableSchema("USING hnsw needs a VECTOR column; \(table.name).\(column.name) is \(column.declaredType)"))
+            throw SQLiteError(
+                .unsuitableSchema(
+                    "USING hnsw needs a VECTOR column; \(table.name).\(column.name) is \(column.declaredType)"))
         }
         let rowid = try Self.rowid(of: table)
         let parameters = HNSWParameters(dimension: dimension, metric: metric, m: m, efConstruction: efConstruction)
         do { try parameters.validate() } catch { throw SQLiteError(.unsupported("CREATE INDEX \(name): \(error)")) }
         try connection.execute(IndexDefinition.createTables)
-        var definition = IndexDefinition(name: name, table: table.name, column: column.name, metric: metric, m: m,
-                                         efConstruction: efConstruction, file: Self.newFileName(for: name), checkpointSequence: 0)
+        var definition = IndexDefinition(
+            name: name, table: table.name, column: column.name, metric: metric, m: m,
+            efConstruction: efConstruction, file: Self.newFileName(for: name), checkpointSequence: 0)
         try build(&definition, dimension: dimension, rowid: rowid)
         try definition.insert(into: connection)
     }
@@ -77,8 +88,12 @@ final class VectorIndexes {
     }
 
     func reindex(_ old: IndexDefinition, catalog: Catalog) throws {
-        guard let table = catalog.table(named: old.table), let dimension = table.column(named: old.column)?.kind.vectorDimension else {
-            throw SQLiteError(.unsuitableSchema("index \(old.name) is on \(old.table).\(old.column), which is no longer a VECTOR column"))
+        guard let table = catalog.table(named: old.table),
+            let dimension = table.column(named: old.column)?.kind.vectorDimension
+        else {
+            throw SQLiteError(
+                .unsuitableSchema(
+                    "index \(old.name) is on \(old.table).\(old.column), which is no longer a VECTOR column"))
         }
         var definition = old
         definition.file = Self.newFileName(for: old.name)
@@ -101,23 +116,33 @@ final class VectorIndexes {
         definition.checkpointSequence = try IndexDefinition.latestSequence(connection)
         var labels: [Int64] = []
         var vectors: [Float] = []
-        let statement = try connection.prepare("SELECT \(rowid), \(quoteIdentifier(definition.column)) FROM \(quoteIdentifier(definition.table)) WHERE \(quoteIdentifier(definition.column)) IS NOT NULL")
+        let statement = try connection.prepare(
+            "SELECT \(rowid), \(quoteIdentifier(definition.column)) FROM \(quoteIdentifier(definition.table)) WHERE \(quoteIdentifier(definition.column)) IS NOT NULL"
+        )
         while try statement.step() {
             let bytes = statement.blobBytes(at: 1)
             guard statement.isBlob(at: 1), bytes.count == dimension * 4 else {
-                throw SQLiteError(.invalidStoredValue("\(definition.table).\(definition.column) in row \(statement.int64(at: 0)) is not a VECTOR(\(dimension)) value"))
+                throw SQLiteError(
+                    .invalidStoredValue(
+                        "\(definition.table).\(definition.column) in row \(statement.int64(at: 0)) is not a VECTOR(\(dimension)) value"
+                    ))
             }
             labels.append(statement.int64(at: 0))
-            vectors.append(contentsOf: UnsafeBufferPointer(start: bytes.baseAddress!.assumingMemoryBound(to: Float.self), count: dimension))
+            vectors.append(
+                contentsOf: UnsafeBufferPointer(
+                    start: bytes.baseAddress!.assumingMemoryBound(to: Float.self), count: dimension))
         }
         let path = self.path(of: definition)
         let index: HNSWIndex
         do {
-            index = try HNSWIndex.build(path: path, parameters: HNSWParameters(dimension: dimension, metric: definition.metric,
-                                                                                m: definition.m, efConstruction: definition.efConstruction),
-                                        labels: labels, vectors: vectors, sequence: definition.checkpointSequence,
-                                        threads: Self.buildThreads,
-                                        monitor: buildMonitor)
+            index = try HNSWIndex.build(
+                path: path,
+                parameters: HNSWParameters(
+                    dimension: dimension, metric: definition.metric,
+                    m: definition.m, efConstruction: definition.efConstruction),
+                labels: labels, vectors: vectors, sequence: definition.checkpointSequence,
+                threads: Self.buildThreads,
+                monitor: buildMonitor)
         } catch is HNSWIndex.BuildCancelled {
             throw SQLiteError.interrupted
         } catch let failure as IndexFileWriteError {
@@ -153,18 +178,25 @@ final class VectorIndexes {
 
     /// Threads for bulk graph work (builds, large catch-ups): all cores unless
     /// QUIVER_BUILD_THREADS says otherwise.
-    static let buildThreads = Int(ProcessInfo.processInfo.environment["QUIVER_BUILD_THREADS"] ?? "") ?? ProcessInfo.processInfo.activeProcessorCount
+    static let buildThreads =
+        Int(ProcessInfo.processInfo.environment["QUIVER_BUILD_THREADS"] ?? "")
+        ?? ProcessInfo.processInfo.activeProcessorCount
 
     /// The name that reaches `table`'s rowid, which index labels are (see TableInfo.rowidName).
     static func rowid(of table: TableInfo) throws -> String {
         guard let name = table.rowidName else {
-            throw SQLiteError(.unsuitableSchema("table \(table.name) has no rowid that SQL can name (columns named rowid, _rowid_ and oid hide it, or it is WITHOUT ROWID); an hnsw index needs one"))
+            throw SQLiteError(
+                .unsuitableSchema(
+                    "table \(table.name) has no rowid that SQL can name (columns named rowid, _rowid_ and oid hide it, or it is WITHOUT ROWID); an hnsw index needs one"
+                ))
         }
         return name
     }
 
     static func newFileName(for name: String) -> String {
-        let safe = String(name.unicodeScalars.map { $0.properties.isAlphabetic || ("0"..."9").contains($0) ? Character($0) : "_" }.prefix(40))
+        let safe = String(
+            name.unicodeScalars.map { $0.properties.isAlphabetic || ("0"..."9").contains($0) ? Character($0) : "_" }
+                .prefix(40))
         return "\(safe)-\(String(UInt32.random(in: .min ... .max), radix: 16)).hnsw"
     }
 
@@ -183,8 +215,10 @@ final class VectorIndexes {
         if let last = caughtUpAt[path], last == state { return index }
         defer { caughtUpAt[path] = state }
         // Another process checkpointed past us (and may have trimmed the log): remap its file.
-        let recorded = try connection.scalar("SELECT checkpoint_sequence FROM _quiver_indexes WHERE name = ?",
-                                             SQLBindings([.text(definition.name)]))?.integerValue ?? 0
+        let recorded =
+            try connection.scalar(
+                "SELECT checkpoint_sequence FROM _quiver_indexes WHERE name = ?",
+                SQLBindings([.text(definition.name)]))?.integerValue ?? 0
         if recorded > index.appliedSequence { index = try IndexRegistry.shared.reload(path) }
         try catchUp(index, definition, dimension: dimension, rowid: rowid)
         return index
@@ -193,11 +227,14 @@ final class VectorIndexes {
     private func catchUp(_ index: HNSWIndex, _ definition: IndexDefinition, dimension: Int, rowid: String) throws {
         // One snapshot for the log, its high-water mark and the rows it points at.
         guard connection.isInTransaction else {
-            return try connection.transaction(.deferred) { try catchUp(index, definition, dimension: dimension, rowid: rowid) }
+            return try connection.transaction(.deferred) {
+                try catchUp(index, definition, dimension: dimension, rowid: rowid)
+            }
         }
         let after = index.appliedSequence
-        let rows = try connection.query("SELECT seq, row_id FROM _quiver_changes WHERE seq > ? AND table_name = ? COLLATE NOCASE ORDER BY seq",
-                                        SQLBindings([.integer(after), .text(definition.table)]))
+        let rows = try connection.query(
+            "SELECT seq, row_id FROM _quiver_changes WHERE seq > ? AND table_name = ? COLLATE NOCASE ORDER BY seq",
+            SQLBindings([.integer(after), .text(definition.table)]))
         let latest = try IndexDefinition.latestSequence(connection)
         guard !rows.isEmpty else {
             if latest > after { try index.apply([], through: latest) }
@@ -206,17 +243,23 @@ final class VectorIndexes {
         var seen = Set<Int64>()
         let ids = rows.compactMap { $0[1].integerValue }.filter { seen.insert($0).inserted }
         var current: [Int64: [Float]] = [:]
-        let column = quoteIdentifier(definition.column), table = quoteIdentifier(definition.table)
+        let column = quoteIdentifier(definition.column)
+        let table = quoteIdentifier(definition.table)
         for chunk in stride(from: 0, to: ids.count, by: 500) {
             let list = ids[chunk..<min(chunk + 500, ids.count)].map(String.init).joined(separator: ",")
-            let statement = try connection.prepare("SELECT \(rowid), \(column) FROM \(table) WHERE \(rowid) IN (\(list))")
+            let statement = try connection.prepare(
+                "SELECT \(rowid), \(column) FROM \(table) WHERE \(rowid) IN (\(list))")
             while try statement.step() {
                 let bytes = statement.blobBytes(at: 1)
                 guard statement.isBlob(at: 1), bytes.count == dimension * 4 else { continue }
-                current[statement.int64(at: 0)] = Array(UnsafeBufferPointer(start: bytes.baseAddress!.assumingMemoryBound(to: Float.self), count: dimension))
+                current[statement.int64(at: 0)] = Array(
+                    UnsafeBufferPointer(start: bytes.baseAddress!.assumingMemoryBound(to: Float.self), count: dimension)
+                )
             }
         }
-        try index.apply(ids.map { ($0, current[$0]) }, through: max(latest, rows.last?[0].integerValue ?? after), threads: Self.buildThreads)
+        try index.apply(
+            ids.map { ($0, current[$0]) }, through: max(latest, rows.last?[0].integerValue ?? after),
+            threads: Self.buildThreads)
     }
 
     /// Writes new files for indexes that have taken many changes since their last checkpoint,
@@ -229,8 +272,9 @@ final class VectorIndexes {
         let latest = try IndexDefinition.latestSequence(connection)
         for definition in catalog.indexes {
             guard let table = catalog.table(named: definition.table), let rowid = table.rowidName,
-                  let dimension = table.column(named: definition.column)?.kind.vectorDimension,
-                  let index = try? IndexRegistry.shared.index(at: path(of: definition)) else { continue }
+                let dimension = table.column(named: definition.column)?.kind.vectorDimension,
+                let index = try? IndexRegistry.shared.index(at: path(of: definition))
+            else { continue }
             let pending = latest - index.checkpointSequence
             guard pending >= Int64(max(checkpointInterval, index.count / 10)) else { continue }
             try checkpoint(definition, dimension: dimension, rowid: rowid)
@@ -244,11 +288,15 @@ final class VectorIndexes {
             try connection.transaction(.immediate) {
                 let index = try current(definition, dimension: dimension, rowid: rowid)
                 try index.checkpoint()
-                try definition.recordCheckpoint(file: definition.file, sequence: index.checkpointSequence, in: connection)
+                try definition.recordCheckpoint(
+                    file: definition.file, sequence: index.checkpointSequence, in: connection)
                 try IndexDefinition.trimChangeLog(connection)
             }
         } catch let failure as IndexFileWriteError {
-            throw SQLiteError(.indexFailure("index \(definition.name): checkpoint not written, \(failure); the index stays correct from that file and the change log, and the checkpoint is retried after the next commit"))
+            throw SQLiteError(
+                .indexFailure(
+                    "index \(definition.name): checkpoint not written, \(failure); the index stays correct from that file and the change log, and the checkpoint is retried after the next commit"
+                ))
         }
     }
 }

@@ -17,7 +17,9 @@ public struct VectorSet: Sendable {
         keys.append(key)
         let start = vectors.count
         vectors.append(contentsOf: repeatElement(0, count: dimension))
-        vectors.withUnsafeMutableBytes { ($0.baseAddress! + start * 4).copyMemory(from: bytes.baseAddress!, byteCount: dimension * 4) }
+        vectors.withUnsafeMutableBytes {
+            ($0.baseAddress! + start * 4).copyMemory(from: bytes.baseAddress!, byteCount: dimension * 4)
+        }
     }
 
     mutating func append(key: Int64, vector: [Float]) {
@@ -46,26 +48,35 @@ public struct VectorSet: Sendable {
 extension QueryExecutor {
     /// Loads `column` of the rows of `table` that pass `filter` (a SQL expression, may be nil),
     /// keyed by the table's integer primary key (or rowid when it has none).
-    public func loadVectors(table tableName: String, column columnName: String, filter: String?,
-                            bindings: SQLBindings = .none) throws -> VectorSet {
+    public func loadVectors(
+        table tableName: String, column columnName: String, filter: String?,
+        bindings: SQLBindings = .none
+    ) throws -> VectorSet {
         try refreshCatalogIfStale()
         guard let table = catalog.table(named: tableName) else { throw SQLiteError(.noSuchTable(tableName)) }
         guard let column = table.column(named: columnName) else {
             throw SQLiteError(.noSuchColumn(table: tableName, column: columnName))
         }
         guard let dimension = column.kind.vectorDimension else {
-            throw SQLiteError(.unsuitableSchema("\(table.name).\(column.name) is \(column.declaredType), not a VECTOR column"))
+            throw SQLiteError(
+                .unsuitableSchema("\(table.name).\(column.name) is \(column.declaredType), not a VECTOR column"))
         }
         let key: String
         if let pk = table.primaryKeyColumn {
             guard pk.declaredType.uppercased().contains("INT") else {
-                throw SQLiteError(.unsuitableSchema("\(table.name) has a \(pk.declaredType) primary key; batch search reports integer keys and needs an INTEGER primary key"))
+                throw SQLiteError(
+                    .unsuitableSchema(
+                        "\(table.name) has a \(pk.declaredType) primary key; batch search reports integer keys and needs an INTEGER primary key"
+                    ))
             }
             key = quoteIdentifier(pk.name)
         } else if let rowid = table.rowidName {
             key = rowid
         } else {
-            throw SQLiteError(.unsuitableSchema("table \(table.name) has no rowid that SQL can name (columns named rowid, _rowid_ and oid hide it, or it is WITHOUT ROWID)"))
+            throw SQLiteError(
+                .unsuitableSchema(
+                    "table \(table.name) has no rowid that SQL can name (columns named rowid, _rowid_ and oid hide it, or it is WITHOUT ROWID)"
+                ))
         }
         var sql = "SELECT \(key), \(quoteIdentifier(column.name)) FROM \(quoteIdentifier(table.name))"
         if let filter, !filter.trimmingSpaces().isEmpty { sql += " WHERE (\(filter))" }
@@ -79,10 +90,14 @@ extension QueryExecutor {
             let bytes = prepared.blobBytes(at: 1)
             if prepared.isBlob(at: 1), bytes.count == dimension * 4 {
                 set.append(key: prepared.int64(at: 0), bytes: bytes)
-            } else if case .text(let text) = prepared.value(at: 1), let vector = try? VectorCodec.parse(text), vector.count == dimension {
+            } else if case .text(let text) = prepared.value(at: 1), let vector = try? VectorCodec.parse(text),
+                vector.count == dimension
+            {
                 set.append(key: prepared.int64(at: 0), vector: vector)
             } else {
-                throw SQLiteError(.invalidStoredValue("\(table.name).\(column.name) in row \(prepared.int64(at: 0)) holds an invalid vector"))
+                throw SQLiteError(
+                    .invalidStoredValue(
+                        "\(table.name).\(column.name) in row \(prepared.int64(at: 0)) holds an invalid vector"))
             }
         }
         return set

@@ -36,7 +36,7 @@ func openByteSource(path: String) throws -> ByteSource {
 final class FileSource: ByteSource {
     let path: String
     private let descriptor: Int32
-    private var pending: [UInt8] = []   // bytes peeked but not yet returned
+    private var pending: [UInt8] = [] // bytes peeked but not yet returned
     private(set) var consumed = 0
     let size: Int?
 

@@ -14,7 +14,9 @@ struct DelimitedReader {
 
         var line: Int {
             switch self {
-            case .unclosedQuote(let line), .strayQuote(let line, _), .invalidUTF8(let line), .fieldCount(let line, _, _): line
+            case .unclosedQuote(let line), .strayQuote(let line, _), .invalidUTF8(let line),
+                .fieldCount(let line, _, _):
+                line
             case .emptyHeader, .duplicateHeader: 1
             }
         }
@@ -22,7 +24,8 @@ struct DelimitedReader {
         var description: String {
             switch self {
             case .unclosedQuote: "quoted field is not closed before the end of the file"
-            case .strayQuote(_, let field): "field \(field): a quote inside an unquoted field (quote the whole field and double the quote)"
+            case .strayQuote(_, let field):
+                "field \(field): a quote inside an unquoted field (quote the whole field and double the quote)"
             case .invalidUTF8: "record is not valid UTF-8"
             case .emptyHeader: "the header line is empty"
             case .duplicateHeader(let name): "the header names field \"\(name)\" twice"
@@ -56,7 +59,9 @@ struct DelimitedReader {
     /// returned as such (reading goes on with the next line).
     mutating func next() throws -> SourceItem? {
         while true {
-            let line: Int, text: String, fields: [FieldValue]
+            let line: Int
+            let text: String
+            let fields: [FieldValue]
             do {
                 guard let next = try nextFields() else { return nil }
                 (line, text, fields) = next
@@ -64,10 +69,11 @@ struct DelimitedReader {
                 if case .unclosedQuote = problem { throw problem }
                 return .malformed(line: problem.line, text: lastText, reason: problem.description)
             }
-            if fields.count == 1, fields[0] == .null { continue }   // a blank line
+            if fields.count == 1, fields[0] == .null { continue } // a blank line
             guard fields.count == header.count else {
-                return .malformed(line: line, text: text,
-                                  reason: Problem.fieldCount(line: line, expected: header.count, found: fields.count).description)
+                return .malformed(
+                    line: line, text: text,
+                    reason: Problem.fieldCount(line: line, expected: header.count, found: fields.count).description)
             }
             var record = InputRecord(line: line, fields: [], text: text)
             record.fields.reserveCapacity(fields.count)
@@ -96,12 +102,16 @@ struct DelimitedReader {
         lastText = String(decoding: record, as: UTF8.self)
         var fields: [FieldValue] = []
         var field: [UInt8] = []
-        var quoted = false, inQuotes = false, i = 0
+        var quoted = false
+        var inQuotes = false
+        var i = 0
         func finish() throws {
             if !quoted && field.isEmpty {
                 fields.append(.null)
             } else {
-                guard let text = String(validating: field, as: UTF8.self) else { throw Problem.invalidUTF8(line: startLine) }
+                guard let text = String(validating: field, as: UTF8.self) else {
+                    throw Problem.invalidUTF8(line: startLine)
+                }
                 fields.append(quoted ? .quoted(text) : .untyped(text))
             }
             field.removeAll(keepingCapacity: true)
@@ -111,7 +121,12 @@ struct DelimitedReader {
             let byte = record[i]
             if inQuotes {
                 if byte == UInt8(ascii: "\"") {
-                    if i + 1 < record.count, record[i + 1] == UInt8(ascii: "\"") { field.append(byte); i += 1 } else { inQuotes = false }
+                    if i + 1 < record.count, record[i + 1] == UInt8(ascii: "\"") {
+                        field.append(byte)
+                        i += 1
+                    } else {
+                        inQuotes = false
+                    }
                 } else {
                     field.append(byte)
                 }
@@ -135,7 +150,9 @@ struct DelimitedReader {
     /// of a field, and inside one `""` is a quote and `"` closes it (a stray quote elsewhere
     /// is an error found when the record is split, not a reason to join lines).
     private func endsInsideQuotes(_ bytes: [UInt8]) -> Bool {
-        var inQuotes = false, atFieldStart = true, i = 0
+        var inQuotes = false
+        var atFieldStart = true
+        var i = 0
         while i < bytes.count {
             let byte = bytes[i]
             if inQuotes {

@@ -15,11 +15,13 @@ struct JSONSyntaxError: Error, CustomStringConvertible {
 /// order; and because it runs once per input line, several times faster than going through
 /// NSDictionary and NSNumber.
 struct JSONLineParser {
-    private let bytes: UnsafeRawBufferPointer   // followed in memory by a NUL byte
+    private let bytes: UnsafeRawBufferPointer // followed in memory by a NUL byte
     private var position = 0
 
     /// `line` must be followed in memory by a NUL byte (LineReader guarantees it).
-    static func parseObject(_ line: UnsafeRawBufferPointer) throws(JSONSyntaxError) -> [(name: String, value: FieldValue)] {
+    static func parseObject(_ line: UnsafeRawBufferPointer) throws(JSONSyntaxError) -> [(
+        name: String, value: FieldValue
+    )] {
         var parser = JSONLineParser(bytes: line)
         return try parser.topLevelObject()
     }
@@ -33,7 +35,9 @@ struct JSONLineParser {
     }
 
     private mutating func skipSpace() {
-        while position < bytes.count, bytes[position] == 0x20 || bytes[position] == 0x09 || bytes[position] == 0x0D || bytes[position] == 0x0A {
+        while position < bytes.count,
+            bytes[position] == 0x20 || bytes[position] == 0x09 || bytes[position] == 0x0D || bytes[position] == 0x0A
+        {
             position += 1
         }
     }
@@ -47,7 +51,8 @@ struct JSONLineParser {
     private func found() -> String {
         guard position < bytes.count else { return "end of line" }
         let byte = bytes[position]
-        return byte >= 0x20 && byte < 0x7F ? "'\(Character(Unicode.Scalar(byte)))'" : String(format: "byte 0x%02X", byte)
+        return byte >= 0x20 && byte < 0x7F
+            ? "'\(Character(Unicode.Scalar(byte)))'" : String(format: "byte 0x%02X", byte)
     }
 
     private mutating func topLevelObject() throws(JSONSyntaxError) -> [(name: String, value: FieldValue)] {
@@ -65,7 +70,9 @@ struct JSONLineParser {
         } else {
             while true {
                 skipSpace()
-                guard current == UInt8(ascii: "\"") else { throw fail("expected a field name in quotes, found \(found())") }
+                guard current == UInt8(ascii: "\"") else {
+                    throw fail("expected a field name in quotes, found \(found())")
+                }
                 let keyStart = position
                 let name = try string()
                 if fields.contains(where: { $0.name == name }) {
@@ -76,8 +83,14 @@ struct JSONLineParser {
                 skipSpace()
                 fields.append((name, try value()))
                 skipSpace()
-                if current == UInt8(ascii: ",") { position += 1; continue }
-                if current == UInt8(ascii: "}") { position += 1; break }
+                if current == UInt8(ascii: ",") {
+                    position += 1
+                    continue
+                }
+                if current == UInt8(ascii: "}") {
+                    position += 1
+                    break
+                }
                 throw fail("expected ',' or '}', found \(found())")
             }
         }
@@ -97,9 +110,15 @@ struct JSONLineParser {
             position = start
             try skipValue()
             return .json(text(from: start))
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "N"), UInt8(ascii: "I"):
             if let special = nonFinite() { return .real(Double(special)) }
             return try number()
@@ -112,7 +131,9 @@ struct JSONLineParser {
     private mutating func nonFinite() -> Float? {
         for (word, value) in [("NaN", Float.nan), ("Infinity", Float.infinity), ("-Infinity", -Float.infinity)] {
             let count = word.utf8.count
-            if position + count <= bytes.count, word.utf8.elementsEqual(UnsafeRawBufferPointer(rebasing: bytes[position..<position + count])) {
+            if position + count <= bytes.count,
+                word.utf8.elementsEqual(UnsafeRawBufferPointer(rebasing: bytes[position..<position + count]))
+            {
                 position += count
                 return value
             }
@@ -127,7 +148,8 @@ struct JSONLineParser {
     private mutating func literal(_ word: StaticString) throws(JSONSyntaxError) {
         let count = word.utf8CodeUnitCount
         guard position + count <= bytes.count,
-              memcmp(bytes.baseAddress! + position, word.utf8Start, count) == 0 else {
+            memcmp(bytes.baseAddress! + position, word.utf8Start, count) == 0
+        else {
             throw fail("expected a value, found \(found())")
         }
         position += count
@@ -144,14 +166,18 @@ struct JSONLineParser {
         if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
             integral = false
             i += 1
-            guard digit(i) else { throw JSONSyntaxError(column: i + 1, problem: "malformed number: digits must follow '.'") }
+            guard digit(i) else {
+                throw JSONSyntaxError(column: i + 1, problem: "malformed number: digits must follow '.'")
+            }
             while digit(i) { i += 1 }
         }
         if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
             integral = false
             i += 1
             if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
-            guard digit(i) else { throw JSONSyntaxError(column: i + 1, problem: "malformed number: digits must follow the exponent") }
+            guard digit(i) else {
+                throw JSONSyntaxError(column: i + 1, problem: "malformed number: digits must follow the exponent")
+            }
             while digit(i) { i += 1 }
         }
         return (i, integral)
@@ -175,7 +201,10 @@ struct JSONLineParser {
         var values: [Float] = []
         values.reserveCapacity(512)
         skipSpace()
-        if current == UInt8(ascii: "]") { position += 1; return values }
+        if current == UInt8(ascii: "]") {
+            position += 1
+            return values
+        }
         while true {
             skipSpace()
             if let special = nonFinite() {
@@ -191,8 +220,14 @@ struct JSONLineParser {
                 position = end
             }
             skipSpace()
-            if current == UInt8(ascii: ",") { position += 1; continue }
-            if current == UInt8(ascii: "]") { position += 1; return values }
+            if current == UInt8(ascii: ",") {
+                position += 1
+                continue
+            }
+            if current == UInt8(ascii: "]") {
+                position += 1
+                return values
+            }
             throw fail("expected ',' or ']', found \(found())")
         }
     }
@@ -216,27 +251,47 @@ struct JSONLineParser {
         case UInt8(ascii: "{"):
             position += 1
             skipSpace()
-            if current == UInt8(ascii: "}") { position += 1; return }
+            if current == UInt8(ascii: "}") {
+                position += 1
+                return
+            }
             while true {
                 skipSpace()
-                guard current == UInt8(ascii: "\"") else { throw fail("expected a field name in quotes, found \(found())") }
+                guard current == UInt8(ascii: "\"") else {
+                    throw fail("expected a field name in quotes, found \(found())")
+                }
                 _ = try string()
                 try expect(UInt8(ascii: ":"), "':'")
                 try skipValue(depth: depth + 1)
                 skipSpace()
-                if current == UInt8(ascii: ",") { position += 1; continue }
-                if current == UInt8(ascii: "}") { position += 1; return }
+                if current == UInt8(ascii: ",") {
+                    position += 1
+                    continue
+                }
+                if current == UInt8(ascii: "}") {
+                    position += 1
+                    return
+                }
                 throw fail("expected ',' or '}', found \(found())")
             }
         case UInt8(ascii: "["):
             position += 1
             skipSpace()
-            if current == UInt8(ascii: "]") { position += 1; return }
+            if current == UInt8(ascii: "]") {
+                position += 1
+                return
+            }
             while true {
                 try skipValue(depth: depth + 1)
                 skipSpace()
-                if current == UInt8(ascii: ",") { position += 1; continue }
-                if current == UInt8(ascii: "]") { position += 1; return }
+                if current == UInt8(ascii: ",") {
+                    position += 1
+                    continue
+                }
+                if current == UInt8(ascii: "]") {
+                    position += 1
+                    return
+                }
                 throw fail("expected ',' or ']', found \(found())")
             }
         default: _ = try value()
@@ -260,7 +315,9 @@ struct JSONLineParser {
                 return text
             }
             if byte == UInt8(ascii: "\\") { break }
-            if byte < 0x20 { throw fail("control character \(String(format: "0x%02X", byte)) inside a string (must be escaped)") }
+            if byte < 0x20 {
+                throw fail("control character \(String(format: "0x%02X", byte)) inside a string (must be escaped)")
+            }
             position += 1
         }
         // Slow path: unescape into a byte buffer.
@@ -290,12 +347,16 @@ struct JSONLineParser {
                 case UInt8(ascii: "u"):
                     var scalar = try hex4()
                     if (0xD800..<0xDC00).contains(scalar) {
-                        guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u") else {
+                        guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"),
+                            bytes[position + 1] == UInt8(ascii: "u")
+                        else {
                             throw fail("unpaired UTF-16 surrogate in \\u escape")
                         }
                         position += 2
                         let low = try hex4()
-                        guard (0xDC00..<0xE000).contains(low) else { throw fail("unpaired UTF-16 surrogate in \\u escape") }
+                        guard (0xDC00..<0xE000).contains(low) else {
+                            throw fail("unpaired UTF-16 surrogate in \\u escape")
+                        }
                         scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                     } else if (0xDC00..<0xE000).contains(scalar) {
                         throw fail("unpaired UTF-16 surrogate in \\u escape")
@@ -306,7 +367,9 @@ struct JSONLineParser {
                     throw fail("unknown escape '\\\(Character(Unicode.Scalar(escape)))'")
                 }
             default:
-                if byte < 0x20 { throw fail("control character \(String(format: "0x%02X", byte)) inside a string (must be escaped)") }
+                if byte < 0x20 {
+                    throw fail("control character \(String(format: "0x%02X", byte)) inside a string (must be escaped)")
+                }
                 out.append(byte)
                 position += 1
             }

@@ -18,8 +18,8 @@ final class LineReader {
     /// .gz must not take the machine's memory.
     let maxLineBytes: Int
     private var buffer: UnsafeMutableRawBufferPointer
-    private var start = 0        // first byte not yet handed out
-    private var end = 0          // end of the bytes read so far
+    private var start = 0 // first byte not yet handed out
+    private var end = 0 // end of the bytes read so far
     private var exhausted = false
     private(set) var lineNumber = 0
     /// Whether the line last handed out ended in `\r\n` rather than `\n` (CSV keeps a line
@@ -54,7 +54,7 @@ final class LineReader {
         if lineEnd > start, buffer[lineEnd - 1] == 0x0D { lineEnd -= 1 }
         lastLineEndedInCRLF = lineEnd < stop
         guard lineEnd - start <= maxLineBytes else { throw RecordTooLong(line: lineNumber + 1, limit: maxLineBytes) }
-        buffer[lineEnd] = 0                     // the NUL after the line (overwrites \n or \r)
+        buffer[lineEnd] = 0 // the NUL after the line (overwrites \n or \r)
         let line = UnsafeRawBufferPointer(rebasing: buffer[start..<lineEnd])
         start = stop + skip
         lineNumber += 1

@@ -89,7 +89,8 @@ package final class RecordSource {
                     let fields = try JSONLineParser.parseObject(line)
                     return .record(InputRecord(line: lines.lineNumber, fields: fields, text: ""))
                 } catch {
-                    return .malformed(line: lines.lineNumber, text: String(decoding: line, as: UTF8.self), reason: error.description)
+                    return .malformed(
+                        line: lines.lineNumber, text: String(decoding: line, as: UTF8.self), reason: error.description)
                 }
             }
             return nil

@@ -11,10 +11,15 @@ package enum SchemaInference {
     /// Types widen as values disagree: INTEGER → REAL → TEXT. A field that holds only arrays of
     /// numbers is a VECTOR of their most common length (records of another length are then
     /// rejected, each naming its line); other arrays and objects are kept as JSON text.
-    package static func infer(fields: [String], sample: [InputRecord], key: String, side: SideVectors?,
-                      vectorColumn: String, inputPath: String) throws -> TableSchema {
+    package static func infer(
+        fields: [String], sample: [InputRecord], key: String, side: SideVectors?,
+        vectorColumn: String, inputPath: String
+    ) throws -> TableSchema {
         guard fields.contains(key) else {
-            throw Problem(description: "\(inputPath) has no field \"\(key)\" to use as the key\(fields.isEmpty ? "" : " (fields: \(fields.joined(separator: ", ")))"); name it with --key")
+            throw Problem(
+                description:
+                    "\(inputPath) has no field \"\(key)\" to use as the key\(fields.isEmpty ? "" : " (fields: \(fields.joined(separator: ", ")))"); name it with --key"
+            )
         }
         var columns: [TableSchema.Column] = []
         for field in fields {
@@ -27,7 +32,10 @@ package enum SchemaInference {
         }
         if let side {
             guard !fields.contains(vectorColumn) else {
-                throw Problem(description: "\(inputPath) already has a field \"\(vectorColumn)\"; name the column --vectors fills with --vector-column")
+                throw Problem(
+                    description:
+                        "\(inputPath) already has a field \"\(vectorColumn)\"; name the column --vectors fills with --vector-column"
+                )
             }
             columns.append(TableSchema.Column(name: vectorColumn, type: "VECTOR(\(side.dimension))"))
         }
@@ -41,8 +49,9 @@ package enum SchemaInference {
 
     static func guess(_ values: [FieldValue], field: String = "", inputPath: String = "") throws -> String {
         var scalar = Guess.unknown
-        var vectorLengths: [Int: Int] = [:]   // length → records
-        var sawVector = false, sawOther = false
+        var vectorLengths: [Int: Int] = [:] // length → records
+        var sawVector = false
+        var sawOther = false
         for value in values {
             switch value.unquoted {
             case .null: continue
@@ -61,10 +70,14 @@ package enum SchemaInference {
             case .integer, .bool: scalar = max(scalar, .integer)
             case .real: scalar = max(scalar, .real)
             case .untyped(let text):
-                if Int64(text) != nil { scalar = max(scalar, .integer) }
-                else if let v = Double(text), v.isFinite { scalar = max(scalar, .real) }
-                else { scalar = .text }
-            case .string, .json, .quoted: scalar = .text   // (.quoted never remains after .unquoted)
+                if Int64(text) != nil {
+                    scalar = max(scalar, .integer)
+                } else if let v = Double(text), v.isFinite {
+                    scalar = max(scalar, .real)
+                } else {
+                    scalar = .text
+                }
+            case .string, .json, .quoted: scalar = .text // (.quoted never remains after .unquoted)
             }
             sawOther = true
         }
@@ -72,8 +85,10 @@ package enum SchemaInference {
             let ranked = vectorLengths.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key > $1.key }
             let (n, records) = ranked[0]
             if ranked.count > 1, ranked[1].value == records {
-                throw Problem(description: "field \"\(field)\" of \(inputPath) holds arrays of numbers of \(ranked.count) lengths, "
-                                       + "\(ranked[0].key) and \(ranked[1].key) equally often; give --schema to declare its type")
+                throw Problem(
+                    description:
+                        "field \"\(field)\" of \(inputPath) holds arrays of numbers of \(ranked.count) lengths, "
+                        + "\(ranked[0].key) and \(ranked[1].key) equally often; give --schema to declare its type")
             }
             if n >= 1, n <= VectorCodec.maximumDimension { return "VECTOR(\(n))" }
         }

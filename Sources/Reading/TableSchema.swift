@@ -60,7 +60,8 @@ public struct TableSchema: Codable, Equatable, Sendable {
     /// Reads and checks a schema file; errors name the file and the problem.
     public static func read(path: String) throws -> TableSchema {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw InputError(path: path, problem: FileManager.default.fileExists(atPath: path) ? "cannot read" : "no such file")
+            throw InputError(
+                path: path, problem: FileManager.default.fileExists(atPath: path) ? "cannot read" : "no such file")
         }
         let schema: TableSchema
         do {
@@ -94,12 +95,19 @@ public struct TableSchema: Codable, Equatable, Sendable {
         var seen = Set<String>()
         for column in columns {
             guard !column.name.isEmpty else { throw SchemaProblem(description: "a column has an empty name") }
-            guard seen.insert(column.name.lowercased()).inserted else { throw SchemaProblem(description: "column \"\(column.name)\" appears twice") }
+            guard seen.insert(column.name.lowercased()).inserted else {
+                throw SchemaProblem(description: "column \"\(column.name)\" appears twice")
+            }
             let normalized = Self.normalizedType(column.type)
             if normalized.hasPrefix("VECTOR") {
-                do { _ = try ColumnKind(declaredType: normalized) } catch { throw SchemaProblem(description: "column \(column.name): \(error)") }
+                do { _ = try ColumnKind(declaredType: normalized) } catch {
+                    throw SchemaProblem(description: "column \(column.name): \(error)")
+                }
             } else if !Self.allowedTypes.contains(normalized) {
-                throw SchemaProblem(description: "column \(column.name): type \"\(column.type)\" is not one of \(Self.allowedTypes.filter { !$0.isEmpty }.joined(separator: ", ")), VECTOR(n) or \"\" (no type)")
+                throw SchemaProblem(
+                    description:
+                        "column \(column.name): type \"\(column.type)\" is not one of \(Self.allowedTypes.filter { !$0.isEmpty }.joined(separator: ", ")), VECTOR(n) or \"\" (no type)"
+                )
             }
         }
         guard let keyColumn = columns.first(where: { $0.name.caseInsensitiveEquals(key) }) else {
@@ -111,8 +119,10 @@ public struct TableSchema: Codable, Equatable, Sendable {
         }
         for index in indexes ?? [] {
             guard let column = columns.first(where: { $0.name.caseInsensitiveEquals(index.column) }),
-                  Self.normalizedType(column.type).hasPrefix("VECTOR") else {
-                throw SchemaProblem(description: "index \(index.name): \"\(index.column)\" is not a VECTOR column of the schema")
+                Self.normalizedType(column.type).hasPrefix("VECTOR")
+            else {
+                throw SchemaProblem(
+                    description: "index \(index.name): \"\(index.column)\" is not a VECTOR column of the schema")
             }
             if let metric = index.metric, DistanceMetric(name: metric) == nil {
                 throw SchemaProblem(description: "index \(index.name): unknown metric \"\(metric)\" (cosine, l2 or ip)")
@@ -136,13 +146,15 @@ public struct TableSchema: Codable, Equatable, Sendable {
                 let isKey = column.name.caseInsensitiveEquals(key)
                 // An INTEGER key is the rowid and never NULL; SQLite lets other keys be NULL
                 // unless told otherwise.
-                return TableDefinition.Column(name: column.name, type: type, primaryKey: isKey,
-                                              notNull: isKey ? type != "INTEGER" : column.required == true)
+                return TableDefinition.Column(
+                    name: column.name, type: type, primaryKey: isKey,
+                    notNull: isKey ? type != "INTEGER" : column.required == true)
             },
             indexes: (indexes ?? []).map { index in
-                TableDefinition.VectorIndex(name: index.name, column: index.column,
-                                            metric: index.metric.flatMap(DistanceMetric.init(name:)) ?? .cosine,
-                                            m: index.m, efConstruction: index.efConstruction)
+                TableDefinition.VectorIndex(
+                    name: index.name, column: index.column,
+                    metric: index.metric.flatMap(DistanceMetric.init(name:)) ?? .cosine,
+                    m: index.m, efConstruction: index.efConstruction)
             })
     }
 

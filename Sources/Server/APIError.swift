@@ -28,14 +28,25 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
 
     var description: String { "\(status.code) \(code): \(message)" }
 
-    static func badRequest(_ message: String) -> APIError { APIError(status: .badRequest, code: "bad_request", message: message) }
-    static func notFound(_ message: String) -> APIError { APIError(status: .notFound, code: "not_found", message: message) }
-    static func forbidden(_ message: String) -> APIError { APIError(status: .forbidden, code: "forbidden", message: message) }
-    static func conflict(_ message: String) -> APIError { APIError(status: .conflict, code: "conflict", message: message) }
-    static func tooLarge(_ message: String) -> APIError { APIError(status: .contentTooLarge, code: "too_large", message: message) }
+    static func badRequest(_ message: String) -> APIError {
+        APIError(status: .badRequest, code: "bad_request", message: message)
+    }
+    static func notFound(_ message: String) -> APIError {
+        APIError(status: .notFound, code: "not_found", message: message)
+    }
+    static func forbidden(_ message: String) -> APIError {
+        APIError(status: .forbidden, code: "forbidden", message: message)
+    }
+    static func conflict(_ message: String) -> APIError {
+        APIError(status: .conflict, code: "conflict", message: message)
+    }
+    static func tooLarge(_ message: String) -> APIError {
+        APIError(status: .contentTooLarge, code: "too_large", message: message)
+    }
     static func unauthorized(_ message: String) -> APIError {
-        APIError(status: .unauthorized, code: "unauthorized", message: message,
-                 headers: [.wwwAuthenticate: "Bearer realm=\"quiver\""])
+        APIError(
+            status: .unauthorized, code: "unauthorized", message: message,
+            headers: [.wwwAuthenticate: "Bearer realm=\"quiver\""])
     }
     static func unavailable(_ message: String) -> APIError {
         APIError(status: .serviceUnavailable, code: "unavailable", message: message)
@@ -45,7 +56,8 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         var fields = headers
         fields[.contentType] = "application/json; charset=utf-8"
         let body = ErrorBody(error: .init(code: code, message: message, sql: sql))
-        let data = (try? JSONEncoder().encode(body)) ?? Data("{\"error\":{\"code\":\"internal\",\"message\":\"\"}}".utf8)
+        let data =
+            (try? JSONEncoder().encode(body)) ?? Data("{\"error\":{\"code\":\"internal\",\"message\":\"\"}}".utf8)
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
@@ -66,20 +78,23 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
             if let tooLarge = error as? ResultTooLarge { return .tooLarge("\(tooLarge) (--max-response-bytes)") }
             let sqlite = (error as? Database.StatementError)?.underlying ?? (error as? SQLiteError)
             if let sqlite, ResultCode.SQLITE_TOOBIG ~= sqlite.code {
-                return .tooLarge("\(error): a value is larger than the limit of \(responseLimit) bytes (--max-response-bytes)")
+                return .tooLarge(
+                    "\(error): a value is larger than the limit of \(responseLimit) bytes (--max-response-bytes)")
             }
         }
         switch error {
         case let error as APIError:
             return error
         case let error as Database.StatementError:
-            return fromSQL(error.underlying, statement: error.statementCount > 1 ? error.statementIndex : nil, unit: error.unit)
+            return fromSQL(
+                error.underlying, statement: error.statementCount > 1 ? error.statementIndex : nil, unit: error.unit)
         case let error as SQLiteError:
             return fromSQL(error, statement: nil)
         case let error as DecodingError:
             return .badRequest("invalid request body: \(describe(error))")
         case let error as HTTPError:
-            return APIError(status: error.status, code: code(for: error.status), message: error.body ?? error.status.reasonPhrase)
+            return APIError(
+                status: error.status, code: code(for: error.status), message: error.body ?? error.status.reasonPhrase)
         case let error as any HTTPResponseError:
             // NIOTooManyBytesError (a chunked body past the limit) and the like: their status, not 500.
             return APIError(status: error.status, code: code(for: error.status), message: error.status.reasonPhrase)
@@ -100,14 +115,21 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         } else {
             switch error.code {
             case .SQLITE_FULL:
-                answer = APIError(status: .init(code: 507, reasonPhrase: "Insufficient Storage"), code: "storage_full",
-                                  message: "the database could not grow (\(error.message)): the disk or the database's size limit is full; nothing of the request was kept")
+                answer = APIError(
+                    status: .init(code: 507, reasonPhrase: "Insufficient Storage"), code: "storage_full",
+                    message:
+                        "the database could not grow (\(error.message)): the disk or the database's size limit is full; nothing of the request was kept"
+                )
             case .SQLITE_NOMEM:
-                answer = APIError(status: .serviceUnavailable, code: "out_of_memory",
-                                  message: "the server ran out of memory for this request (\(error.message)); nothing of it was kept")
+                answer = APIError(
+                    status: .serviceUnavailable, code: "out_of_memory",
+                    message: "the server ran out of memory for this request (\(error.message)); nothing of it was kept")
             case .SQLITE_IOERR:
-                answer = APIError(status: .serviceUnavailable, code: "io_error",
-                                  message: "the server could not read or write its files (\(error.message)); nothing of the request was kept")
+                answer = APIError(
+                    status: .serviceUnavailable, code: "io_error",
+                    message:
+                        "the server could not read or write its files (\(error.message)); nothing of the request was kept"
+                )
             default:
                 var message = error.message
                 if let sql = error.sql, let offset = error.offset, offset >= 0, offset <= sql.utf8.count {
@@ -115,13 +137,14 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
                     let near = String(decoding: Array(sql.utf8)[offset...].prefix(40), as: UTF8.self)
                     if !near.isEmpty { message += " (at byte \(offset): \"\(near)\")" }
                 }
-                answer = if let refusal = error.refusal {
-                    fromRefusal(refusal, message: message)
-                } else if error.isConstraint {
-                    APIError(status: .conflict, code: "constraint", message: message)
-                } else {
-                    APIError(status: .badRequest, code: "sql_error", message: message)
-                }
+                answer =
+                    if let refusal = error.refusal {
+                        fromRefusal(refusal, message: message)
+                    } else if error.isConstraint {
+                        APIError(status: .conflict, code: "constraint", message: message)
+                    } else {
+                        APIError(status: .badRequest, code: "sql_error", message: message)
+                    }
             }
             // The message as answered, but without the position, which `offset` gives.
             if failure.offset == nil { failure.message = answer.message }
@@ -139,8 +162,9 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
             return .forbidden(message)
         case .limitExceeded:
             return .tooLarge(message)
-        case .noSuchTable, .noSuchColumn, .unsuitableSchema, .indexExists, .indexFailure, .invalidVector, .dimensionMismatch,
-             .unrankableQueryVector, .invalidStoredValue, .unsupported, .parameterMismatch, .syntax:
+        case .noSuchTable, .noSuchColumn, .unsuitableSchema, .indexExists, .indexFailure, .invalidVector,
+            .dimensionMismatch,
+            .unrankableQueryVector, .invalidStoredValue, .unsupported, .parameterMismatch, .syntax:
             return APIError(status: .badRequest, code: "sql_error", message: message)
         }
     }
@@ -164,7 +188,11 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     static func path(_ codingPath: [any CodingKey]) -> String {
         var text = ""
         for key in codingPath {
-            if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
+            if let index = key.intValue {
+                text += "[\(index)]"
+            } else {
+                text += (text.isEmpty ? "" : ".") + key.stringValue
+            }
         }
         return text.isEmpty ? "the top level" : text
     }
@@ -178,7 +206,9 @@ struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         case .keyNotFound(let key, let context):
             return "missing field \"\(key.stringValue)\" at \(path(context.codingPath))"
         case .dataCorrupted(let context):
-            if context.codingPath.isEmpty { return "malformed JSON (\(context.underlyingError.map { "\($0)" } ?? context.debugDescription))" }
+            if context.codingPath.isEmpty {
+                return "malformed JSON (\(context.underlyingError.map { "\($0)" } ?? context.debugDescription))"
+            }
             return "at \(path(context.codingPath)): \(context.debugDescription)"
         @unknown default:
             return "\(error)"

@@ -13,7 +13,9 @@ struct AuthMiddleware: RouterMiddleware {
         self.readToken = readToken.map { Array($0.utf8) }
     }
 
-    func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response)
+        async throws -> Response
+    {
         guard let token else { return try await next(request, context) }
         if request.uri.path == "/health" && (request.method == .get || request.method == .head) {
             return try await next(request, context)

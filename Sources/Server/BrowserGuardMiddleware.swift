@@ -19,28 +19,44 @@ struct BrowserGuardMiddleware: RouterMiddleware {
     /// False on the Unix socket.
     let checksHost: Bool
 
-    func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response)
+        async throws -> Response
+    {
         // HTTP/1 codecs move the first Host header into `authority`; any further one stays a field.
-        let hosts = [request.head.authority].compactMap { $0 } + request.headers.filter { $0.name.canonicalName == "host" }.map(\.value)
+        let hosts =
+            [request.head.authority].compactMap { $0 }
+            + request.headers.filter { $0.name.canonicalName == "host" }.map(\.value)
         if checksHost, let host = hosts.first(where: { !policy.admits(host: $0) }) {
-            throw APIError(status: .misdirectedRequest, code: "misdirected_request",
-                           message: "Host \(host) does not name this server (a page on another site could reach it under that name); start the server with --allow-host \(BrowserPolicy.hostName(host)) to accept it")
+            throw APIError(
+                status: .misdirectedRequest, code: "misdirected_request",
+                message:
+                    "Host \(host) does not name this server (a page on another site could reach it under that name); start the server with --allow-host \(BrowserPolicy.hostName(host)) to accept it"
+            )
         }
         if let origin = request.headers[.origin], !policy.allowedOrigins.contains(origin) {
-            throw APIError.forbidden("requests from web pages are refused (Origin: \(origin)); start the server with --allow-origin \(origin) to accept this one")
+            throw APIError.forbidden(
+                "requests from web pages are refused (Origin: \(origin)); start the server with --allow-origin \(origin) to accept this one"
+            )
         }
         if Self.hasBody(request) {
             let encoding = request.headers[values: .contentEncoding].joined(separator: ", ")
             if !encoding.isEmpty && encoding.lowercased() != "identity" {
-                throw APIError(status: .unsupportedMediaType, code: "unsupported_media_type",
-                               message: "Content-Encoding \(encoding) is not supported; send the body uncompressed")
+                throw APIError(
+                    status: .unsupportedMediaType, code: "unsupported_media_type",
+                    message: "Content-Encoding \(encoding) is not supported; send the body uncompressed")
             }
             let type = request.headers[.contentType] ?? ""
-            let mediaType = type.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+            let mediaType =
+                type.split(separator: ";", maxSplits: 1).first.map {
+                    $0.trimmingCharacters(in: .whitespaces).lowercased()
+                } ?? ""
             guard mediaType == "application/json" else {
-                throw APIError(status: .unsupportedMediaType, code: "unsupported_media_type",
-                               message: type.isEmpty ? "the request body needs Content-Type: application/json"
-                                   : "Content-Type \(type) is not accepted; request bodies are JSON (Content-Type: application/json)")
+                throw APIError(
+                    status: .unsupportedMediaType, code: "unsupported_media_type",
+                    message: type.isEmpty
+                        ? "the request body needs Content-Type: application/json"
+                        : "Content-Type \(type) is not accepted; request bodies are JSON (Content-Type: application/json)"
+                )
             }
         }
         return try await next(request, context)

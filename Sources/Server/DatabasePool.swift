@@ -182,11 +182,14 @@ final class ConnectionThreads: @unchecked Sendable {
                 let result = database.map { database in Result { try body(database) } }
                 switch finish() {
                 case .timeout?:
-                    continuation.resume(throwing: APIError.unavailable(
-                        "the request ran longer than the limit of \(timeout) s (--statement-timeout) and was stopped; nothing of it was kept"))
+                    continuation.resume(
+                        throwing: APIError.unavailable(
+                            "the request ran longer than the limit of \(timeout) s (--statement-timeout) and was stopped; nothing of it was kept"
+                        ))
                 case .shutdown?:
-                    continuation.resume(throwing: APIError.unavailable(
-                        "the server is shutting down and stopped this request; nothing of it was kept"))
+                    continuation.resume(
+                        throwing: APIError.unavailable(
+                            "the server is shutting down and stopped this request; nothing of it was kept"))
                 case nil:
                     continuation.resume(with: result ?? .failure(APIError.unavailable("the server is shutting down")))
                 }

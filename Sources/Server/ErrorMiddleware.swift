@@ -7,7 +7,9 @@ struct ErrorMiddleware: RouterMiddleware {
     typealias Context = ServerContext
     let routes: RouteMethods
 
-    func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response)
+        async throws -> Response
+    {
         do {
             return try await next(request, context)
         } catch let error as HTTPParserError {
@@ -19,8 +21,9 @@ struct ErrorMiddleware: RouterMiddleware {
             let fromFramework = Self.isFrameworkError(error)
             if fromFramework && apiError.status == .notFound {
                 if let allow = routes.allowed(forPath: request.uri.path) {
-                    apiError = APIError(status: .methodNotAllowed, code: "method_not_allowed",
-                                        message: "\(request.method) is not allowed on \(request.uri.path); allowed: \(allow)")
+                    apiError = APIError(
+                        status: .methodNotAllowed, code: "method_not_allowed",
+                        message: "\(request.method) is not allowed on \(request.uri.path); allowed: \(allow)")
                     apiError.headers[.allow] = allow
                 } else {
                     apiError.message = "no such endpoint: \(request.method) \(request.uri.path)"

@@ -63,7 +63,9 @@ struct FilterCompiler {
                 // A condition on NULL is NULL, which NOT keeps NULL; IS NOT 1 counts it as not matching.
                 parts.append("((\(try compile(value, at: here, depth: depth + 1))) IS NOT 1)")
             default:
-                if key.hasPrefix("$") { throw APIError.badRequest("\(here): unknown operator \(key) (use $and, $or, $not)") }
+                if key.hasPrefix("$") {
+                    throw APIError.badRequest("\(here): unknown operator \(key) (use $and, $or, $not)")
+                }
                 parts.append(try condition(field: key, value, at: here))
             }
         }
@@ -78,7 +80,8 @@ struct FilterCompiler {
             throw APIError.badRequest("\(place): \(field) is a VECTOR column; filter on other columns")
         }
         let name = quoteIdentifier(column.name)
-        guard case .object(let operators) = value, operators.keys.allSatisfy({ $0.hasPrefix("$") }), !operators.isEmpty else {
+        guard case .object(let operators) = value, operators.keys.allSatisfy({ $0.hasPrefix("$") }), !operators.isEmpty
+        else {
             if value == .null { return "\(name) IS NULL" }
             return "\(name) = \(try bind(value, at: place))"
         }
@@ -88,7 +91,8 @@ struct FilterCompiler {
             let here = "\(place).\(op)"
             switch op {
             case "$eq": parts.append(operand == .null ? "\(name) IS NULL" : "\(name) = \(try bind(operand, at: here))")
-            case "$ne": parts.append(operand == .null ? "\(name) IS NOT NULL" : "\(name) IS NOT \(try bind(operand, at: here))")
+            case "$ne":
+                parts.append(operand == .null ? "\(name) IS NOT NULL" : "\(name) IS NOT \(try bind(operand, at: here))")
             case "$gt": parts.append("\(name) > \(try bind(operand, at: here))")
             case "$gte": parts.append("\(name) >= \(try bind(operand, at: here))")
             case "$lt": parts.append("\(name) < \(try bind(operand, at: here))")
@@ -98,10 +102,13 @@ struct FilterCompiler {
             case "$in", "$nin":
                 parts.append(try membership(name, operand, negated: op == "$nin", at: here))
             case "$null":
-                guard case .bool(let isNull) = operand else { throw APIError.badRequest("\(here) must be true or false") }
+                guard case .bool(let isNull) = operand else {
+                    throw APIError.badRequest("\(here) must be true or false")
+                }
                 parts.append("\(name) IS \(isNull ? "" : "NOT ")NULL")
             default:
-                throw APIError.badRequest("\(here): unknown operator (use $eq $ne $gt $gte $lt $lte $in $nin $like $glob $null)")
+                throw APIError.badRequest(
+                    "\(here): unknown operator (use $eq $ne $gt $gte $lt $lte $in $nin $like $glob $null)")
             }
         }
         return parts.count == 1 ? parts[0] : "(" + parts.joined(separator: " AND ") + ")"
@@ -111,7 +118,9 @@ struct FilterCompiler {
     /// parameter. `+value` has no affinity, like a bound parameter (json_each's column has
     /// BLOB affinity, which would keep a TEXT column from matching 1 to '1'), so the column's
     /// affinity and collation apply exactly as they do in `IN (?, ?, …)`.
-    private mutating func membership(_ name: String, _ operand: JSONValue, negated: Bool, at place: String) throws -> String {
+    private mutating func membership(_ name: String, _ operand: JSONValue, negated: Bool, at place: String) throws
+        -> String
+    {
         let items: [JSONValue]
         switch operand {
         case .array(let array): items = array
@@ -190,7 +199,8 @@ struct FilterCompiler {
     private mutating func countTerm(at place: String) throws {
         terms += 1
         guard terms <= Self.maxTerms else {
-            throw APIError.tooLarge("\(place): the filter holds more than \(Self.maxTerms) conditions (use $in for lists of values)")
+            throw APIError.tooLarge(
+                "\(place): the filter holds more than \(Self.maxTerms) conditions (use $in for lists of values)")
         }
     }
 

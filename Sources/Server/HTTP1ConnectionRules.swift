@@ -46,7 +46,7 @@ final class HTTP1ConnectionRules: ChannelDuplexHandler, RemovableChannelHandler 
         switch unwrapInboundIn(data) {
         case .head(var head):
             unanswered += 1
-            startDeadline(context)  // now for the body
+            startDeadline(context) // now for the body
             if !head.isKeepAlive && head.headers["connection"].first?.lowercased() != "close" {
                 head.headers.replaceOrAdd(name: "connection", value: "close")
                 context.fireChannelRead(wrapInboundOut(.head(head)))
@@ -91,7 +91,9 @@ final class HTTP1ConnectionRules: ChannelDuplexHandler, RemovableChannelHandler 
 
         func handlerAdded(context: ChannelHandlerContext) {
             let pipeline = context.pipeline.syncOperations
-            guard let decoder = try? pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self) else { return }
+            guard let decoder = try? pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self) else {
+                return
+            }
             try? pipeline.addHandler(HTTP1ConnectionRules(readTimeout: readTimeout), position: .after(decoder))
         }
 

@@ -7,7 +7,9 @@ import Hummingbird
 struct HeadMiddleware: RouterMiddleware {
     typealias Context = ServerContext
 
-    func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response)
+        async throws -> Response
+    {
         guard request.method == .head else { return try await next(request, context) }
         var response = try await next(request, context)
         let length = response.body.contentLength

@@ -26,7 +26,9 @@ final class IndexCheckpointHealth: Sendable {
         }
         guard message != previous else { return }
         if let message {
-            logger.warning("index checkpoint failed (the commit held; the change log keeps the index correct and the next commit retries): \(message)")
+            logger.warning(
+                "index checkpoint failed (the commit held; the change log keeps the index correct and the next commit retries): \(message)"
+            )
         } else {
             logger.notice("index checkpoints succeed again")
         }

@@ -22,13 +22,16 @@ enum JSONBody {
         } catch let error as DecodingError {
             throw APIError.badRequest("invalid request body: \(APIError.describe(error))")
         } catch let error as UnknownFieldError {
-            throw APIError.badRequest("invalid request body: unknown field \"\(error.field)\" at \(APIError.path(error.codingPath)); it takes \(error.known.joined(separator: ", "))")
+            throw APIError.badRequest(
+                "invalid request body: unknown field \"\(error.field)\" at \(APIError.path(error.codingPath)); it takes \(error.known.joined(separator: ", "))"
+            )
         }
     }
 
     static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
         let data = try JSONEncoder().encode(value)
-        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

@@ -24,27 +24,35 @@ enum JSONStructureCheck {
                 i += 1
                 var escaped = false
                 while i < count && bytes[i] != UInt8(ascii: "\"") {
-                    if bytes[i] == UInt8(ascii: "\\") { escaped = true; i += 1 }
+                    if bytes[i] == UInt8(ascii: "\\") {
+                        escaped = true
+                        i += 1
+                    }
                     i += 1
                 }
                 guard i < count else { return }
                 if case .object(var keys, _, true)? = stack.last {
                     guard let key = string(bytes[start...i], escaped: escaped) else { return }
                     guard keys.insert(key).inserted else {
-                        throw APIError.badRequest("invalid request body: duplicate key \"\(key)\" in the object at \(path(stack.dropLast())); give each key once")
+                        throw APIError.badRequest(
+                            "invalid request body: duplicate key \"\(key)\" in the object at \(path(stack.dropLast())); give each key once"
+                        )
                     }
                     stack[stack.count - 1] = .object(keys: keys, key: key, expectsKey: false)
                 }
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 guard stack.count < maxDepth else {
-                    throw APIError.badRequest("invalid request body: JSON nested deeper than \(maxDepth) levels (at \(path(stack[...])))")
+                    throw APIError.badRequest(
+                        "invalid request body: JSON nested deeper than \(maxDepth) levels (at \(path(stack[...])))")
                 }
-                stack.append(bytes[i] == UInt8(ascii: "{") ? .object(keys: [], key: nil, expectsKey: true) : .array(index: 0))
+                stack.append(
+                    bytes[i] == UInt8(ascii: "{") ? .object(keys: [], key: nil, expectsKey: true) : .array(index: 0))
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
                 if stack.popLast() == nil { return }
             case UInt8(ascii: ","):
                 switch stack.last {
-                case .object(let keys, let key, _)?: stack[stack.count - 1] = .object(keys: keys, key: key, expectsKey: true)
+                case .object(let keys, let key, _)?:
+                    stack[stack.count - 1] = .object(keys: keys, key: key, expectsKey: true)
                 case .array(let index)?: stack[stack.count - 1] = .array(index: index + 1)
                 case nil: return
                 }

@@ -6,9 +6,12 @@ struct LimitsMiddleware: RouterMiddleware {
     typealias Context = ServerContext
     let limits: RequestLimits
 
-    func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response)
+        async throws -> Response
+    {
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limits.maxBodyBytes {
-            throw APIError.tooLarge("request body of \(length) bytes is larger than the limit of \(limits.maxBodyBytes) bytes")
+            throw APIError.tooLarge(
+                "request body of \(length) bytes is larger than the limit of \(limits.maxBodyBytes) bytes")
         }
         var context = context
         context.bodyLimit = limits.maxBodyBytes

@@ -52,8 +52,11 @@ final class ServerMetrics: @unchecked Sendable {
         var out = ""
         out += "# HELP quiver_http_requests_total HTTP requests answered, by method, route and status.\n"
         out += "# TYPE quiver_http_requests_total counter\n"
-        for (key, count) in requests.sorted(by: { ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status) }) {
-            out += "quiver_http_requests_total{method=\"\(key.method)\",route=\"\(escape(key.route))\",status=\"\(key.status)\"} \(count)\n"
+        for (key, count) in requests.sorted(by: {
+            ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status)
+        }) {
+            out +=
+                "quiver_http_requests_total{method=\"\(key.method)\",route=\"\(escape(key.route))\",status=\"\(key.status)\"} \(count)\n"
         }
         out += "# HELP quiver_http_request_duration_seconds Time from request to response, by route.\n"
         out += "# TYPE quiver_http_request_duration_seconds histogram\n"
@@ -61,9 +64,11 @@ final class ServerMetrics: @unchecked Sendable {
             var cumulative = 0
             for (bound, count) in zip(Self.buckets, histogram.counts) {
                 cumulative += count
-                out += "quiver_http_request_duration_seconds_bucket{route=\"\(escape(route))\",le=\"\(bound)\"} \(cumulative)\n"
+                out +=
+                    "quiver_http_request_duration_seconds_bucket{route=\"\(escape(route))\",le=\"\(bound)\"} \(cumulative)\n"
             }
-            out += "quiver_http_request_duration_seconds_bucket{route=\"\(escape(route))\",le=\"+Inf\"} \(histogram.count)\n"
+            out +=
+                "quiver_http_request_duration_seconds_bucket{route=\"\(escape(route))\",le=\"+Inf\"} \(histogram.count)\n"
             out += "quiver_http_request_duration_seconds_sum{route=\"\(escape(route))\"} \(histogram.sum)\n"
             out += "quiver_http_request_duration_seconds_count{route=\"\(escape(route))\"} \(histogram.count)\n"
         }
@@ -83,7 +88,8 @@ final class ServerMetrics: @unchecked Sendable {
             out += "# TYPE quiver_\(name)_total counter\n"
             out += "quiver_\(name)_total \(counters[name] ?? 0)\n"
         }
-        out += "# HELP quiver_index_checkpoint_failing 1 while the index checkpoint after the last commit failed (see the server log).\n"
+        out +=
+            "# HELP quiver_index_checkpoint_failing 1 while the index checkpoint after the last commit failed (see the server log).\n"
         out += "# TYPE quiver_index_checkpoint_failing gauge\n"
         out += "quiver_index_checkpoint_failing \(checkpointFailing ? 1 : 0)\n"
         out += "# HELP quiver_uptime_seconds Seconds since the server started.\n"

@@ -32,10 +32,14 @@ struct NearestQuery {
         var vector: [Float]
     }
 
-    static func target(catalog: Catalog, tableName: String, column: String?, metric: String?, vector: [Double],
-                       filter: JSONValue?, where expression: String?, params: JSONValue?, columns: [String]?,
-                       place: String) throws -> Target {
-        guard let table = catalog.table(named: tableName) else { throw APIError.notFound("no table named \(tableName)") }
+    static func target(
+        catalog: Catalog, tableName: String, column: String?, metric: String?, vector: [Double],
+        filter: JSONValue?, where expression: String?, params: JSONValue?, columns: [String]?,
+        place: String
+    ) throws -> Target {
+        guard let table = catalog.table(named: tableName) else {
+            throw APIError.notFound("no table named \(tableName)")
+        }
         let vectorColumns = table.vectorColumns
         let chosen: ColumnInfo
         if let column {
@@ -48,19 +52,27 @@ struct NearestQuery {
             chosen = found
         } else {
             guard vectorColumns.count == 1 else {
-                throw APIError.badRequest(vectorColumns.isEmpty ? "table \(table.name) has no VECTOR column"
-                    : "\(place)column: table \(table.name) has several VECTOR columns; name one")
+                throw APIError.badRequest(
+                    vectorColumns.isEmpty
+                        ? "table \(table.name) has no VECTOR column"
+                        : "\(place)column: table \(table.name) has several VECTOR columns; name one")
             }
             chosen = vectorColumns[0]
         }
         let dimension = chosen.kind.vectorDimension!
-        let queryVector = try ValueMapping.vector(vector, dimension: dimension, what: "\(place)vector (for \(table.name).\(chosen.name), VECTOR(\(dimension)))")
+        let queryVector = try ValueMapping.vector(
+            vector, dimension: dimension,
+            what: "\(place)vector (for \(table.name).\(chosen.name), VECTOR(\(dimension)))")
         let resolvedMetric: DistanceMetric
         if let metric {
-            guard let parsed = DistanceMetric(name: metric) else { throw APIError.badRequest("\(place)metric: expected cosine, l2 or ip, got \(metric)") }
+            guard let parsed = DistanceMetric(name: metric) else {
+                throw APIError.badRequest("\(place)metric: expected cosine, l2 or ip, got \(metric)")
+            }
             resolvedMetric = parsed
         } else {
-            resolvedMetric = catalog.indexes(on: table.name).first { $0.column.caseInsensitiveEquals(chosen.name) }?.metric ?? .cosine
+            resolvedMetric =
+                catalog.indexes(on: table.name).first { $0.column.caseInsensitiveEquals(chosen.name) }?.metric
+                ?? .cosine
         }
         let selected: [ColumnInfo]
         if let columns {
@@ -85,9 +97,10 @@ struct NearestQuery {
             conditions.append("(\(expression))")
         }
         bindings.named[vectorParameter] = .vector(queryVector)
-        return Target(table: table, column: chosen, metric: resolvedMetric, columns: selected,
-                      condition: conditions.isEmpty ? nil : conditions.joined(separator: " AND "),
-                      bindings: bindings, vector: queryVector)
+        return Target(
+            table: table, column: chosen, metric: resolvedMetric, columns: selected,
+            condition: conditions.isEmpty ? nil : conditions.joined(separator: " AND "),
+            bindings: bindings, vector: queryVector)
     }
 
     /// Parameters one WHERE expression may name: SQLite looks each named one up among those
@@ -104,10 +117,14 @@ struct NearestQuery {
             if token.kind == .parameter {
                 parameters += 1
                 if parameters > maxExpressionParameters {
-                    throw APIError.tooLarge("\(place): more than \(maxExpressionParameters) parameters in one expression; give a list of values as a filter's $in")
+                    throw APIError.tooLarge(
+                        "\(place): more than \(maxExpressionParameters) parameters in one expression; give a list of values as a filter's $in"
+                    )
                 }
             }
-            if token.isPunctuation(";") { throw APIError.badRequest("\(place): must be one SQL expression (found ';')") }
+            if token.isPunctuation(";") {
+                throw APIError.badRequest("\(place): must be one SQL expression (found ';')")
+            }
             if token.isPunctuation("(") { depth += 1 }
             if token.isPunctuation(")") {
                 depth -= 1
@@ -127,9 +144,11 @@ struct NearestQuery {
         let distance = "\(quoteIdentifier(target.column.name)) \(target.metric.sqlOperator) :\(Self.vectorParameter)"
         var hints = exact ? "/*+ exact */ " : ""
         if let ef { hints += "/*+ hnsw.ef_search = \(ef) */ " }
-        let selectList = ([table.rowKeyExpression + " AS " + Self.idAlias] + columns.map { quoteIdentifier($0.name) }
+        let selectList =
+            ([table.rowKeyExpression + " AS " + Self.idAlias] + columns.map { quoteIdentifier($0.name) }
             + ["\(distance) AS \(Self.distanceAlias)"]).joined(separator: ", ")
-        sql = "SELECT \(hints)\(selectList) FROM \(quoteIdentifier(table.name))"
+        sql =
+            "SELECT \(hints)\(selectList) FROM \(quoteIdentifier(table.name))"
             + (target.condition.map { " WHERE \($0)" } ?? "") + " ORDER BY \(distance) LIMIT \(k)"
     }
 
@@ -156,10 +175,12 @@ struct HybridQuery {
         // The row's own id, by whichever alias no column hides (a VECTOR table always has one).
         let rowid = target.table.rowidName ?? "rowid"
         let fts = quoteIdentifier(textTable)
-        let distance = "\(quoteIdentifier(target.column.name)) \(target.metric.sqlOperator) :\(NearestQuery.vectorParameter)"
+        let distance =
+            "\(quoteIdentifier(target.column.name)) \(target.metric.sqlOperator) :\(NearestQuery.vectorParameter)"
         let hints = ef.map { "/*+ hnsw.ef_search = \($0) */ " } ?? ""
         let filter = target.condition.map { " WHERE \($0)" } ?? ""
-        let selectList = (["\(table).\(target.table.rowKeyExpression) AS \(NearestQuery.idAlias)"]
+        let selectList =
+            (["\(table).\(target.table.rowKeyExpression) AS \(NearestQuery.idAlias)"]
             + target.columns.map { "\(table).\(quoteIdentifier($0.name))" }).joined(separator: ", ")
         sql = """
             WITH quiver_vec AS (SELECT \(hints)\(rowid) AS quiver_id, row_number() OVER (ORDER BY \(distance)) AS quiver_rank
@@ -189,9 +210,11 @@ struct HybridQuery {
         return result.rows.map { values in
             var row: [String: JSONValue] = [:]
             for (i, column) in target.columns.enumerated() { row[column.name] = ValueMapping.json(values[i + 1]) }
-            return HybridMatch(id: ValueMapping.json(values[0]), score: values[n + 3].doubleValue ?? 0,
-                               vectorRank: values[n + 1].integerValue.map(Int.init), textRank: values[n + 2].integerValue.map(Int.init),
-                               row: row)
+            return HybridMatch(
+                id: ValueMapping.json(values[0]), score: values[n + 3].doubleValue ?? 0,
+                vectorRank: values[n + 1].integerValue.map(Int.init),
+                textRank: values[n + 2].integerValue.map(Int.init),
+                row: row)
         }
     }
 }

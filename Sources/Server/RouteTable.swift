@@ -6,11 +6,6 @@ struct RouteTable {
     let router: Router<ServerContext>
     let methods: RouteMethods
 
-    init(router: Router<ServerContext>, methods: RouteMethods) {
-        self.router = router
-        self.methods = methods
-    }
-
     typealias Handler = @Sendable (Request, ServerContext) async throws -> Response
 
     mutating func add(_ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) {

@@ -28,6 +28,11 @@ final class ShutdownDeadline {
     private final class Fired: @unchecked Sendable {
         private var done = false
         private let lock = NSLock()
-        func first() -> Bool { lock.withLock { defer { done = true }; return !done } }
+        func first() -> Bool {
+            lock.withLock {
+                defer { done = true }
+                return !done
+            }
+        }
     }
 }

@@ -89,7 +89,8 @@ private struct StrictDecoder: Decoder {
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         let audit = KeyAudit(try base.container(keyedBy: AnyCodingKey.self))
         log.audits.append(audit)
-        return KeyedDecodingContainer(StrictKeyedContainer(base: try base.container(keyedBy: Key.self), audit: audit, log: log))
+        return KeyedDecodingContainer(
+            StrictKeyedContainer(base: try base.container(keyedBy: Key.self), audit: audit, log: log))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -122,42 +123,79 @@ private struct StrictKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProto
                 return try body()
             } catch let error as DecodingError {
                 guard case .dataCorrupted = error else { throw error }
-                throw DecodingError.dataCorrupted(.init(codingPath: codingPath + [key], debugDescription: "expected a whole number from \(T.min) to \(T.max)"))
+                throw DecodingError.dataCorrupted(
+                    .init(
+                        codingPath: codingPath + [key],
+                        debugDescription: "expected a whole number from \(T.min) to \(T.max)"))
             } catch {
-                throw DecodingError.dataCorrupted(.init(codingPath: codingPath + [key], debugDescription: "expected a whole number from \(T.min) to \(T.max)"))
+                throw DecodingError.dataCorrupted(
+                    .init(
+                        codingPath: codingPath + [key],
+                        debugDescription: "expected a whole number from \(T.min) to \(T.max)"))
             }
         }
     }
 
     func contains(_ key: Key) -> Bool { reading(key) { base.contains(key) } }
     func decodeNil(forKey key: Key) throws -> Bool { try reading(key) { try base.decodeNil(forKey: key) } }
-    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try reading(key) { try base.decode(type, forKey: key) } }
-    func decode(_ type: String.Type, forKey key: Key) throws -> String { try reading(key) { try base.decode(type, forKey: key) } }
-    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try reading(key) { try base.decode(type, forKey: key) } }
-    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try reading(key) { try base.decode(type, forKey: key) } }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try integer(key) { try base.decode(type, forKey: key) } }
-    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try integer(key) { try base.decode(type, forKey: key) } }
-    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try integer(key) { try base.decode(type, forKey: key) } }
-    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try integer(key) { try base.decode(type, forKey: key) } }
-    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try integer(key) { try base.decode(type, forKey: key) } }
-    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try integer(key) { try base.decode(type, forKey: key) } }
-    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try integer(key) { try base.decode(type, forKey: key) } }
-    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try integer(key) { try base.decode(type, forKey: key) } }
-    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try integer(key) { try base.decode(type, forKey: key) } }
-    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try integer(key) { try base.decode(type, forKey: key) } }
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool {
+        try reading(key) { try base.decode(type, forKey: key) }
+    }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String {
+        try reading(key) { try base.decode(type, forKey: key) }
+    }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double {
+        try reading(key) { try base.decode(type, forKey: key) }
+    }
+    func decode(_ type: Float.Type, forKey key: Key) throws -> Float {
+        try reading(key) { try base.decode(type, forKey: key) }
+    }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int {
+        try integer(key) { try base.decode(type, forKey: key) }
+    }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 {
+        try integer(key) { try base.decode(type, forKey: key) }
+    }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 {
+        try integer(key) { try base.decode(type, forKey: key) }
+    }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 {
+        try integer(key) { try base.decode(type, forKey: key) }
+    }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 {
+        try integer(key) { try base.decode(type, forKey: key) }
+    }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt {
+        try integer(key) { try base.decode(type, forKey: key) }
+    }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 {
+        try integer(key) { try base.decode(type, forKey: key) }
+    }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 {
+        try integer(key) { try base.decode(type, forKey: key) }
+    }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 {
+        try integer(key) { try base.decode(type, forKey: key) }
+    }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 {
+        try integer(key) { try base.decode(type, forKey: key) }
+    }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         try reading(key) {
             if T.self is any FreeFormJSON.Type { return try base.decode(type, forKey: key) }
             // Through superDecoder a missing key would read as null; keep JSONDecoder's error.
             guard base.contains(key) else {
-                throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "no value for \(key.stringValue)"))
+                throw DecodingError.keyNotFound(
+                    key, .init(codingPath: codingPath, debugDescription: "no value for \(key.stringValue)"))
             }
             return try StrictDecoder.decode(type, from: base.superDecoder(forKey: key))
         }
     }
 
-    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
+    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
+        -> KeyedDecodingContainer<NestedKey>
+    {
         try reading(key) { try StrictDecoder(base: base.superDecoder(forKey: key), log: log).container(keyedBy: type) }
     }
 
@@ -202,7 +240,9 @@ private struct StrictUnkeyedContainer: UnkeyedDecodingContainer {
         return try StrictDecoder.decode(type, from: base.superDecoder())
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<
+        NestedKey
+    > {
         try StrictDecoder(base: base.superDecoder(), log: log).container(keyedBy: type)
     }
 

@@ -1,13 +1,16 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Readies a Unix socket path for listening: a socket file left by a server that died is
 /// removed; one that a live server answers on, or any other kind of file, is refused.
 enum UnixSocketPath {
     static func prepare(_ path: String) throws {
-        guard path.utf8.count < 104 else { throw ServerError("socket path too long (\(path.utf8.count) bytes; the limit is 103)") }
+        guard path.utf8.count < 104 else {
+            throw ServerError("socket path too long (\(path.utf8.count) bytes; the limit is 103)")
+        }
         var info = stat()
         guard lstat(path, &info) == 0 else { return }
         guard (info.st_mode & S_IFMT) == S_IFSOCK else {

@@ -26,15 +26,20 @@ enum ValueMapping {
             switch value {
             case .null: return .null
             case .array(let elements):
-                return .vector(try vector(elements, dimension: dimension,
-                                          what: "\(place).\(column.name) (\(table).\(column.name), VECTOR(\(dimension)))"))
+                return .vector(
+                    try vector(
+                        elements, dimension: dimension,
+                        what: "\(place).\(column.name) (\(table).\(column.name), VECTOR(\(dimension)))"))
             case .floats(let floats):
                 guard floats.count == dimension else {
-                    throw APIError.badRequest("\(place).\(column.name): expected \(dimension) dimensions, got \(floats.count)")
+                    throw APIError.badRequest(
+                        "\(place).\(column.name): expected \(dimension) dimensions, got \(floats.count)")
                 }
                 return .vector(floats)
             default:
-                throw APIError.badRequest("\(place).\(column.name): a VECTOR(\(dimension)) value must be an array of \(dimension) numbers, not \(value.typeName)")
+                throw APIError.badRequest(
+                    "\(place).\(column.name): a VECTOR(\(dimension)) value must be an array of \(dimension) numbers, not \(value.typeName)"
+                )
             }
         }
         return try plain(value, place: "\(place).\(column.name)")
@@ -82,9 +87,13 @@ enum ValueMapping {
     /// float32 would make it zero (1e-50): that is data lost, not rounded.
     private static func float32(_ number: Double, at i: Int, what: String) throws -> Float {
         let float = Float(number)
-        guard float.isFinite else { throw APIError.badRequest("\(what): element \(i) (\(number)) is out of float32 range") }
+        guard float.isFinite else {
+            throw APIError.badRequest("\(what): element \(i) (\(number)) is out of float32 range")
+        }
         guard float != 0 || number == 0 else {
-            throw APIError.badRequest("\(what): element \(i) (\(number)) is too small for float32 and would become 0 (the smallest float32 magnitude is about 1.4e-45); send 0 if 0 is meant")
+            throw APIError.badRequest(
+                "\(what): element \(i) (\(number)) is too small for float32 and would become 0 (the smallest float32 magnitude is about 1.4e-45); send 0 if 0 is meant"
+            )
         }
         return float
     }

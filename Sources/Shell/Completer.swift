@@ -26,7 +26,9 @@ struct Completer {
         }
         guard !word.isEmpty else { return .init(wordStart: start, candidates: []) }
 
-        let previousWord = before[..<start].split(whereSeparator: { !$0.isLetter && $0 != "_" }).last.map { $0.uppercased() }
+        let previousWord = before[..<start].split(whereSeparator: { !$0.isLetter && $0 != "_" }).last.map {
+            $0.uppercased()
+        }
         let tables = schema.map(\.table)
         let columns = Set(schema.flatMap(\.columns))
         var candidates: [String]

@@ -26,7 +26,9 @@ public final class EmbeddedBackend: ShellBackend {
     }
 
     public var warning: String? {
-        database.checkpointError.map { "the index checkpoint after this commit failed; the rows are committed and the index stays correct from its change log, and the next commit tries again: \($0)" }
+        database.checkpointError.map {
+            "the index checkpoint after this commit failed; the rows are committed and the index stays correct from its change log, and the next commit tries again: \($0)"
+        }
     }
 
     public func execute(_ sql: String) throws -> [ResultSet] {

@@ -7,8 +7,10 @@ enum ErrorDisplay {
     /// `offset` is a byte offset into `text`; `firstLine` numbers `text`'s first line. With a
     /// terminal `width`, a longer line is shown as a window around the spot ("…" at cut ends),
     /// since a wrapped line would leave the caret under the wrong character.
-    static func render(message: String, text: String, offset: Int?, firstLine: Int, styled: Bool,
-                       width: Int? = nil) -> String {
+    static func render(
+        message: String, text: String, offset: Int?, firstLine: Int, styled: Bool,
+        width: Int? = nil
+    ) -> String {
         let label = styled ? "\u{1B}[1;31mError:\u{1B}[0m " : "Error: "
         var out = label + message + "\n"
         guard let offset else { return out }
@@ -25,7 +27,9 @@ enum ErrorDisplay {
         if let width {
             let room = max(20, width - prefix.count - 1)
             if DisplayWidth.of(before) + DisplayWidth.of(after) > room {
-                if DisplayWidth.of(before) > room * 2 / 3 { before = "…" + keepingEnd(of: before, width: room * 2 / 3 - 1) }
+                if DisplayWidth.of(before) > room * 2 / 3 {
+                    before = "…" + keepingEnd(of: before, width: room * 2 / 3 - 1)
+                }
                 after = DisplayWidth.truncate(after, toWidth: max(1, room - DisplayWidth.of(before)))
             }
         }

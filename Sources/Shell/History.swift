@@ -34,7 +34,8 @@ final class History {
             handle.write(Data(line.utf8))
             try? handle.close()
         } else {
-            _ = FileManager.default.createFile(atPath: path, contents: Data(line.utf8), attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(
+                atPath: path, contents: Data(line.utf8), attributes: [.posixPermissions: 0o600])
         }
     }
 

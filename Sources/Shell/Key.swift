@@ -4,7 +4,7 @@ enum Key: Equatable {
     case enter, tab, backspace, delete, escape
     case left, right, up, down, home, end
     case wordLeft, wordRight
-    case control(Character)   // Ctrl-A … Ctrl-Z as their letter
+    case control(Character) // Ctrl-A … Ctrl-Z as their letter
     case endOfInput
     case unknown
 
@@ -47,8 +47,11 @@ enum Key: Equatable {
         }
         var parameters = ""
         while let byte = terminal.readByte(timeoutMilliseconds: 50) {
-            if (0x30...0x3F).contains(byte) { parameters.append(Character(Unicode.Scalar(byte))); continue }
-            let modified = parameters.hasSuffix(";5") || parameters.hasSuffix(";3")   // Ctrl or Alt
+            if (0x30...0x3F).contains(byte) {
+                parameters.append(Character(Unicode.Scalar(byte)))
+                continue
+            }
+            let modified = parameters.hasSuffix(";5") || parameters.hasSuffix(";3") // Ctrl or Alt
             switch byte {
             case UInt8(ascii: "A"): return .up
             case UInt8(ascii: "B"): return .down

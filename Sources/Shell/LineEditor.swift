@@ -12,8 +12,8 @@ import QuiverFormats
 final class LineEditor {
     enum Outcome: Equatable {
         case line(String)
-        case cancelled      // Ctrl-C: the line was abandoned
-        case endOfInput     // Ctrl-D on an empty line, or the terminal closed
+        case cancelled // Ctrl-C: the line was abandoned
+        case endOfInput // Ctrl-D on an empty line, or the terminal closed
     }
 
     private let terminal: Terminal
@@ -36,8 +36,8 @@ final class LineEditor {
     private var prompt = ""
     private var characters: [Character] = []
     private var cursor = 0
-    private var cursorRow = 0           // the row of the cursor, counted from the prompt's row
-    private var historyIndex = 0        // == history.entries.count while editing a new line
+    private var cursorRow = 0 // the row of the cursor, counted from the prompt's row
+    private var historyIndex = 0 // == history.entries.count while editing a new line
     private var draft: [Character] = [] // the new line, kept while browsing history
     private var lastKeyWasTab = false
 
@@ -77,18 +77,43 @@ final class LineEditor {
                 complete(listing: wasTab)
                 lastKeyWasTab = true
             case .backspace, .control("h"):
-                if cursor > 0 { cursor -= 1; characters.remove(at: cursor); refresh() }
+                if cursor > 0 {
+                    cursor -= 1
+                    characters.remove(at: cursor)
+                    refresh()
+                }
             case .delete: deleteForward()
-            case .left, .control("b"): if cursor > 0 { cursor -= 1; refresh() }
-            case .right, .control("f"): if cursor < characters.count { cursor += 1; refresh() }
-            case .home, .control("a"): cursor = 0; refresh()
-            case .end, .control("e"): cursor = characters.count; refresh()
-            case .wordLeft: cursor = wordStart(before: cursor); refresh()
-            case .wordRight: cursor = wordEnd(after: cursor); refresh()
+            case .left, .control("b"):
+                if cursor > 0 {
+                    cursor -= 1
+                    refresh()
+                }
+            case .right, .control("f"):
+                if cursor < characters.count {
+                    cursor += 1
+                    refresh()
+                }
+            case .home, .control("a"):
+                cursor = 0
+                refresh()
+            case .end, .control("e"):
+                cursor = characters.count
+                refresh()
+            case .wordLeft:
+                cursor = wordStart(before: cursor)
+                refresh()
+            case .wordRight:
+                cursor = wordEnd(after: cursor)
+                refresh()
             case .up, .control("p"): recall(historyIndex - 1)
             case .down, .control("n"): recall(historyIndex + 1)
-            case .control("k"): characters.removeSubrange(cursor...); refresh()
-            case .control("u"): characters.removeSubrange(..<cursor); cursor = 0; refresh()
+            case .control("k"):
+                characters.removeSubrange(cursor...)
+                refresh()
+            case .control("u"):
+                characters.removeSubrange(..<cursor)
+                cursor = 0
+                refresh()
             case .control("w"):
                 let start = wordStart(before: cursor)
                 characters.removeSubrange(start..<cursor)
@@ -124,7 +149,10 @@ final class LineEditor {
     }
 
     private func deleteForward() {
-        if cursor < characters.count { characters.remove(at: cursor); refresh() }
+        if cursor < characters.count {
+            characters.remove(at: cursor)
+            refresh()
+        }
     }
 
     private func isWordCharacter(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" }
@@ -161,7 +189,10 @@ final class LineEditor {
         let completion = completer(line, cursorIndex)
         let word = String(line[completion.wordStart..<cursorIndex])
         let candidates = completion.candidates
-        guard !candidates.isEmpty else { terminal.write("\u{07}"); return }
+        guard !candidates.isEmpty else {
+            terminal.write("\u{07}")
+            return
+        }
         var common = candidates[0]
         for candidate in candidates.dropFirst() {
             while !candidate.lowercased().hasPrefix(common.lowercased()) { common.removeLast() }
@@ -200,11 +231,18 @@ final class LineEditor {
     /// wide character that does not fit at the end of a row moves whole to the next one, as
     /// terminals draw it.
     private func position(of count: Int, width: Int) -> (row: Int, column: Int) {
-        var row = 0, column = 0
+        var row = 0
+        var column = 0
         func advance(_ w: Int) {
-            if column + w > width { row += 1; column = 0 }
+            if column + w > width {
+                row += 1
+                column = 0
+            }
             column += w
-            if column >= width { row += 1; column = 0 }
+            if column >= width {
+                row += 1
+                column = 0
+            }
         }
         for c in prompt { advance(DisplayWidth.of(c)) }
         for c in characters[..<count] { advance(Self.shown(c).width) }

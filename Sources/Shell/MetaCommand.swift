@@ -7,7 +7,7 @@ enum MetaCommand {
     case tables
     case schema(table: String?)
     case indexes
-    case mode(DisplayMode?)      // nil: say which
+    case mode(DisplayMode?) // nil: say which
     case timer(Bool?)
     case explain(Bool?)
     case importFile(path: String, table: String)
@@ -16,8 +16,10 @@ enum MetaCommand {
     case output(path: String?)
     case quit
 
-    static let names = [".help", ".tables", ".schema", ".indexes", ".mode", ".timer", ".explain", ".import", ".export",
-                        ".read", ".output", ".quit", ".exit"]
+    static let names = [
+        ".help", ".tables", ".schema", ".indexes", ".mode", ".timer", ".explain", ".import", ".export",
+        ".read", ".output", ".quit", ".exit",
+    ]
 
     static let helpText = """
         .help                 this list
@@ -67,7 +69,9 @@ enum MetaCommand {
             let usage = ".mode " + DisplayMode.allCases.map(\.rawValue).joined(separator: "|")
             try expect(0...1, usage)
             guard let word = args.first else { return .mode(nil) }
-            guard let mode = DisplayMode(rawValue: word.lowercased()) else { throw UsageError(description: "usage: \(usage)") }
+            guard let mode = DisplayMode(rawValue: word.lowercased()) else {
+                throw UsageError(description: "usage: \(usage)")
+            }
             return .mode(mode)
         case ".timer": return .timer(try onOff(".timer on|off"))
         case ".explain": return .explain(try onOff(".explain on|off"))
@@ -102,7 +106,11 @@ enum MetaCommand {
                 quote = c
                 inWord = true
             } else if c.isWhitespace {
-                if inWord { words.append(current); current = ""; inWord = false }
+                if inWord {
+                    words.append(current)
+                    current = ""
+                    inWord = false
+                }
             } else {
                 current.append(c)
                 inWord = true

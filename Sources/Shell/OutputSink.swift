@@ -19,7 +19,8 @@ final class OutputSink {
         self.path = nil
         guard let path else { return }
         guard FileManager.default.createFile(atPath: path, contents: nil),
-              let handle = FileHandle(forWritingAtPath: path) else {
+            let handle = FileHandle(forWritingAtPath: path)
+        else {
             throw StatementFailure(message: "cannot write to \(path)")
         }
         file = handle

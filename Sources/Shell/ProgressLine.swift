@@ -33,7 +33,8 @@ public final class ProgressLine: @unchecked Sendable {
     /// redirected output stays clean.
     public static func onStandardError(delay: Double) -> ProgressLine? {
         guard isatty(STDERR_FILENO) == 1, ProcessInfo.processInfo.environment["TERM"] != "dumb" else { return nil }
-        return ProgressLine(delay: delay, width: { Terminal.width(of: STDERR_FILENO) }) { text in
+        let width: @Sendable () -> Int = { Terminal.width(of: STDERR_FILENO) }
+        return ProgressLine(delay: delay, width: width) { text in
             FileHandle.standardError.write(Data(text.utf8))
         }
     }
@@ -73,7 +74,8 @@ public final class ProgressLine: @unchecked Sendable {
             self.detail = detail
             let now = DispatchTime.now().uptimeNanoseconds
             guard timer != nil, Double(now - started.uptimeNanoseconds) / 1e9 >= delay,
-                  finished || now - lastDraw.uptimeNanoseconds >= 100_000_000 else { return }
+                finished || now - lastDraw.uptimeNanoseconds >= 100_000_000
+            else { return }
             draw()
         }
     }
@@ -93,7 +95,9 @@ public final class ProgressLine: @unchecked Sendable {
         lastDraw = .now()
         tick += 1
         let seconds = Double(lastDraw.uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-        guard let line = Self.text(label: label, detail: detail, seconds: seconds, tick: tick, width: width) else { return }
+        guard let line = Self.text(label: label, detail: detail, seconds: seconds, tick: tick, width: width) else {
+            return
+        }
         write("\r\u{1B}[2K" + line)
         shown = true
     }
@@ -104,7 +108,8 @@ public final class ProgressLine: @unchecked Sendable {
     static func text(label: String?, detail: String, seconds: Double, tick: Int, width: Int) -> String? {
         guard let head = label ?? (detail.isEmpty ? nil : detail) else { return nil }
         let extra = label == nil || detail.isEmpty ? "" : " — \(detail)"
-        let line = "\(spinner[tick % spinner.count]) \(head)  \(String(format: "%.1f", seconds)) s (Ctrl-C cancels)\(extra)"
+        let line =
+            "\(spinner[tick % spinner.count]) \(head)  \(String(format: "%.1f", seconds)) s (Ctrl-C cancels)\(extra)"
         return DisplayWidth.truncate(line, toWidth: width)
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import QuiverClient
-import QuiverJSON
 import QuiverImport
+import QuiverJSON
 import QuiverStorage
 
 /// `.import` and `.export` over a server: the file is read, planned and converted here with
@@ -27,11 +27,13 @@ extension RemoteBackend {
         // typeof tells a REAL from the integer JSON may write for it, and an infinite REAL from
         // the text "Infinity", which JSON answers alike.
         let selected = info.columns.flatMap { column in
-            column.kind.vectorDimension == nil ? [quoteIdentifier(column.name), "typeof(\(quoteIdentifier(column.name)))"]
+            column.kind.vectorDimension == nil
+                ? [quoteIdentifier(column.name), "typeof(\(quoteIdentifier(column.name)))"]
                 : [quoteIdentifier(column.name)]
         }
         let rowid = info.rowidName ?? "rowid"
-        let sql = "SELECT \(rowid), \(selected.joined(separator: ", ")) FROM \(quoteIdentifier(info.name)) ORDER BY \(rowid)"
+        let sql =
+            "SELECT \(rowid), \(selected.joined(separator: ", ")) FROM \(quoteIdentifier(info.name)) ORDER BY \(rowid)"
         let result = try perform { client in try client.sql(sql) }.first
         var rowids: [SQLValue] = []
         var rows: [[SQLValue]] = []
@@ -50,7 +52,8 @@ extension RemoteBackend {
             }
             rows.append(row)
         }
-        let text = try Exporter.records(rows, rowids: rowids, table: info, columns: info.columns, format: format, header: true)
+        let text = try Exporter.records(
+            rows, rowids: rowids, table: info, columns: info.columns, format: format, header: true)
         do {
             try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
@@ -65,13 +68,15 @@ extension RemoteBackend {
         let rows = try perform { client in try client.sql(sql) }.first?.rows ?? []
         guard !rows.isEmpty else { return nil }
         let columns = try rows.map { row in
-            let name = row[0].stringValue ?? "", type = row[1].stringValue ?? ""
+            let name = row[0].stringValue ?? ""
+            let type = row[1].stringValue ?? ""
             let kind: ColumnKind
             do { kind = try ColumnKind(declaredType: type) } catch {
                 throw StatementFailure(message: "\(table).\(name): \(error)")
             }
-            return ColumnInfo(name: name, declaredType: type, kind: kind, notNull: row[2] == .integer(1),
-                              primaryKeyPosition: Int(row[3].integerValue ?? 0))
+            return ColumnInfo(
+                name: name, declaredType: type, kind: kind, notNull: row[2] == .integer(1),
+                primaryKeyPosition: Int(row[3].integerValue ?? 0))
         }
         return TableInfo(name: table, columns: columns, withoutRowID: false)
     }

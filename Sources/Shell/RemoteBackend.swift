@@ -35,14 +35,21 @@ public final class RemoteBackend: ShellBackend {
     public func execute(_ sql: String) throws -> [ResultSet] {
         // The server runs each request on whichever pooled connection is free and commits it, so
         // a transaction cannot span requests; saying so beats a BEGIN that silently means nothing.
-        if let control = StatementSplitter.split(sql).first(where: { Self.transactionControl.contains($0.leadingKeyword) }) {
-            throw StatementFailure(message: "\(control.leadingKeyword): over --connect every statement is its own transaction, so BEGIN … COMMIT cannot group statements; use quiver shell --db on the server's machine for that",
-                                   offset: control.significant.first?.offset)
+        if let control = StatementSplitter.split(sql).first(where: {
+            Self.transactionControl.contains($0.leadingKeyword)
+        }) {
+            throw StatementFailure(
+                message:
+                    "\(control.leadingKeyword): over --connect every statement is its own transaction, so BEGIN … COMMIT cannot group statements; use quiver shell --db on the server's machine for that",
+                offset: control.significant.first?.offset)
         }
         // A SET lasts for its request on the server, so the shell keeps the session's value and
         // sends it ahead of each later statement: SET keeps the meaning it has in the embedded shell.
         let statements = StatementSplitter.split(sql)
-        if statements.count == 1, case .setEfSearch(let value, local: false)? = try? IndexStatement.parse(statements[0], isVectorIndex: { _ in false }) {
+        if statements.count == 1,
+            case .setEfSearch(let value, local: false)? = try? IndexStatement.parse(
+                statements[0], isVectorIndex: { _ in false })
+        {
             let sets = try perform { client in try client.sql(sql) }
             efSearch = value
             return sets.map(Self.resultSet)
@@ -79,7 +86,8 @@ public final class RemoteBackend: ShellBackend {
             if cancel.isRaised {
                 session.queue.async { session.client.close() }
                 self.session = try Session(url: url, token: token)
-                throw StatementFailure(message: "interrupted: the request was abandoned; the server may still finish the statement")
+                throw StatementFailure(
+                    message: "interrupted: the request was abandoned; the server may still finish the statement")
             }
         }
         switch outcome.get()! {
@@ -136,8 +144,16 @@ public final class RemoteBackend: ShellBackend {
     private final class Outcome<T>: @unchecked Sendable {
         private let lock = NSLock()
         private var result: Result<T, Error>?
-        func set(_ value: Result<T, Error>) { lock.lock(); result = value; lock.unlock() }
-        func get() -> Result<T, Error>? { lock.lock(); defer { lock.unlock() }; return result }
+        func set(_ value: Result<T, Error>) {
+            lock.lock()
+            result = value
+            lock.unlock()
+        }
+        func get() -> Result<T, Error>? {
+            lock.lock()
+            defer { lock.unlock() }
+            return result
+        }
     }
 }
 
@@ -145,7 +161,19 @@ public final class RemoteBackend: ShellBackend {
 final class CancelFlag: StatementInterrupter, @unchecked Sendable {
     private let lock = NSLock()
     private var raised = false
-    func interrupt() { lock.lock(); raised = true; lock.unlock() }
-    func clear() { lock.lock(); raised = false; lock.unlock() }
-    var isRaised: Bool { lock.lock(); defer { lock.unlock() }; return raised }
+    func interrupt() {
+        lock.lock()
+        raised = true
+        lock.unlock()
+    }
+    func clear() {
+        lock.lock()
+        raised = false
+        lock.unlock()
+    }
+    var isRaised: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return raised
+    }
 }

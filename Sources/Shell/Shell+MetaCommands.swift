@@ -9,7 +9,8 @@ extension Shell {
         case .help:
             output.write(MetaCommand.helpText)
         case .tables:
-            let rows = try query("""
+            let rows = try query(
+                """
                 SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') \(Self.userObjects) ORDER BY name
                 """)
             let names = rows.compactMap { $0.first?.textValue }
@@ -47,16 +48,22 @@ extension Shell {
     }
 
     private func hnswIndexes(on table: String?) throws -> [[SQLValue]] {
-        guard try query("SELECT count(*) FROM sqlite_schema WHERE name = '_quiver_indexes'").first?.first?.integerValue == 1 else {
+        guard
+            try query("SELECT count(*) FROM sqlite_schema WHERE name = '_quiver_indexes'").first?.first?.integerValue
+                == 1
+        else {
             return []
         }
         let filter = table.map { "WHERE table_name = \(Self.literal($0)) COLLATE NOCASE" } ?? ""
-        return try query("SELECT name, table_name, column_name, metric, m, ef_construction FROM _quiver_indexes \(filter) ORDER BY table_name, name")
+        return try query(
+            "SELECT name, table_name, column_name, metric, m, ef_construction FROM _quiver_indexes \(filter) ORDER BY table_name, name"
+        )
     }
 
     private func showSchema(of table: String?) throws {
         let filter = table.map { "AND tbl_name = \(Self.literal($0)) COLLATE NOCASE" } ?? ""
-        let rows = try query("""
+        let rows = try query(
+            """
             SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL \(Self.userObjects) \(filter)
             ORDER BY tbl_name, CASE type WHEN 'table' THEN 0 WHEN 'view' THEN 1 WHEN 'index' THEN 2 ELSE 3 END, name
             """)
@@ -64,18 +71,21 @@ extension Shell {
         for index in try hnswIndexes(on: table) {
             let t = index.map { $0.textValue ?? $0.integerValue.map(String.init) ?? "" }
             let ops = ["cosine": "vector_cosine_ops", "l2": "vector_l2_ops", "ip": "vector_ip_ops"][t[3]] ?? t[3]
-            text += "CREATE INDEX \(t[0]) ON \(t[1]) USING hnsw (\(t[2]) \(ops)) WITH (m = \(t[4]), ef_construction = \(t[5]));\n"
+            text +=
+                "CREATE INDEX \(t[0]) ON \(t[1]) USING hnsw (\(t[2]) \(ops)) WITH (m = \(t[4]), ef_construction = \(t[5]));\n"
         }
         if let table, text.isEmpty { throw StatementFailure(message: "no such table: \(table)") }
         output.write(text)
     }
 
     private func showIndexes() throws {
-        var rows: [[SQLValue]] = try query("""
+        var rows: [[SQLValue]] = try query(
+            """
             SELECT name, tbl_name, 'sqlite', '' FROM sqlite_schema WHERE type = 'index' \(Self.userObjects) ORDER BY tbl_name, name
             """)
         for index in try hnswIndexes(on: nil) {
-            let detail = "\(index[2].textValue ?? "") \(index[3].textValue ?? ""), m=\(index[4].integerValue ?? 0), ef_construction=\(index[5].integerValue ?? 0)"
+            let detail =
+                "\(index[2].textValue ?? "") \(index[3].textValue ?? ""), m=\(index[4].integerValue ?? 0), ef_construction=\(index[5].integerValue ?? 0)"
             rows.append([index[0], index[1], .text("hnsw"), .text(detail)])
         }
         show(ResultSet(columns: ["index", "table", "kind", "detail"], rows: rows))
@@ -84,7 +94,9 @@ extension Shell {
     private func read(_ path: String) throws {
         // A file that reads itself would recurse until the stack overflows.
         guard scripts.count <= Self.maximumScriptNesting else {
-            throw StatementFailure(message: ".read \(path): scripts nest more than \(Self.maximumScriptNesting) deep; does a file read itself?")
+            throw StatementFailure(
+                message:
+                    ".read \(path): scripts nest more than \(Self.maximumScriptNesting) deep; does a file read itself?")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw StatementFailure(message: "cannot read \(path)")

@@ -64,7 +64,10 @@ public final class Shell {
         let terminal = Terminal(output: Terminal.isTerminal(STDOUT_FILENO) ? STDOUT_FILENO : STDERR_FILENO)
         self.terminal = terminal
         defer { self.terminal = nil }
-        let progress = ProgressLine(width: { [fd = terminal.output] in Terminal.width(of: fd) }) { text in FileHandle.standardError.write(Data(text.utf8)) }
+        let width: @Sendable () -> Int = { [fd = terminal.output] in Terminal.width(of: fd) }
+        let progress = ProgressLine(width: width) { text in
+            FileHandle.standardError.write(Data(text.utf8))
+        }
         self.progress = progress
         backend.progressHandler = { progress.update($0) }
         installInterruptHandler()
@@ -87,7 +90,7 @@ public final class Shell {
                 switch unit {
                 case .sql(let text, _):
                     history.add(text)
-                    _ = run(.sql(text, firstLine: 1))   // errors number the statement's own lines
+                    _ = run(.sql(text, firstLine: 1)) // errors number the statement's own lines
                 case .meta(let text, _):
                     history.add(text)
                     _ = run(unit)
@@ -193,7 +196,9 @@ public final class Shell {
         do {
             results = try withProgress(Self.label(for: statement)) { try backend.execute(sql) }
         } catch let failure as StatementFailure {
-            showError(location + failure.message, text: text, offset: failure.offset.map { $0 + statement.offset }, firstLine: firstLine)
+            showError(
+                location + failure.message, text: text, offset: failure.offset.map { $0 + statement.offset },
+                firstLine: firstLine)
             return false
         } catch {
             showError(location + String(describing: error))
@@ -228,7 +233,7 @@ public final class Shell {
         if let plan = try? backend.execute("EXPLAIN " + sql).first, plan.columns == ["item", "value"] {
             var planDisplay = display
             planDisplay.mode = .table
-            planDisplay.maxCellWidth = 120   // reasons are sentences
+            planDisplay.maxCellWidth = 120 // reasons are sentences
             output.write(planDisplay.render(plan))
         } else if let plan = try? backend.execute("EXPLAIN QUERY PLAN " + sql).first {
             output.write(QueryPlanTree.render(plan))
@@ -264,9 +269,10 @@ public final class Shell {
     }
 
     func showError(_ message: String, text: String? = nil, offset: Int? = nil, firstLine: Int = 1) {
-        let rendered = ErrorDisplay.render(message: message, text: text ?? "", offset: text == nil ? nil : offset,
-                                           firstLine: firstLine, styled: options.styled && interactive,
-                                           width: interactive ? terminal?.width : nil)
+        let rendered = ErrorDisplay.render(
+            message: message, text: text ?? "", offset: text == nil ? nil : offset,
+            firstLine: firstLine, styled: options.styled && interactive,
+            width: interactive ? terminal?.width : nil)
         FileHandle.standardError.write(Data(rendered.utf8))
     }
 
@@ -282,7 +288,11 @@ public final class Shell {
         var schema: [(table: String, columns: [String])] = []
         for row in rows {
             guard case .text(let table) = row[0], case .text(let column) = row[1] else { continue }
-            if schema.last?.table == table { schema[schema.count - 1].columns.append(column) } else { schema.append((table, [column])) }
+            if schema.last?.table == table {
+                schema[schema.count - 1].columns.append(column)
+            } else {
+                schema.append((table, [column]))
+            }
         }
         completer.schema = schema
     }

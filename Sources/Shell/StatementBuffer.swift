@@ -6,7 +6,7 @@ import QuiverQuery
 struct StatementBuffer {
     /// One unit of work taken from the input.
     enum Unit: Equatable {
-        case sql(String, firstLine: Int)   // one or more statements; firstLine is 1-based
+        case sql(String, firstLine: Int) // one or more statements; firstLine is 1-based
         case meta(String, line: Int)
     }
 
@@ -36,7 +36,10 @@ struct StatementBuffer {
 
     /// What is left at the end of input (a last statement without its `;`), if anything.
     mutating func finish() -> Unit? {
-        guard !StatementSplitter.split(text).isEmpty else { text = ""; return nil }
+        guard !StatementSplitter.split(text).isEmpty else {
+            text = ""
+            return nil
+        }
         return take()
     }
 

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The controlling terminal on standard input/output: raw mode for line editing, cooked mode
@@ -9,7 +9,7 @@ import Darwin
 /// width, and unbuffered writes.
 final class Terminal {
     private var original = termios()
-    private var isRaw = false   // the terminal's own settings are to be restored
+    private var isRaw = false // the terminal's own settings are to be restored
     let input: Int32
     let output: Int32
 

@@ -94,14 +94,17 @@ public struct Catalog: Sendable {
     public static func load(from connection: Connection) throws -> Catalog {
         let version = try connection.scalar("PRAGMA schema_version")?.integerValue ?? 0
         let names = try connection.query(
-            "SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+            "SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
+        )
         var tables: [TableInfo] = []
         for row in names {
             guard case .text(let name) = row[0] else { continue }
             let sql = row[1].textValue ?? ""
             if sql.uppercased().hasPrefix("CREATE VIRTUAL") || name.hasPrefix("_quiver_") { continue }
             var columns: [ColumnInfo] = []
-            for info in try connection.query("SELECT name, type, \"notnull\", pk, hidden FROM pragma_table_xinfo(?)", SQLBindings([.text(name)])) {
+            for info in try connection.query(
+                "SELECT name, type, \"notnull\", pk, hidden FROM pragma_table_xinfo(?)", SQLBindings([.text(name)]))
+            {
                 let columnName = info[0].textValue ?? ""
                 let declared = info[1].textValue ?? ""
                 let kind: ColumnKind
@@ -110,16 +113,23 @@ public struct Catalog: Sendable {
                 } catch {
                     throw SQLiteError(.unsuitableSchema("\(name).\(columnName): \(error.description)"))
                 }
-                columns.append(ColumnInfo(name: columnName, declaredType: declared, kind: kind,
-                                          notNull: info[2].integerValue == 1,
-                                          primaryKeyPosition: Int(info[3].integerValue ?? 0)))
+                columns.append(
+                    ColumnInfo(
+                        name: columnName, declaredType: declared, kind: kind,
+                        notNull: info[2].integerValue == 1,
+                        primaryKeyPosition: Int(info[3].integerValue ?? 0)))
             }
             let table = TableInfo(name: name, columns: columns, withoutRowID: isWithoutRowID(sql))
             if table.hasQuiverColumns && table.withoutRowID {
-                throw SQLiteError(.unsuitableSchema("table \(name): VECTOR and TEXT COMPRESSED columns need a rowid table; remove WITHOUT ROWID"))
+                throw SQLiteError(
+                    .unsuitableSchema(
+                        "table \(name): VECTOR and TEXT COMPRESSED columns need a rowid table; remove WITHOUT ROWID"))
             }
             if table.hasQuiverColumns && table.rowidName == nil {
-                throw SQLiteError(.unsuitableSchema("table \(name): VECTOR and TEXT COMPRESSED columns need the rowid, and columns named rowid, _rowid_ and oid hide it; rename one of them"))
+                throw SQLiteError(
+                    .unsuitableSchema(
+                        "table \(name): VECTOR and TEXT COMPRESSED columns need the rowid, and columns named rowid, _rowid_ and oid hide it; rename one of them"
+                    ))
             }
             tables.append(table)
         }

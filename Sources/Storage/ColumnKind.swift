@@ -18,10 +18,12 @@ public enum ColumnKind: Sendable, Equatable {
         if joined.hasPrefix("VECTOR") {
             let rest = joined.dropFirst("VECTOR".count).filter { $0 != " " }
             guard rest.hasPrefix("("), rest.hasSuffix(")"), let n = Int(rest.dropFirst().dropLast()) else {
-                throw InvalidType(description: "a VECTOR column needs its dimension, as in VECTOR(384); got '\(declaredType)'")
+                throw InvalidType(
+                    description: "a VECTOR column needs its dimension, as in VECTOR(384); got '\(declaredType)'")
             }
             guard n >= 1, n <= VectorCodec.maximumDimension else {
-                throw InvalidType(description: "VECTOR dimension must be between 1 and \(VectorCodec.maximumDimension); got \(n)")
+                throw InvalidType(
+                    description: "VECTOR dimension must be between 1 and \(VectorCodec.maximumDimension); got \(n)")
             }
             self = .vector(dimension: n)
         } else if words.count == 2, words[0] == "TEXT", words[1] == "COMPRESSED" {

@@ -14,8 +14,11 @@ enum CompressionFunctions {
         try connection.createFunction("quiver_compress", argumentCount: 5) { args in
             if args.isBlob(0) {
                 if let problem = TextCompression.problem(with: args.bytes(0)) {
-                    let place = "\(args.text(1)).\(args.text(2)) in row \(args.text(3))=\(VectorFunctions.describeRow(args.value(4)))"
-                    throw SQLFunctionError("invalid value for TEXT COMPRESSED column \(place): \(problem); write the text itself and Quiver compresses it")
+                    let place =
+                        "\(args.text(1)).\(args.text(2)) in row \(args.text(3))=\(VectorFunctions.describeRow(args.value(4)))"
+                    throw SQLFunctionError(
+                        "invalid value for TEXT COMPRESSED column \(place): \(problem); write the text itself and Quiver compresses it"
+                    )
                 }
                 return args.value(0)
             }

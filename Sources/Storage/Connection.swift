@@ -32,7 +32,8 @@ public final class Connection {
 
     public init(path: String, options: Options = Options()) throws {
         var db: OpaquePointer?
-        let flags = (options.readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+        let flags =
+            (options.readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
             | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
@@ -123,7 +124,9 @@ public final class Connection {
 
     func error(code: Int32, sql: String?) -> SQLiteError {
         let offset = sqlite3_error_offset(handle)
-        var error = SQLiteError(code: ResultCode(rawValue: code), message: lastErrorMessage, sql: sql, offset: offset >= 0 ? Int(offset) : nil)
+        var error = SQLiteError(
+            code: ResultCode(rawValue: code), message: lastErrorMessage, sql: sql,
+            offset: offset >= 0 ? Int(offset) : nil)
         error.refusal = pendingRefusal.take()
         return error
     }

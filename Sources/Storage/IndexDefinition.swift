@@ -22,8 +22,10 @@ public struct IndexDefinition: Sendable, Equatable {
     public var file: String
     public var checkpointSequence: Int64
 
-    public init(name: String, table: String, column: String, metric: DistanceMetric, m: Int, efConstruction: Int,
-                file: String, checkpointSequence: Int64) {
+    public init(
+        name: String, table: String, column: String, metric: DistanceMetric, m: Int, efConstruction: Int,
+        file: String, checkpointSequence: Int64
+    ) {
         self.name = name
         self.table = table
         self.column = column
@@ -44,19 +46,26 @@ public struct IndexDefinition: Sendable, Equatable {
         """
 
     static func load(from connection: Connection) throws -> [IndexDefinition] {
-        guard try connection.scalar("SELECT count(*) FROM sqlite_schema WHERE name = '_quiver_indexes'")?.integerValue == 1 else {
+        guard
+            try connection.scalar("SELECT count(*) FROM sqlite_schema WHERE name = '_quiver_indexes'")?.integerValue
+                == 1
+        else {
             return []
         }
-        return try connection.query("""
+        return try connection.query(
+            """
             SELECT name, table_name, column_name, metric, m, ef_construction, file, checkpoint_sequence
             FROM _quiver_indexes ORDER BY name
-            """).compactMap { row in
+            """
+        ).compactMap { row in
             guard case .text(let name) = row[0], case .text(let table) = row[1], case .text(let column) = row[2],
-                  case .text(let metricName) = row[3], let metric = DistanceMetric(name: metricName),
-                  let m = row[4].integerValue, let ef = row[5].integerValue, case .text(let file) = row[6],
-                  let sequence = row[7].integerValue else { return nil }
-            return IndexDefinition(name: name, table: table, column: column, metric: metric, m: Int(m),
-                                   efConstruction: Int(ef), file: file, checkpointSequence: sequence)
+                case .text(let metricName) = row[3], let metric = DistanceMetric(name: metricName),
+                let m = row[4].integerValue, let ef = row[5].integerValue, case .text(let file) = row[6],
+                let sequence = row[7].integerValue
+            else { return nil }
+            return IndexDefinition(
+                name: name, table: table, column: column, metric: metric, m: Int(m),
+                efConstruction: Int(ef), file: file, checkpointSequence: sequence)
         }
     }
 
@@ -64,9 +73,12 @@ public struct IndexDefinition: Sendable, Equatable {
     public func insert(into connection: Connection) throws {
         try connection.execute(Self.createTables)
         let statement = try connection.prepare("INSERT INTO _quiver_indexes VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-        try statement.bind(SQLBindings([.text(name), .text(table), .text(column), .text(metric.rawValue),
-                                        .integer(Int64(m)), .integer(Int64(efConstruction)), .text(file),
-                                        .integer(checkpointSequence)]))
+        try statement.bind(
+            SQLBindings([
+                .text(name), .text(table), .text(column), .text(metric.rawValue),
+                .integer(Int64(m)), .integer(Int64(efConstruction)), .text(file),
+                .integer(checkpointSequence),
+            ]))
         try statement.step()
     }
 
@@ -76,21 +88,27 @@ public struct IndexDefinition: Sendable, Equatable {
 
     /// Points the record at a new file holding changes up to `sequence`.
     public func recordCheckpoint(file: String, sequence: Int64, in connection: Connection) throws {
-        _ = try connection.query("UPDATE _quiver_indexes SET file = ?, checkpoint_sequence = ? WHERE name = ?",
-                                 SQLBindings([.text(file), .integer(sequence), .text(name)]))
+        _ = try connection.query(
+            "UPDATE _quiver_indexes SET file = ?, checkpoint_sequence = ? WHERE name = ?",
+            SQLBindings([.text(file), .integer(sequence), .text(name)]))
     }
 
     /// The newest change-log sequence number visible to this connection (0 before any).
     public static func latestSequence(_ connection: Connection) throws -> Int64 {
-        guard try connection.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_sequence'")?.integerValue == 1 else {
+        guard
+            try connection.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_sequence'")?.integerValue
+                == 1
+        else {
             return 0
         }
-        return try connection.scalar("SELECT seq FROM sqlite_sequence WHERE name = '_quiver_changes'")?.integerValue ?? 0
+        return try connection.scalar("SELECT seq FROM sqlite_sequence WHERE name = '_quiver_changes'")?.integerValue
+            ?? 0
     }
 
     /// Drops log entries every index has checkpointed.
     public static func trimChangeLog(_ connection: Connection) throws {
-        _ = try connection.query("""
+        _ = try connection.query(
+            """
             DELETE FROM _quiver_changes WHERE seq <= (SELECT coalesce(min(checkpoint_sequence), 9223372036854775807) FROM _quiver_indexes)
             """)
     }

@@ -23,31 +23,37 @@ public enum MaintenanceTriggers {
             // Catalog.load refuses Quiver columns in a table whose rowid is hidden.
             guard let rowid = table.rowidName else { continue }
             let keyName = table.primaryKeyColumn?.name ?? rowid
-            let rowKey = "\(quoteLiteral(keyName)), NEW.\(table.primaryKeyColumn.map { quoteIdentifier($0.name) } ?? rowid)"
+            let rowKey =
+                "\(quoteLiteral(keyName)), NEW.\(table.primaryKeyColumn.map { quoteIdentifier($0.name) } ?? rowid)"
             for column in table.columns {
                 let c = quoteIdentifier(column.name)
                 switch column.kind {
                 case .plain:
                     continue
                 case .vector(let dimension):
-                    let store = "UPDATE \(t) SET \(c) = quiver_vector_store(NEW.\(c), \(dimension), "
+                    let store =
+                        "UPDATE \(t) SET \(c) = quiver_vector_store(NEW.\(c), \(dimension), "
                         + "\(quoteLiteral(table.name)), \(quoteLiteral(column.name)), \(rowKey)) WHERE \(rowid) = NEW.\(rowid);"
                     let when = "WHEN NOT quiver_vector_ok(NEW.\(c), \(dimension))"
                     for (event, on) in [("insert", "INSERT"), ("update", "UPDATE OF \(c)")] {
                         let name = "\(prefix)vector_\(event):\(table.name).\(column.name)"
-                        result[name] = "CREATE TRIGGER \(quoteIdentifier(name)) AFTER \(on) ON \(t) \(when) BEGIN \(store) END"
+                        result[name] =
+                            "CREATE TRIGGER \(quoteIdentifier(name)) AFTER \(on) ON \(t) \(when) BEGIN \(store) END"
                     }
                 case .compressedText:
                     // A blob is checked in WHEN: quiver_compress gives a valid one back unchanged (so
                     // the trigger does not fire and bulk writers pay no second write) and fails on
                     // any other, naming the row.
-                    let compress = "quiver_compress(NEW.\(c), \(quoteLiteral(table.name)), \(quoteLiteral(column.name)), \(rowKey))"
+                    let compress =
+                        "quiver_compress(NEW.\(c), \(quoteLiteral(table.name)), \(quoteLiteral(column.name)), \(rowKey))"
                     let store = "UPDATE \(t) SET \(c) = \(compress) WHERE \(rowid) = NEW.\(rowid);"
-                    let when = "WHEN typeof(NEW.\(c)) = 'text' AND length(CAST(NEW.\(c) AS BLOB)) >= \(TextCompression.minimumLength)"
+                    let when =
+                        "WHEN typeof(NEW.\(c)) = 'text' AND length(CAST(NEW.\(c) AS BLOB)) >= \(TextCompression.minimumLength)"
                         + " OR typeof(NEW.\(c)) = 'blob' AND \(compress) IS NOT NEW.\(c)"
                     for (event, on) in [("insert", "INSERT"), ("update", "UPDATE OF \(c)")] {
                         let name = "\(prefix)compress_\(event):\(table.name).\(column.name)"
-                        result[name] = "CREATE TRIGGER \(quoteIdentifier(name)) AFTER \(on) ON \(t) \(when) BEGIN \(store) END"
+                        result[name] =
+                            "CREATE TRIGGER \(quoteIdentifier(name)) AFTER \(on) ON \(t) \(when) BEGIN \(store) END"
                     }
                 }
             }
@@ -57,8 +63,12 @@ public enum MaintenanceTriggers {
         var logged: Set<String> = []
         for index in catalog.indexes {
             guard let table = catalog.table(named: index.table), table.column(named: index.column) != nil,
-                  let rowid = table.rowidName, logged.insert("\(table.name.lowercased()).\(index.column.lowercased())").inserted else { continue }
-            let t = quoteIdentifier(table.name), c = quoteIdentifier(index.column), literal = quoteLiteral(table.name)
+                let rowid = table.rowidName,
+                logged.insert("\(table.name.lowercased()).\(index.column.lowercased())").inserted
+            else { continue }
+            let t = quoteIdentifier(table.name)
+            let c = quoteIdentifier(index.column)
+            let literal = quoteLiteral(table.name)
             let log = "INSERT INTO _quiver_changes (table_name, row_id) VALUES (\(literal), "
             let events = [
                 ("log_insert", "AFTER INSERT", "\(log)NEW.\(rowid));"),
@@ -77,8 +87,10 @@ public enum MaintenanceTriggers {
 
     static func existing(_ connection: Connection) throws -> [String: String] {
         var existing: [String: String] = [:]
-        for row in try connection.query("SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' AND substr(name, 1, \(prefix.count)) = ?",
-                                        SQLBindings([.text(prefix)])) {
+        for row in try connection.query(
+            "SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' AND substr(name, 1, \(prefix.count)) = ?",
+            SQLBindings([.text(prefix)]))
+        {
             if case .text(let name) = row[0] { existing[name] = row[1].textValue ?? "" }
         }
         return existing
@@ -104,9 +116,13 @@ public enum MaintenanceTriggers {
     /// Drops the triggers of one table, e.g. before `ALTER TABLE … DROP COLUMN`, which SQLite
     /// refuses while a trigger mentions the column. `synchronize` recreates what is still needed.
     public static func dropAll(on table: String, _ connection: Connection) throws {
-        for row in try connection.query("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND substr(name, 1, \(prefix.count)) = ? AND tbl_name = ? COLLATE NOCASE",
-                                        SQLBindings([.text(prefix), .text(table)])) {
-            if case .text(let name) = row[0] { try connection.execute("DROP TRIGGER IF EXISTS \(quoteIdentifier(name))") }
+        for row in try connection.query(
+            "SELECT name FROM sqlite_schema WHERE type = 'trigger' AND substr(name, 1, \(prefix.count)) = ? AND tbl_name = ? COLLATE NOCASE",
+            SQLBindings([.text(prefix), .text(table)]))
+        {
+            if case .text(let name) = row[0] {
+                try connection.execute("DROP TRIGGER IF EXISTS \(quoteIdentifier(name))")
+            }
         }
     }
 }

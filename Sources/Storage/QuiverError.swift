@@ -47,10 +47,12 @@ public enum QuiverError: Error, Sendable, Equatable, CustomStringConvertible {
             return (statement.map { "\($0): " } ?? "") + "no such column: \(table).\(column)"
         case .indexExists(let name):
             return "index \(name) already exists"
-        case .accessDenied(let message), .unsuitableSchema(let message), .indexFailure(let message), .invalidVector(let message),
-             .dimensionMismatch(let message, _, _), .unrankableQueryVector(let message), .invalidStoredValue(let message),
-             .limitExceeded(let message), .unsupported(let message), .parameterMismatch(let message),
-             .syntax(let message, _):
+        case .accessDenied(let message), .unsuitableSchema(let message), .indexFailure(let message),
+            .invalidVector(let message),
+            .dimensionMismatch(let message, _, _), .unrankableQueryVector(let message),
+            .invalidStoredValue(let message),
+            .limitExceeded(let message), .unsupported(let message), .parameterMismatch(let message),
+            .syntax(let message, _):
             return message
         }
     }

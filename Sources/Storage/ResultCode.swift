@@ -1,3 +1,6 @@
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
+
+// The constants keep SQLite's own names (SQLITE_CONSTRAINT_NOTNULL), as its documentation and GRDB spell them.
 import CSQLite
 
 /// An SQLite result code, primary (`SQLITE_CONSTRAINT`) or extended (`SQLITE_CONSTRAINT_NOTNULL`),

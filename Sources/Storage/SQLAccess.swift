@@ -17,11 +17,13 @@ public enum SQLAccess: Sendable, Equatable {
     /// Virtual table modules a writer may create tables with: they keep their data in the
     /// database. The others read connection internals (`sqlite_stmt`: the SQL of statements
     /// prepared on a pooled connection) or exist only as table-valued functions.
-    static let creatableModules: Set<String> = ["fts3", "fts4", "fts5", "rtree", "rtree_i32", "fts3tokenize", "fts4aux",
-                                                "fts5vocab"]
+    static let creatableModules: Set<String> = [
+        "fts3", "fts4", "fts5", "rtree", "rtree_i32", "fts3tokenize", "fts4aux",
+        "fts5vocab",
+    ]
     /// Eponymous virtual tables callers may not read, with the reason.
     static let unreadableTables: [String: String] = [
-        "sqlite_stmt": "it shows the SQL of statements prepared on the server's pooled connection",
+        "sqlite_stmt": "it shows the SQL of statements prepared on the server's pooled connection"
     ]
 
     /// The verdict for one authorizer call; nil when allowed, else why not. `database` is the
@@ -73,7 +75,8 @@ public enum SQLAccess: Sendable, Equatable {
         }
     }
 
-    static let temporaryObjects = "TEMP tables, views, triggers and indexes are not allowed here: they would outlive the request on the server's pooled connection"
+    static let temporaryObjects =
+        "TEMP tables, views, triggers and indexes are not allowed here: they would outlive the request on the server's pooled connection"
 
     private func pragmaDenial(_ name: String, argument: String?) -> String? {
         switch PragmaPolicy.rule(for: name) {
@@ -152,18 +155,21 @@ extension Connection {
         let state = AccessState(refusal: pendingRefusal)
         state.ownValueLimit = sqlite3_limit(handle, SQLITE_LIMIT_LENGTH, -1)
         accessState = state
-        sqlite3_set_authorizer(handle, { context, action, first, second, database, _ in
-            let state = Unmanaged<AccessState>.fromOpaque(context!).takeUnretainedValue()
-            guard state.access != .unrestricted else { return SQLITE_OK }
-            let verdict = state.access.denial(action: action, first: first.map { String(cString: $0) },
-                                              second: second.map { String(cString: $0) },
-                                              database: database.map { String(cString: $0) })
-            guard let verdict else { return SQLITE_OK }
-            state.lastDenial = verdict
-            // SQLite words some denials itself ("not authorized to use function"), with no
-            // code of their own: the statement's error takes the refusal instead.
-            state.refusal.record(QuiverError.accessDenied(verdict))
-            return SQLITE_DENY
-        }, Unmanaged.passUnretained(state).toOpaque())
+        sqlite3_set_authorizer(
+            handle,
+            { context, action, first, second, database, _ in
+                let state = Unmanaged<AccessState>.fromOpaque(context!).takeUnretainedValue()
+                guard state.access != .unrestricted else { return SQLITE_OK }
+                let verdict = state.access.denial(
+                    action: action, first: first.map { String(cString: $0) },
+                    second: second.map { String(cString: $0) },
+                    database: database.map { String(cString: $0) })
+                guard let verdict else { return SQLITE_OK }
+                state.lastDenial = verdict
+                // SQLite words some denials itself ("not authorized to use function"), with no
+                // code of their own: the statement's error takes the refusal instead.
+                state.refusal.record(QuiverError.accessDenied(verdict))
+                return SQLITE_DENY
+            }, Unmanaged.passUnretained(state).toOpaque())
     }
 }

@@ -72,8 +72,10 @@ extension Connection {
     /// Registers a scalar SQL function. `deterministic` (pure, no side effects) lets SQLite use it
     /// in indexes, CHECK constraints and triggers even with `trusted_schema = OFF`, and factor it
     /// out of loops.
-    public func createFunction(_ name: String, argumentCount: Int, deterministic: Bool = true,
-                               _ body: @escaping (FunctionArguments) throws -> SQLValue) throws {
+    public func createFunction(
+        _ name: String, argumentCount: Int, deterministic: Bool = true,
+        _ body: @escaping (FunctionArguments) throws -> SQLValue
+    ) throws {
         let box = FunctionBody(body, refusal: pendingRefusal)
         retainedFunctions.append(box)
         var flags = SQLITE_UTF8
@@ -101,10 +103,18 @@ private func setResult(_ context: OpaquePointer, _ value: SQLValue) {
     case .integer(let v): sqlite3_result_int64(context, v)
     case .real(let v): sqlite3_result_double(context, v)
     case .text(let v):
-        withSQLiteText(v) { text, count in sqlite3_result_text64(context, text, sqlite3_uint64(count), sqliteTransient, UInt8(SQLITE_UTF8)) }
+        withSQLiteText(v) { text, count in
+            sqlite3_result_text64(context, text, sqlite3_uint64(count), sqliteTransient, UInt8(SQLITE_UTF8))
+        }
     case .blob(let bytes):
-        bytes.withUnsafeBytes { sqlite3_result_blob64(context, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), sqlite3_uint64($0.count), sqliteTransient) }
+        bytes.withUnsafeBytes {
+            sqlite3_result_blob64(
+                context, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), sqlite3_uint64($0.count), sqliteTransient)
+        }
     case .vector(let floats):
-        floats.withUnsafeBytes { sqlite3_result_blob64(context, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), sqlite3_uint64($0.count), sqliteTransient) }
+        floats.withUnsafeBytes {
+            sqlite3_result_blob64(
+                context, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), sqlite3_uint64($0.count), sqliteTransient)
+        }
     }
 }

@@ -33,7 +33,8 @@ public enum SQLFunctionPolicy {
         "abs", "changes", "char", "coalesce", "format", "glob", "hex", "ifnull", "iif", "instr", "last_insert_rowid",
         "length", "like", "likelihood", "likely", "lower", "ltrim", "max", "min", "nullif", "printf", "quote",
         "random", "randomblob", "replace", "round", "rtrim", "sign", "soundex", "sqlite_compileoption_get",
-        "sqlite_compileoption_used", "sqlite_source_id", "sqlite_version", "substr", "substring", "subtype", "trim", "typeof", "unicode", "unlikely", "upper", "zeroblob",
+        "sqlite_compileoption_used", "sqlite_source_id", "sqlite_version", "substr", "substring", "subtype", "trim",
+        "typeof", "unicode", "unlikely", "upper", "zeroblob",
         "avg", "count", "group_concat", "sum", "total",
         // Dates and times.
         "current_date", "current_time", "current_timestamp", "date", "datetime", "julianday", "strftime", "time",

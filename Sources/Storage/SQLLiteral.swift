@@ -10,7 +10,7 @@ extension SQLValue {
         case .integer(let v): String(v)
         case .real(let v) where v.isNaN: "NULL"
         case .real(let v) where v.isInfinite: v < 0 ? "-9e999" : "9e999"
-        case .real(let v): "\(v)"   // shortest text that reads back as v, always with "." or "e"
+        case .real(let v): "\(v)" // shortest text that reads back as v, always with "." or "e"
         case .text(let s) where s.utf8.contains(0): "CAST(\(Self.blobLiteral(Array(s.utf8))) AS TEXT)"
         case .text(let s): quoteLiteral(s)
         case .blob(let bytes): Self.blobLiteral(bytes)

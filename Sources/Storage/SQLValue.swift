@@ -38,7 +38,8 @@ public enum SQLValue: Sendable, Equatable, Hashable {
 }
 
 extension SQLValue: ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral, ExpressibleByStringLiteral,
-                    ExpressibleByNilLiteral {
+    ExpressibleByNilLiteral
+{
     public init(integerLiteral value: Int64) { self = .integer(value) }
     public init(floatLiteral value: Double) { self = .real(value) }
     public init(stringLiteral value: String) { self = .text(value) }

@@ -11,11 +11,15 @@ public final class Statement {
         // silently lose its end (a WHERE clause, say): refuse it instead.
         if let nul = sql.utf8.firstIndex(of: 0) {
             let offset = sql.utf8.distance(from: sql.utf8.startIndex, to: nul)
-            throw SQLiteError(.syntax("the SQL text holds a NUL character at byte \(offset); pass such text as a parameter",
-                                      offset: offset), sql: sql)
+            throw SQLiteError(
+                .syntax(
+                    "the SQL text holds a NUL character at byte \(offset); pass such text as a parameter",
+                    offset: offset), sql: sql)
         }
         var stmt: OpaquePointer?
-        let rc = withSQLiteText(sql) { text, count in sqlite3_prepare_v3(connection.handle, text, Int32(count), 0, &stmt, nil) }
+        let rc = withSQLiteText(sql) { text, count in
+            sqlite3_prepare_v3(connection.handle, text, Int32(count), 0, &stmt, nil)
+        }
         guard rc == SQLITE_OK else {
             var error = connection.error(code: rc, sql: sql)
             if error.offset == nil, error.refusal == nil { error.offset = Self.end(ofCutShort: sql, on: connection) }
@@ -38,9 +42,11 @@ public final class Statement {
     /// that `;`. Only on the error path.
     private static func end(ofCutShort sql: String, on connection: Connection) -> Int? {
         var stmt: OpaquePointer?
-        let rc = withSQLiteText(sql + "\n;") { text, count in sqlite3_prepare_v3(connection.handle, text, Int32(count), 0, &stmt, nil) }
+        let rc = withSQLiteText(sql + "\n;") { text, count in
+            sqlite3_prepare_v3(connection.handle, text, Int32(count), 0, &stmt, nil)
+        }
         sqlite3_finalize(stmt)
-        _ = connection.pendingRefusal.take()   // the probe's, not a statement's
+        _ = connection.pendingRefusal.take() // the probe's, not a statement's
         let end = sql.utf8.count
         return rc != SQLITE_OK && sqlite3_error_offset(connection.handle) == end + 1 ? end : nil
     }
@@ -56,7 +62,8 @@ public final class Statement {
     /// The table and column a result column reads directly, when it does (SQLite's column metadata).
     public func columnOrigin(_ index: Int) -> (table: String, column: String)? {
         guard let table = sqlite3_column_table_name(handle, Int32(index)),
-              let column = sqlite3_column_origin_name(handle, Int32(index)) else { return nil }
+            let column = sqlite3_column_origin_name(handle, Int32(index))
+        else { return nil }
         return (String(cString: table), String(cString: column))
     }
 
@@ -85,11 +92,21 @@ public final class Statement {
         case .integer(let v): rc = sqlite3_bind_int64(handle, i, v)
         case .real(let v): rc = sqlite3_bind_double(handle, i, v)
         case .text(let v):
-            rc = withSQLiteText(v) { text, count in sqlite3_bind_text64(handle, i, text, sqlite3_uint64(count), sqliteTransient, UInt8(SQLITE_UTF8)) }
+            rc = withSQLiteText(v) { text, count in
+                sqlite3_bind_text64(handle, i, text, sqlite3_uint64(count), sqliteTransient, UInt8(SQLITE_UTF8))
+            }
         case .blob(let bytes):
-            rc = bytes.withUnsafeBytes { sqlite3_bind_blob64(handle, i, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), sqlite3_uint64($0.count), sqliteTransient) }
+            rc = bytes.withUnsafeBytes {
+                sqlite3_bind_blob64(
+                    handle, i, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), sqlite3_uint64($0.count),
+                    sqliteTransient)
+            }
         case .vector(let floats):
-            rc = floats.withUnsafeBytes { sqlite3_bind_blob64(handle, i, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), sqlite3_uint64($0.count), sqliteTransient) }
+            rc = floats.withUnsafeBytes {
+                sqlite3_bind_blob64(
+                    handle, i, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), sqlite3_uint64($0.count),
+                    sqliteTransient)
+            }
         }
         guard rc == SQLITE_OK else { throw connection.error(code: rc, sql: sql) }
     }
@@ -137,7 +154,9 @@ public final class Statement {
     public func blobBytes(at index: Int) -> UnsafeRawBufferPointer {
         let i = Int32(index)
         let count = Int(sqlite3_column_bytes(handle, i))
-        guard count > 0, let bytes = sqlite3_column_blob(handle, i) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        guard count > 0, let bytes = sqlite3_column_blob(handle, i) else {
+            return UnsafeRawBufferPointer(start: nil, count: 0)
+        }
         return UnsafeRawBufferPointer(start: bytes, count: count)
     }
 

@@ -8,12 +8,17 @@ extension Connection {
         let period: Int32 = 1000
         let counter = StepCounter(steps / Int(period) + 1)
         let context = Unmanaged.passRetained(counter)
-        sqlite3_progress_handler(handle, period, { raw in
-            let counter = Unmanaged<StepCounter>.fromOpaque(raw!).takeUnretainedValue()
-            counter.remaining -= 1
-            if counter.remaining <= 0 { counter.exhausted = true; return 1 }
-            return 0
-        }, context.toOpaque())
+        sqlite3_progress_handler(
+            handle, period,
+            { raw in
+                let counter = Unmanaged<StepCounter>.fromOpaque(raw!).takeUnretainedValue()
+                counter.remaining -= 1
+                if counter.remaining <= 0 {
+                    counter.exhausted = true
+                    return 1
+                }
+                return 0
+            }, context.toOpaque())
         defer {
             sqlite3_progress_handler(handle, 0, nil, nil)
             context.release()

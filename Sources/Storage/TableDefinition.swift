@@ -63,9 +63,10 @@ public struct TableDefinition: Sendable, Equatable {
             var options: [String] = []
             if let m = index.m { options.append("m = \(m)") }
             if let ef = index.efConstruction { options.append("ef_construction = \(ef)") }
-            statements.append("CREATE INDEX \(quoteIdentifier(index.name)) ON \(quoteIdentifier(name)) USING hnsw "
-                              + "(\(quoteIdentifier(index.column)) \(index.metric.operatorClass))"
-                              + (options.isEmpty ? "" : " WITH (\(options.joined(separator: ", ")))"))
+            statements.append(
+                "CREATE INDEX \(quoteIdentifier(index.name)) ON \(quoteIdentifier(name)) USING hnsw "
+                    + "(\(quoteIdentifier(index.column)) \(index.metric.operatorClass))"
+                    + (options.isEmpty ? "" : " WITH (\(options.joined(separator: ", ")))"))
         }
         return statements
     }

@@ -24,9 +24,10 @@ public enum TextCompression {
         var out = [UInt8](repeating: 0, count: headerSize + bound)
         let written = utf8.withUnsafeMutableBytes { src in
             out.withUnsafeMutableBytes { dst in
-                LZ4_compress_default(src.baseAddress!.assumingMemoryBound(to: CChar.self),
-                                     (dst.baseAddress! + headerSize).assumingMemoryBound(to: CChar.self),
-                                     Int32(length), Int32(bound))
+                LZ4_compress_default(
+                    src.baseAddress!.assumingMemoryBound(to: CChar.self),
+                    (dst.baseAddress! + headerSize).assumingMemoryBound(to: CChar.self),
+                    Int32(length), Int32(bound))
             }
         }
         guard written > 0, Int(written) + headerSize < length else { return nil }
@@ -48,12 +49,16 @@ public enum TextCompression {
         guard length <= 1 << 30 else { throw CorruptValue(description: "compressed text claims \(length) bytes") }
         var decoded = [UInt8](repeating: 0, count: length)
         let n = decoded.withUnsafeMutableBytes { out in
-            LZ4_decompress_safe((bytes.baseAddress! + headerSize).assumingMemoryBound(to: CChar.self),
-                                out.baseAddress?.assumingMemoryBound(to: CChar.self),
-                                Int32(bytes.count - headerSize), Int32(length))
+            LZ4_decompress_safe(
+                (bytes.baseAddress! + headerSize).assumingMemoryBound(to: CChar.self),
+                out.baseAddress?.assumingMemoryBound(to: CChar.self),
+                Int32(bytes.count - headerSize), Int32(length))
         }
         guard n == Int32(length) else {
-            throw CorruptValue(description: "compressed text is damaged (its LZ4 block does not decode to the \(length) bytes its header states)")
+            throw CorruptValue(
+                description:
+                    "compressed text is damaged (its LZ4 block does not decode to the \(length) bytes its header states)"
+            )
         }
         // Repairing bad UTF-8 would hand out different text without a word.
         guard let text = String(validating: decoded, as: UTF8.self) else {

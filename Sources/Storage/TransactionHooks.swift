@@ -19,13 +19,17 @@ public final class TransactionHooks {
     init(handle: OpaquePointer) {
         self.handle = handle
         let raw = Unmanaged.passUnretained(state).toOpaque()
-        sqlite3_commit_hook(handle, { context in
-            Unmanaged<State>.fromOpaque(context!).takeUnretainedValue().committed = true
-            return 0
-        }, raw)
-        sqlite3_rollback_hook(handle, { context in
-            Unmanaged<State>.fromOpaque(context!).takeUnretainedValue().rolledBack = true
-        }, raw)
+        sqlite3_commit_hook(
+            handle,
+            { context in
+                Unmanaged<State>.fromOpaque(context!).takeUnretainedValue().committed = true
+                return 0
+            }, raw)
+        sqlite3_rollback_hook(
+            handle,
+            { context in
+                Unmanaged<State>.fromOpaque(context!).takeUnretainedValue().rolledBack = true
+            }, raw)
     }
 
     public func afterCommit(_ work: @escaping () -> Void) { onCommit.append(work) }
@@ -38,11 +42,12 @@ public final class TransactionHooks {
     func settle() {
         guard sqlite3_get_autocommit(handle) != 0 else { return }
         if !onCommit.isEmpty || !onRollback.isEmpty {
-            let commit = onCommit, rollback = onRollback
+            let commit = onCommit
+            let rollback = onRollback
             onCommit = []
             onRollback = []
             // Nothing committed (a failed statement in autocommit mode) counts as a rollback.
-            if state.committed && !state.rolledBack { commit.forEach { $0() } } else { rollback.forEach { $0() } }
+            for work in state.committed && !state.rolledBack ? commit : rollback { work() }
         }
         state.committed = false
         state.rolledBack = false

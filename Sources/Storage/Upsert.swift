@@ -27,34 +27,48 @@ public struct Upsert: Sendable, Equatable {
         self.table = quoteIdentifier(table.name)
         key = table.primaryKeyColumn.map { quoteIdentifier($0.name) }
         keyIndex = table.primaryKeyColumn.flatMap { key in columns.firstIndex { $0.caseInsensitiveEquals(key.name) } }
-        leavesOutRequired = keyIndex != nil && table.columns.contains { column in
-            column.notNull && column.primaryKeyPosition == 0 && !columns.contains { $0.caseInsensitiveEquals(column.name) }
-        }
-        (update, insert) = Self.statements(table: self.table, columns: columns, key: key, keyIndex: keyIndex,
-                                          leavesOutRequired: leavesOutRequired, values: columns.indices.map { "?\($0 + 1)" })
+        leavesOutRequired =
+            keyIndex != nil
+            && table.columns.contains { column in
+                column.notNull && column.primaryKeyPosition == 0
+                    && !columns.contains { $0.caseInsensitiveEquals(column.name) }
+            }
+        (update, insert) = Self.statements(
+            table: self.table, columns: columns, key: key, keyIndex: keyIndex,
+            leavesOutRequired: leavesOutRequired, values: columns.indices.map { "?\($0 + 1)" })
     }
 
     /// The same statements with the values written in (SQL expressions in `columns` order), for a
     /// script sent where values cannot be bound row by row.
     public func statements(values: [String]) -> [String] {
-        let (update, insert) = Self.statements(table: table, columns: columns, key: key, keyIndex: keyIndex,
-                                               leavesOutRequired: leavesOutRequired, values: values)
+        let (update, insert) = Self.statements(
+            table: table, columns: columns, key: key, keyIndex: keyIndex,
+            leavesOutRequired: leavesOutRequired, values: values)
         return (update.map { [$0] } ?? []) + [insert]
     }
 
-    private static func statements(table: String, columns: [String], key: String?, keyIndex: Int?, leavesOutRequired: Bool,
-                                   values: [String]) -> (update: String?, insert: String) {
+    private static func statements(
+        table: String, columns: [String], key: String?, keyIndex: Int?, leavesOutRequired: Bool,
+        values: [String]
+    ) -> (update: String?, insert: String) {
         let names = columns.map(quoteIdentifier)
         let given = names.indices.filter { $0 != keyIndex }
         let into = "INSERT INTO \(table) (\(names.joined(separator: ", ")))"
         guard let key, let keyIndex else { return (nil, "\(into) VALUES (\(values.joined(separator: ", ")))") }
         let keyTest = "\(key) = \(values[keyIndex])"
         if leavesOutRequired {
-            let update = given.isEmpty ? nil
+            let update =
+                given.isEmpty
+                ? nil
                 : "UPDATE \(table) SET \(given.map { "\(names[$0]) = \(values[$0])" }.joined(separator: ", ")) WHERE \(keyTest)"
-            return (update, "\(into) SELECT \(values.joined(separator: ", ")) WHERE NOT EXISTS (SELECT 1 FROM \(table) WHERE \(keyTest))")
+            return (
+                update,
+                "\(into) SELECT \(values.joined(separator: ", ")) WHERE NOT EXISTS (SELECT 1 FROM \(table) WHERE \(keyTest))"
+            )
         }
-        let onConflict = given.isEmpty ? "NOTHING"
+        let onConflict =
+            given.isEmpty
+            ? "NOTHING"
             : "UPDATE SET " + given.map { "\(names[$0]) = excluded.\(names[$0])" }.joined(separator: ", ")
         return (nil, "\(into) VALUES (\(values.joined(separator: ", "))) ON CONFLICT (\(key)) DO \(onConflict)")
     }

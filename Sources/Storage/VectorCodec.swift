@@ -13,10 +13,13 @@ public enum VectorCodec {
             default: throw Problem("a \(value) is not a vector")
             }
         } catch {
-            throw SQLiteError(.invalidStoredValue("\(place) in row with rowid \(rowid) holds an invalid vector: \(error)"))
+            throw SQLiteError(
+                .invalidStoredValue("\(place) in row with rowid \(rowid) holds an invalid vector: \(error)"))
         }
         guard parsed.count == dimension else {
-            throw SQLiteError(.invalidStoredValue("\(place) in row with rowid \(rowid) has \(parsed.count) dimensions, expected \(dimension)"))
+            throw SQLiteError(
+                .invalidStoredValue(
+                    "\(place) in row with rowid \(rowid) has \(parsed.count) dimensions, expected \(dimension)"))
         }
         return parsed
     }
@@ -39,7 +42,9 @@ public enum VectorCodec {
     public static func parse(_ text: String) throws(Problem) -> [Float] {
         var utf8 = Array(text.utf8)
         // The parser stops at a NUL sentinel, so a NUL inside would hide what follows it.
-        if let nul = utf8.firstIndex(of: 0) { throw Problem("a vector literal cannot hold a NUL character (byte \(nul))", at: nul) }
+        if let nul = utf8.firstIndex(of: 0) {
+            throw Problem("a vector literal cannot hold a NUL character (byte \(nul))", at: nul)
+        }
         utf8.append(0)
         var values: [Float] = []
         var i = 0
@@ -63,20 +68,33 @@ public enum VectorCodec {
                 let bad = token
                 if bad.lowercased().contains("nan") { throw Problem("element \(element) is NaN", at: start) }
                 if bad.lowercased().contains("inf") { throw Problem("element \(element) is infinite", at: start) }
-                throw Problem("element \(element) is not a number: \(preview(bad.isEmpty ? "(nothing)" : bad))", at: start)
+                throw Problem(
+                    "element \(element) is not a number: \(preview(bad.isEmpty ? "(nothing)" : bad))", at: start)
             }
-            guard value.isFinite else { throw Problem("element \(element) (\(token)) is out of float32 range", at: start) }
+            guard value.isFinite else {
+                throw Problem("element \(element) (\(token)) is out of float32 range", at: start)
+            }
             // Rounding to float32 is what storing a vector means, but a number that vanishes
             // altogether (1e-50) is data lost, not rounded: refused rather than stored as 0.
             guard value != 0 || !hasNonZeroDigit(token) else {
-                throw Problem("element \(element) (\(token)) is too small for float32 and would become 0 (the smallest float32 magnitude is about 1.4e-45); write 0 if 0 is meant", at: start)
+                throw Problem(
+                    "element \(element) (\(token)) is too small for float32 and would become 0 (the smallest float32 magnitude is about 1.4e-45); write 0 if 0 is meant",
+                    at: start)
             }
             values.append(value)
             skipSpace()
-            if utf8[i] == UInt8(ascii: ",") { i += 1; continue }
-            if utf8[i] == UInt8(ascii: "]") { i += 1; break }
-            throw Problem(utf8[i] == 0 ? "missing ']' at the end of the vector"
-                                       : "expected ',' or ']' after element \(element)", at: i)
+            if utf8[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
+            if utf8[i] == UInt8(ascii: "]") {
+                i += 1
+                break
+            }
+            throw Problem(
+                utf8[i] == 0
+                    ? "missing ']' at the end of the vector"
+                    : "expected ',' or ']' after element \(element)", at: i)
         }
         skipSpace()
         guard utf8[i] == 0 else { throw Problem("unexpected text after ']'", at: i) }
@@ -89,11 +107,14 @@ public enum VectorCodec {
     /// Reads a stored or bound blob of float32 values, checking length and finiteness.
     public static func decode(_ bytes: UnsafeRawBufferPointer) throws(Problem) -> [Float] {
         guard bytes.count % 4 == 0, bytes.count > 0 else {
-            throw Problem("a blob of \(bytes.count) bytes is not a float32 vector (length must be a positive multiple of 4)")
+            throw Problem(
+                "a blob of \(bytes.count) bytes is not a float32 vector (length must be a positive multiple of 4)")
         }
         let count = bytes.count / 4
         guard count <= maximumDimension else {
-            throw Problem("a blob of \(bytes.count) bytes holds \(count) float32 elements, more than the maximum of \(maximumDimension)")
+            throw Problem(
+                "a blob of \(bytes.count) bytes holds \(count) float32 elements, more than the maximum of \(maximumDimension)"
+            )
         }
         var values = [Float](repeating: 0, count: count)
         values.withUnsafeMutableBytes { $0.copyMemory(from: bytes) }
@@ -128,10 +149,12 @@ public enum VectorCodec {
 
     /// Float() also accepts hex floats, "nan" and "inf"; vector literals take decimal numbers only.
     private static func isJSONNumber(_ token: String) -> Bool {
-        token.utf8.contains { $0 >= 0x30 && $0 <= 0x39 } && token.utf8.allSatisfy {
-            ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: ".")
-                || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E")
-        }
+        token.utf8.contains { $0 >= 0x30 && $0 <= 0x39 }
+            && token.utf8.allSatisfy {
+                ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+")
+                    || $0 == UInt8(ascii: ".")
+                    || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E")
+            }
     }
 
     /// Whether the significand of a decimal number has a digit other than 0 (`1e-50` does).

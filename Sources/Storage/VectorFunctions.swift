@@ -48,8 +48,9 @@ enum VectorFunctions {
                 throw QuiverError.invalidVector("invalid vector for \(place): \(error)")
             }
             guard values.count == dimension else {
-                throw QuiverError.dimensionMismatch("invalid vector for \(place): expected \(dimension) dimensions, got \(values.count)",
-                                                    expected: dimension, got: values.count)
+                throw QuiverError.dimensionMismatch(
+                    "invalid vector for \(place): expected \(dimension) dimensions, got \(values.count)",
+                    expected: dimension, got: values.count)
             }
             return .vector(values)
         }
@@ -68,8 +69,10 @@ enum VectorFunctions {
     private static func parseVector(_ args: FunctionArguments, _ i: Int) throws(VectorCodec.Problem) -> [Float] {
         if args.isBlob(0 + i) { return try VectorCodec.decode(args.bytes(i)) }
         if args.isText(i) { return try VectorCodec.parse(args.text(i)) }
-        throw VectorCodec.Problem(args.isNull(i) ? "NULL is not a vector"
-                                  : "a number is not a vector; write '[1, 2, 3]' or bind a float32 blob")
+        throw VectorCodec.Problem(
+            args.isNull(i)
+                ? "NULL is not a vector"
+                : "a number is not a vector; write '[1, 2, 3]' or bind a float32 blob")
     }
 
     /// A vector argument (blob or literal); parsed once per statement when it is a constant.
@@ -92,8 +95,9 @@ enum VectorFunctions {
         let a = try vectorArgument(args, 0, what: metric.sqlOperator)
         let b = try vectorArgument(args, 1, what: metric.sqlOperator)
         guard a.count == b.count else {
-            throw QuiverError.dimensionMismatch("\(metric.sqlOperator): vectors have different dimensions (\(a.count) and \(b.count))",
-                                                expected: a.count, got: b.count)
+            throw QuiverError.dimensionMismatch(
+                "\(metric.sqlOperator): vectors have different dimensions (\(a.count) and \(b.count))",
+                expected: a.count, got: b.count)
         }
         let d = PairDistance.precise(metric, a, b)
         return d.isNaN ? .null : .real(d)

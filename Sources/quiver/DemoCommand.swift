@@ -24,7 +24,8 @@ struct DemoCommand: ParsableCommand {
         let db = try Database(path: database.path)
         try load(into: db)
 
-        let stats = try db.execute("""
+        let stats = try db.execute(
+            """
             SELECT count(*) AS passages, count(DISTINCT doc) AS documents,
                    sum(length(CAST(body AS BLOB))) AS text_bytes,
                    sum(compressed_size(body)) AS stored_bytes
@@ -48,12 +49,16 @@ struct DemoCommand: ParsableCommand {
         }
 
         print("\nThe same search, filtered with SQL (only the tutorial pages):")
-        show(try db.execute("""
-            SELECT id, doc, round(embedding <=> (SELECT embedding FROM questions WHERE id = 1), 4) AS distance
-            FROM passages WHERE doc LIKE 'tutorial/%'
-            ORDER BY embedding <=> (SELECT embedding FROM questions WHERE id = 1) LIMIT 3
-            """))
-        print("\nTry: quiver sql --db \(database.path) \"SELECT doc, count(*) FROM passages GROUP BY doc ORDER BY 2 DESC LIMIT 5\"")
+        show(
+            try db.execute(
+                """
+                SELECT id, doc, round(embedding <=> (SELECT embedding FROM questions WHERE id = 1), 4) AS distance
+                FROM passages WHERE doc LIKE 'tutorial/%'
+                ORDER BY embedding <=> (SELECT embedding FROM questions WHERE id = 1) LIMIT 3
+                """))
+        print(
+            "\nTry: quiver sql --db \(database.path) \"SELECT doc, count(*) FROM passages GROUP BY doc ORDER BY 2 DESC LIMIT 5\""
+        )
     }
 
     private func show(_ results: [ResultSet]) {
@@ -71,19 +76,26 @@ struct DemoCommand: ParsableCommand {
             throw SampleError("the sample in \(sample) is inconsistent: vectors and rows differ in number")
         }
         try db.transaction(.immediate) {
-            _ = try db.execute("""
+            _ = try db.execute(
+                """
                 CREATE TABLE passages (id INTEGER PRIMARY KEY, doc TEXT NOT NULL, section INTEGER, lang TEXT,
                                        position INTEGER, body TEXT COMPRESSED, embedding VECTOR(384));
                 CREATE TABLE questions (id INTEGER PRIMARY KEY, text TEXT, embedding VECTOR(384));
                 CREATE INDEX passages_doc ON passages (doc);
                 """)
-            try db.executeMany("INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?)", passages.enumerated().map { i, row in
-                SQLBindings([value(row["id"]), value(row["doc"]), value(row["section"]), value(row["lang"]),
-                             value(row["position"]), value(row["text"]), .vector(Array(passageVectors[row: i]))])
-            })
-            try db.executeMany("INSERT INTO questions VALUES (?, ?, ?)", questions.enumerated().map { i, row in
-                SQLBindings([value(row["id"]), value(row["text"]), .vector(Array(questionVectors[row: i]))])
-            })
+            try db.executeMany(
+                "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?)",
+                passages.enumerated().map { i, row in
+                    SQLBindings([
+                        value(row["id"]), value(row["doc"]), value(row["section"]), value(row["lang"]),
+                        value(row["position"]), value(row["text"]), .vector(Array(passageVectors[row: i])),
+                    ])
+                })
+            try db.executeMany(
+                "INSERT INTO questions VALUES (?, ?, ?)",
+                questions.enumerated().map { i, row in
+                    SQLBindings([value(row["id"]), value(row["text"]), .vector(Array(questionVectors[row: i]))])
+                })
         }
     }
 

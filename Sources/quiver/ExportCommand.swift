@@ -8,10 +8,10 @@ struct ExportCommand: ParsableCommand {
         commandName: "export",
         abstract: "Write a table's rows as JSONL or CSV (and its vectors as .npy), ready for quiver import.",
         discussion: """
-        Field names are the table's column names; vectors are JSON arrays unless --vectors \
-        writes them to a .npy file. Rows come in rowid order from one snapshot. In CSV an empty \
-        field is NULL and "" the empty string.
-        """)
+            Field names are the table's column names; vectors are JSON arrays unless --vectors \
+            writes them to a .npy file. Rows come in rowid order from one snapshot. In CSV an empty \
+            field is NULL and "" the empty string.
+            """)
 
     @OptionGroup var database: DatabaseOption
 

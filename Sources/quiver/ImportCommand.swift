@@ -10,14 +10,14 @@ struct ImportCommand: ParsableCommand {
         commandName: "import",
         abstract: "Load JSONL (.gz), CSV or TSV records into a table, upserting by key.",
         discussion: """
-        Vectors come from a JSON-array field or, with --vectors, from a .npy (float32/float16) or \
-        .fvecs file whose i-th row belongs to the i-th record. A missing table is created from \
-        --schema (see Schemas/table-schema.schema.json) or inferred from the first records. \
-        With --on-error abort (the default) the import is one transaction: the first bad record \
-        stops it and the database stays as it was. With skip, good records are written in \
-        committed batches and bad ones listed, with reasons, in the reject file. Re-running an \
-        interrupted import completes it without duplicates.
-        """)
+            Vectors come from a JSON-array field or, with --vectors, from a .npy (float32/float16) or \
+            .fvecs file whose i-th row belongs to the i-th record. A missing table is created from \
+            --schema (see Schemas/table-schema.schema.json) or inferred from the first records. \
+            With --on-error abort (the default) the import is one transaction: the first bad record \
+            stops it and the database stays as it was. With skip, good records are written in \
+            committed batches and bad ones listed, with reasons, in the reject file. Re-running an \
+            interrupted import completes it without duplicates.
+            """)
 
     @OptionGroup var database: DatabaseOption
 
@@ -42,13 +42,18 @@ struct ImportCommand: ParsableCommand {
     @Option(name: .long, help: "The field holding the primary key (default: the table's key, else `id`).")
     var key: String?
 
-    @Option(name: .long, help: "abort (default): stop at the first bad record, change nothing. skip: write the good records, list the bad.")
+    @Option(
+        name: .long,
+        help:
+            "abort (default): stop at the first bad record, change nothing. skip: write the good records, list the bad."
+    )
     var onError: ImportOptions.OnError = .abort
 
     @Option(name: .long, help: "Where skip mode lists rejected records (default: <input name>.rejects.jsonl here).")
     var rejects: String?
 
-    @Option(name: .long, help: "Leave out duplicates: `exact` (same normalized text) or a cosine similarity such as 0.95.")
+    @Option(
+        name: .long, help: "Leave out duplicates: `exact` (same normalized text) or a cosine similarity such as 0.95.")
     var dedupe: String?
 
     @Option(name: .long, help: "The column --dedupe compares (default: the only text or VECTOR column).")
@@ -88,9 +93,10 @@ struct ImportCommand: ParsableCommand {
         let display = quiet ? nil : ProgressLine.onStandardError(delay: 0)
         display?.start()
         defer { display?.stop() }
-        let summary = try Importer(database: db, options: options).run(progress: display.map { line in
-            { line.update(ImportProgressText.render($0, width: line.width)) }
-        })
+        let summary = try Importer(database: db, options: options).run(
+            progress: display.map { line in
+                { line.update(ImportProgressText.render($0, width: line.width)) }
+            })
         display?.stop()
         print(summary.text)
     }

@@ -1,12 +1,15 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Quiver: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quiver",
         abstract: "A vector-plus-relational data store: SQLite rows, vector search, one SQL.",
-        subcommands: [SQLCommand.self, SearchCommand.self, ImportCommand.self, ExportCommand.self, ShellCommand.self,
-                      DemoCommand.self, ServeCommand.self])
+        subcommands: [
+            SQLCommand.self, SearchCommand.self, ImportCommand.self, ExportCommand.self, ShellCommand.self,
+            DemoCommand.self, ServeCommand.self,
+        ])
 }
 
 /// The database directory, shared by every subcommand.
@@ -18,5 +21,3 @@ struct DatabaseOption: ParsableArguments {
         db ?? ProcessInfo.processInfo.environment["QUIVER_DB"] ?? "quiver-data"
     }
 }
-
-import Foundation

@@ -9,10 +9,10 @@ struct SQLCommand: ParsableCommand {
         commandName: "sql",
         abstract: "Run one or more SQL statements (all or nothing) and print what each SELECT returns.",
         discussion: """
-        SQLite's dialect plus pgvector's: VECTOR(n) columns, the distance operators <-> (L2), \
-        <=> (cosine) and <#> (negative inner product), and TEXT COMPRESSED columns.
-        Reads the statements from standard input when none are given.
-        """)
+            SQLite's dialect plus pgvector's: VECTOR(n) columns, the distance operators <-> (L2), \
+            <=> (cosine) and <#> (negative inner product), and TEXT COMPRESSED columns.
+            Reads the statements from standard input when none are given.
+            """)
 
     @OptionGroup var database: DatabaseOption
 

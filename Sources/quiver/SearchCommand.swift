@@ -9,10 +9,10 @@ struct SearchCommand: ParsableCommand {
         commandName: "search",
         abstract: "Run a batch of nearest-neighbour queries from a .npy file and report keys and speed.",
         discussion: """
-        Writes the integer primary keys of each query's hits (best first, -1 where fewer than K rows \
-        match) to --out as an int64 .npy of shape nq×K, and prints one line: qps=… p50_ms=… p99_ms=…, \
-        measured over the queries alone.
-        """)
+            Writes the integer primary keys of each query's hits (best first, -1 where fewer than K rows \
+            match) to --out as an int64 .npy of shape nq×K, and prints one line: qps=… p50_ms=… p99_ms=…, \
+            measured over the queries alone.
+            """)
 
     @OptionGroup var database: DatabaseOption
     @Option(help: "Table to search.") var table: String
@@ -39,20 +39,26 @@ struct SearchCommand: ParsableCommand {
     func run() throws {
         let matrix = try NumPy.readFloatMatrix(path: queries)
         let db = try Database(path: database.path)
-        let search = BatchSearch(table: table, column: column, k: k, filter: filter,
-                                 metric: metric.flatMap(DistanceMetric.init(name:)), threads: threads,
-                                 exact: exact, ef: ef)
+        let search = BatchSearch(
+            table: table, column: column, k: k, filter: filter,
+            metric: metric.flatMap(DistanceMetric.init(name:)), threads: threads,
+            exact: exact, ef: ef)
         if explain, matrix.rows > 0 {
-            print(ResultRenderer.render(try db.explainNearest(table: table, column: column, filter: filter,
-                                                              metric: metric.flatMap(DistanceMetric.init(name:)),
-                                                              k: k, ef: ef, exact: exact, query: Array(matrix[row: 0])),
-                                        as: .table), terminator: "")
+            print(
+                ResultRenderer.render(
+                    try db.explainNearest(
+                        table: table, column: column, filter: filter,
+                        metric: metric.flatMap(DistanceMetric.init(name:)),
+                        k: k, ef: ef, exact: exact, query: Array(matrix[row: 0])),
+                    as: .table), terminator: "")
         }
         let outcome = try search.run(on: db, queries: matrix.values, queryCount: matrix.rows)
         if let out {
             try NumPy.writeInt64Matrix(path: out, rows: matrix.rows, columns: k, values: outcome.keys)
         }
-        print(String(format: "qps=%.1f p50_ms=%.3f p99_ms=%.3f", outcome.queriesPerSecond,
-                     outcome.latencyPercentile(50) * 1000, outcome.latencyPercentile(99) * 1000))
+        print(
+            String(
+                format: "qps=%.1f p50_ms=%.3f p99_ms=%.3f", outcome.queriesPerSecond,
+                outcome.latencyPercentile(50) * 1000, outcome.latencyPercentile(99) * 1000))
     }
 }

@@ -7,13 +7,13 @@ struct ShellCommand: ParsableCommand {
         commandName: "shell",
         abstract: "An interactive SQL shell: line editing, history, completion, meta-commands (.help).",
         discussion: """
-        On a terminal: statements end with ";" and may span lines; Ctrl-C cancels a running \
-        statement (or clears the line), Ctrl-D leaves; history is kept in ~/.quiver_history \
-        ($QUIVER_HISTORY overrides). With -c, or with standard input from a file or a pipe, it \
-        runs the statements and commands as a script, with no prompt, colour or history, and \
-        exits non-zero when any of them failed. With --connect it talks to a running quiver \
-        serve, where each statement is its own transaction.
-        """)
+            On a terminal: statements end with ";" and may span lines; Ctrl-C cancels a running \
+            statement (or clears the line), Ctrl-D leaves; history is kept in ~/.quiver_history \
+            ($QUIVER_HISTORY overrides). With -c, or with standard input from a file or a pipe, it \
+            runs the statements and commands as a script, with no prompt, colour or history, and \
+            exits non-zero when any of them failed. With --connect it talks to a running quiver \
+            serve, where each statement is its own transaction.
+            """)
 
     @OptionGroup var database: DatabaseOption
 
@@ -42,10 +42,14 @@ struct ShellCommand: ParsableCommand {
             backend = try EmbeddedBackend(path: database.path)
         }
         let interactive = command == nil && isatty(STDIN_FILENO) == 1
-        let styled = interactive && isatty(STDOUT_FILENO) == 1 && isatty(STDERR_FILENO) == 1
+        let styled =
+            interactive && isatty(STDOUT_FILENO) == 1 && isatty(STDERR_FILENO) == 1
             && environment["TERM"] != "dumb" && environment["NO_COLOR"] == nil
-        let shell = Shell(backend: backend, options: .init(styled: styled, bail: bail,
-                                                           historyPath: interactive ? Shell.defaultHistoryPath : nil))
+        let shell = Shell(
+            backend: backend,
+            options: .init(
+                styled: styled, bail: bail,
+                historyPath: interactive ? Shell.defaultHistoryPath : nil))
         let status: Int32
         if let command {
             var lines = command.split(separator: "\n", omittingEmptySubsequences: false)[...]

@@ -40,13 +40,16 @@ import Testing
         let path = directory.file("db")
         do {
             let db = try Database(path: path)
-            _ = try db.execute("""
+            _ = try db.execute(
+                """
                 CREATE TABLE accounts (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL);
                 CREATE TABLE items (id INTEGER PRIMARY KEY, batch INTEGER NOT NULL, emb VECTOR(8));
                 CREATE TABLE batches (batch INTEGER PRIMARY KEY, n INTEGER NOT NULL);
                 """)
-            try db.executeMany("INSERT INTO accounts VALUES (?, 1000)", (1...Self.accounts).map { SQLBindings([.integer(Int64($0))]) })
-            _ = try db.execute("CREATE INDEX items_emb ON items USING hnsw (emb vector_l2_ops) WITH (m = 12, ef_construction = 48)")
+            try db.executeMany(
+                "INSERT INTO accounts VALUES (?, 1000)", (1...Self.accounts).map { SQLBindings([.integer(Int64($0))]) })
+            _ = try db.execute(
+                "CREATE INDEX items_emb ON items USING hnsw (emb vector_l2_ops) WITH (m = 12, ef_construction = 48)")
         }
         let shared = Shared()
         let deadline = Date().addingTimeInterval(Self.seconds)
@@ -60,13 +63,19 @@ import Testing
                 var batch: Int64 = 0
                 while Date() < deadline {
                     batch += 1
-                    let from = Int64(1 + random.next() % UInt64(Self.accounts)), to = Int64(1 + random.next() % UInt64(Self.accounts))
+                    let from = Int64(1 + random.next() % UInt64(Self.accounts))
+                    let to = Int64(1 + random.next() % UInt64(Self.accounts))
                     let amount = Int64(random.next() % 50)
                     var values: [SQLValue] = [.integer(amount), .integer(from), .integer(amount), .integer(to)]
-                    for row in Int64(0)..<3 { values += [.integer(batch * 4 + row), .integer(batch), .vector(Self.vector(batch: batch, row: row))] }
+                    for row in Int64(0)..<3 {
+                        values += [
+                            .integer(batch * 4 + row), .integer(batch), .vector(Self.vector(batch: batch, row: row)),
+                        ]
+                    }
                     values.append(.integer(batch))
                     shared.doing("writer", "batch \(batch)")
-                    _ = try db.execute("""
+                    _ = try db.execute(
+                        """
                         UPDATE accounts SET balance = balance - ?1 WHERE id = ?2;
                         UPDATE accounts SET balance = balance + ?3 WHERE id = ?4;
                         INSERT INTO items VALUES (?5, ?6, ?7), (?8, ?9, ?10), (?11, ?12, ?13);
@@ -78,7 +87,9 @@ import Testing
                         shared.doing("writer", "deleting batch \(victim)")
                         // Announced before it commits, so no reader takes its absence for a loss.
                         shared.lock.withLock { _ = shared.deleted.insert(victim) }
-                        _ = try db.execute("DELETE FROM items WHERE batch = ?1; DELETE FROM batches WHERE batch = ?1", SQLBindings([.integer(victim)]))
+                        _ = try db.execute(
+                            "DELETE FROM items WHERE batch = ?1; DELETE FROM batches WHERE batch = ?1",
+                            SQLBindings([.integer(victim)]))
                     }
                     shared.lock.withLock { shared.published = batch }
                 }
@@ -104,23 +115,39 @@ import Testing
                         }
                         // Two statements of one script read one snapshot.
                         shared.doing(me, "counts")
-                        let counts = try db.execute("SELECT count(*) FROM items; SELECT coalesce(sum(n), 0), coalesce(max(batch), 0) FROM batches")
-                        let rows = counts[0].rows[0][0].integerValue ?? -1, claimed = counts[1].rows[0][0].integerValue ?? -2
+                        let counts = try db.execute(
+                            "SELECT count(*) FROM items; SELECT coalesce(sum(n), 0), coalesce(max(batch), 0) FROM batches"
+                        )
+                        let rows = counts[0].rows[0][0].integerValue ?? -1
+                        let claimed = counts[1].rows[0][0].integerValue ?? -2
                         let newest = counts[1].rows[0][1].integerValue ?? -1
-                        if rows != claimed { shared.problem("\(me): torn read: \(rows) rows but batches count \(claimed)") }
-                        if newest < published { shared.problem("\(me): batch \(published) was acknowledged but the newest visible is \(newest)") }
+                        if rows != claimed {
+                            shared.problem("\(me): torn read: \(rows) rows but batches count \(claimed)")
+                        }
+                        if newest < published {
+                            shared.problem(
+                                "\(me): batch \(published) was acknowledged but the newest visible is \(newest)")
+                        }
                         // A published, undeleted batch is there and its rows are found by the index.
                         if published > 0 {
                             let batch = max(1, published - Int64(random.next() % 5))
                             if !deleted.contains(batch) {
                                 let row = Int64(random.next() % 3)
                                 shared.doing(me, "search batch \(batch)")
-                                let hits = try db.execute("SELECT id FROM items ORDER BY emb <-> ? LIMIT 3",
-                                                          SQLBindings([.vector(Self.vector(batch: batch, row: row))])).first?.rows.compactMap { $0[0].integerValue } ?? []
-                                let present = try db.execute("SELECT count(*) FROM items WHERE id = ?", SQLBindings([.integer(batch * 4 + row)])).first?.rows.first?.first?.integerValue
+                                let hits =
+                                    try db.execute(
+                                        "SELECT id FROM items ORDER BY emb <-> ? LIMIT 3",
+                                        SQLBindings([.vector(Self.vector(batch: batch, row: row))])
+                                    ).first?.rows.compactMap { $0[0].integerValue } ?? []
+                                let present = try db.execute(
+                                    "SELECT count(*) FROM items WHERE id = ?", SQLBindings([.integer(batch * 4 + row)])
+                                ).first?.rows.first?.first?.integerValue
                                 // The writer may have deleted the batch since this round began.
                                 if shared.lock.withLock({ shared.deleted.contains(batch) }) { continue }
-                                if present != 1 { shared.problem("\(me): row \(batch * 4 + row) of acknowledged batch \(batch) is missing") }
+                                if present != 1 {
+                                    shared.problem(
+                                        "\(me): row \(batch * 4 + row) of acknowledged batch \(batch) is missing")
+                                }
                                 shared.lock.withLock {
                                     shared.searches += 1
                                     if !hits.contains(batch * 4 + row) { shared.searchMisses += 1 }
@@ -143,7 +170,8 @@ import Testing
         }
         // The watchdog: everyone stops at the deadline, so still running well after it is a deadlock.
         if group.wait(timeout: .now() + Self.seconds + 30) == .timedOut {
-            Issue.record("deadlock: threads still running 30 s after the deadline: \(shared.lock.withLock { shared.activity })")
+            Issue.record(
+                "deadlock: threads still running 30 s after the deadline: \(shared.lock.withLock { shared.activity })")
             return
         }
         for problem in shared.problems { Issue.record("\(problem)") }
@@ -154,13 +182,20 @@ import Testing
         let batches = Set(try db.integers("SELECT batch FROM batches"))
         let expected = Set(Int64(1)...max(1, published)).subtracting(deleted)
         #expect(published > 50, "the writer committed only \(published) batches")
-        #expect(batches == (published > 0 ? expected : []), "lost: \(expected.subtracting(batches).sorted().prefix(10)), back: \(batches.subtracting(expected).sorted().prefix(10))")
+        #expect(
+            batches == (published > 0 ? expected : []),
+            "lost: \(expected.subtracting(batches).sorted().prefix(10)), back: \(batches.subtracting(expected).sorted().prefix(10))"
+        )
         #expect(try db.integers("SELECT count(*) FROM items") == [Int64(batches.count * 3)])
         #expect(try db.integers("SELECT sum(balance) FROM accounts") == [Self.total])
-        let (rounds, searches, misses) = shared.lock.withLock { (shared.readRounds, shared.searches, shared.searchMisses) }
+        let (rounds, searches, misses) = shared.lock.withLock {
+            (shared.readRounds, shared.searches, shared.searchMisses)
+        }
         #expect(rounds > 4 * Self.readers, "readers made only \(rounds) rounds")
         // Own-vector searches may miss what recall allows: 2%.
         #expect(misses * 50 <= max(searches, 50), "\(misses) of \(searches) searches missed their own row")
-        print("ConcurrencyStressTests: \(published) batches committed (\(deleted.count) deleted), \(rounds) reader rounds, \(searches) index searches (\(misses) missed own row)")
+        print(
+            "ConcurrencyStressTests: \(published) batches committed (\(deleted.count) deleted), \(rounds) reader rounds, \(searches) index searches (\(misses) missed own row)"
+        )
     }
 }

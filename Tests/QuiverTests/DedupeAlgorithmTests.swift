@@ -10,7 +10,7 @@ import Testing
     @Test func normalizationFoldsWidthCaseAndSpace() {
         #expect(TextFingerprint.normalize("  Ｈｅｌｌｏ，\u{3000}World！\n\n Again\t") == "hello, world! again")
         #expect(TextFingerprint.normalize("你好，世界。") == TextFingerprint.normalize("你好,世界｡"))
-        #expect(TextFingerprint.normalize("ﬁne") == "fine")   // ligature
+        #expect(TextFingerprint.normalize("ﬁne") == "fine") // ligature
         #expect(TextFingerprint.normalize("") == "")
         #expect(TextFingerprint("A  b") == TextFingerprint("a b"))
         #expect(TextFingerprint("a b") != TextFingerprint("ab"))
@@ -19,7 +19,7 @@ import Testing
     @Test func fingerprintsAreStableFNV1a() {
         // Stored fingerprints must mean the same thing in every release.
         #expect(TextFingerprint("").description == "cbf29ce484222325")
-        #expect(TextFingerprint("a").value == 0xaf63dc4c8601ec8c)
+        #expect(TextFingerprint("a").value == 0xaf63_dc4c_8601_ec8c)
         #expect(TextFingerprint(" A ").description == "af63dc4c8601ec8c")
     }
 
@@ -32,12 +32,12 @@ import Testing
     }
 
     @Test func jaccardOfShingleSets() {
-        let a = CharacterShingles.of(normalized: "abcd", n: 2)   // ab bc cd
-        let b = CharacterShingles.of(normalized: "abce", n: 2)   // ab bc ce
+        let a = CharacterShingles.of(normalized: "abcd", n: 2) // ab bc cd
+        let b = CharacterShingles.of(normalized: "abce", n: 2) // ab bc ce
         #expect(a.count == 3)
         #expect(CharacterShingles.jaccard(a, b) == 0.5)
         #expect(CharacterShingles.jaccard(a, a) == 1)
-        #expect(CharacterShingles.of(normalized: "ab", n: 5).count == 1)   // shorter than n: the whole text
+        #expect(CharacterShingles.of(normalized: "ab", n: 5).count == 1) // shorter than n: the whole text
         // Signatures agree in about J of their positions.
         let x = CharacterShingles.of(normalized: String(repeating: "the quick brown fox ", count: 20) + "jumps", n: 3)
         let y = CharacterShingles.of(normalized: String(repeating: "the quick brown fox ", count: 20) + "sleeps", n: 3)
@@ -63,7 +63,7 @@ import Testing
             rows.append(v)
             previous = v
         }
-        rows.append([Float](repeating: 0, count: dimension))   // a zero vector: never a duplicate
+        rows.append([Float](repeating: 0, count: dimension)) // a zero vector: never a duplicate
         return rows
     }
 
@@ -72,7 +72,10 @@ import Testing
         for i in 0..<rows.count {
             for j in (i + 1)..<rows.count where rows.norms[i] > 0 && rows.norms[j] > 0 {
                 let s = rows.values.withUnsafeBufferPointer { v in
-                    1 - PairDistance.precise(.cosine, v.baseAddress! + i * rows.dimension, v.baseAddress! + j * rows.dimension, count: rows.dimension)
+                    1
+                        - PairDistance.precise(
+                            .cosine, v.baseAddress! + i * rows.dimension, v.baseAddress! + j * rows.dimension,
+                            count: rows.dimension)
                 }
                 if s >= threshold { pairs.insert([Int32(i), Int32(j)]) }
             }
@@ -88,7 +91,9 @@ import Testing
             #expect(Set(found.map { [$0.first, $0.second] }) == Self.oracle(rows, threshold: threshold))
             #expect(found.count == Set(found.map { [$0.first, $0.second] }).count)
             #expect(!found.isEmpty)
-            for pair in found { #expect(abs(pair.similarity - rows.similarity(Int(pair.first), Int(pair.second))) < 1e-12) }
+            for pair in found {
+                #expect(abs(pair.similarity - rows.similarity(Int(pair.first), Int(pair.second))) < 1e-12)
+            }
         }
     }
 
@@ -107,15 +112,20 @@ import Testing
 
     @Test func clustersAndKeepRules() {
         // 0–1–2 chained, 3–4, 5 alone.
-        let pairs = [SimilarPair(1, 0, similarity: 0.97), SimilarPair(1, 2, similarity: 0.96), SimilarPair(3, 4, similarity: 0.99)]
+        let pairs = [
+            SimilarPair(1, 0, similarity: 0.97), SimilarPair(1, 2, similarity: 0.96),
+            SimilarPair(3, 4, similarity: 0.99),
+        ]
         let scores: [KeepScore] = [.number(1), .text("b"), .null, .number(5), .number(5), .number(9)]
         let first = DuplicateClusters(rowCount: 6, pairs: pairs, keep: .first, scores: scores)
         #expect(first.clusterCount == 2)
-        #expect(first.entries.map { [Double($0.cluster), Double($0.kept), Double($0.duplicate), $0.similarity] }
-                == [[1, 0, 1, 0.97], [1, 0, 2, 0.96], [2, 3, 4, 0.99]])   // 2 via 1: never below the threshold
+        #expect(
+            first.entries.map { [Double($0.cluster), Double($0.kept), Double($0.duplicate), $0.similarity] }
+                == [[1, 0, 1, 0.97], [1, 0, 2, 0.96], [2, 3, 4, 0.99]]) // 2 via 1: never below the threshold
         let largest = DuplicateClusters(rowCount: 6, pairs: pairs, keep: .largest, scores: scores)
-        #expect(largest.entries.map(\.kept) == [1, 1, 3])   // text sorts above numbers; tie 5 = 5 to the smaller row
-        #expect(DuplicateClusters(rowCount: 6, pairs: pairs, keep: .last, scores: scores).entries.map(\.kept) == [2, 2, 4])
+        #expect(largest.entries.map(\.kept) == [1, 1, 3]) // text sorts above numbers; tie 5 = 5 to the smaller row
+        #expect(
+            DuplicateClusters(rowCount: 6, pairs: pairs, keep: .last, scores: scores).entries.map(\.kept) == [2, 2, 4])
     }
 }
 
@@ -126,9 +136,10 @@ extension DedupeAlgorithmTests {
         var random = SeededRandom(seed: 3)
         let alphabet = Array("aZ 09\t\n\r\u{0B}\u{0C}.,;:!?'\"-_()[]{}<>/\\|@#$%^&*+=~`\u{1C}\u{1F}\u{7F}")
         for _ in 0..<300 {
-            let text = String((0..<Int(random.next() % 40)).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] })
+            let text = String(
+                (0..<Int(random.next() % 40)).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] })
             var expected = String(TextFingerprint.normalize(text + "é").dropLast())
-            if expected.hasSuffix(" ") { expected.removeLast() }   // text's trailing space, kept before "é"
+            if expected.hasSuffix(" ") { expected.removeLast() } // text's trailing space, kept before "é"
             #expect(TextFingerprint.normalize(text) == expected, "\(text.debugDescription)")
         }
     }

@@ -30,7 +30,8 @@ import Testing
         let rows = corpus.rows.filter(keep)
         var sets = UnionFind(count: rows.count)
         for i in rows.indices {
-            for j in (i + 1)..<rows.count where 1 - PairDistance.precise(.cosine, rows[i].vector, rows[j].vector) >= threshold {
+            for j in (i + 1)..<rows.count
+            where 1 - PairDistance.precise(.cosine, rows[i].vector, rows[j].vector) >= threshold {
                 sets.union(i, j)
             }
         }
@@ -59,7 +60,7 @@ import Testing
 
     @Test func vectorThresholdFindsSemanticCopiesAndNotRelatedRows() throws {
         let truth = vectorGroups(threshold: 0.95)
-        #expect(Set(truth.map { Set($0) }) == Set(corpus.vectorGroups.map { Set($0) }))   // the corpus is what it says
+        #expect(Set(truth.map { Set($0) }) == Set(corpus.vectorGroups.map { Set($0) })) // the corpus is what it says
         let result = try db.execute("DEDUPE docs ON embedding THRESHOLD 0.95 DRY RUN")[0]
         #expect(DedupeOutcome(result) == DedupeOutcome(groups: truth))
         for row in result.rows { #expect(row[3].doubleValue! >= 0.95) }
@@ -73,13 +74,15 @@ import Testing
     @Test func thresholdIsInclusive() throws {
         // Identical vectors have similarity exactly 1, so THRESHOLD 1 finds them and nothing else.
         let copy = corpus.row(50)
-        _ = try db.execute("INSERT INTO docs (id, lang, body, embedding) VALUES (1000, 'en', 'copy', ?)", SQLBindings([.vector(copy.vector)]))
+        _ = try db.execute(
+            "INSERT INTO docs (id, lang, body, embedding) VALUES (1000, 'en', 'copy', ?)",
+            SQLBindings([.vector(copy.vector)]))
         let result = try db.execute("DEDUPE docs ON embedding THRESHOLD 1 DRY RUN")[0]
         #expect(result.rows == [[.integer(1), .integer(50), .integer(1000), .real(1)]])
     }
 
     @Test func keepRules() throws {
-        let group = corpus.vectorGroups.first { $0.count == 3 }!   // three rows
+        let group = corpus.vectorGroups.first { $0.count == 3 }! // three rows
         let scoped = "WHERE id IN (\(group.map(String.init).joined(separator: ",")))"
         func kept(_ keep: String) throws -> Int64 {
             let rows = try db.execute("DEDUPE docs ON embedding THRESHOLD 0.95 \(scoped) KEEP \(keep) DRY RUN")[0].rows
@@ -99,18 +102,23 @@ import Testing
         // LONGEST on text: the longest spelling of an exact copy (the padded, spaced-out one).
         let copies = corpus.exactGroups[0]
         let rows = try db.execute("DEDUPE docs ON body EXACT KEEP LONGEST DRY RUN")[0].rows
-        #expect(rows.first { copies.contains($0[2].integerValue!) }?[1].integerValue == copies.max { corpus.row($0).body.count < corpus.row($1).body.count })
+        #expect(
+            rows.first { copies.contains($0[2].integerValue!) }?[1].integerValue
+                == copies.max { corpus.row($0).body.count < corpus.row($1).body.count })
         // Clusters are numbered in the order of their kept rows, whatever the rule.
         let last = try db.execute("DEDUPE docs ON embedding THRESHOLD 0.95 KEEP LAST DRY RUN")[0].rows
-        let firstKeptOfCluster = Dictionary(last.map { ($0[0].integerValue!, $0[1].integerValue!) }, uniquingKeysWith: { a, _ in a })
+        let firstKeptOfCluster = Dictionary(
+            last.map { ($0[0].integerValue!, $0[1].integerValue!) }, uniquingKeysWith: { a, _ in a })
         #expect(firstKeptOfCluster.sorted { $0.key < $1.key }.map(\.value) == firstKeptOfCluster.values.sorted())
     }
 
     @Test func dryRunChangesNothing() throws {
         let before = try snapshot()
-        for statement in ["DEDUPE docs ON body EXACT DRY RUN", "DEDUPE docs ON body MINHASH THRESHOLD 0.8 DRY RUN",
-                          "DEDUPE docs ON embedding THRESHOLD 0.9 KEEP LAST MARK COLUMN dup_of DRY RUN",
-                          "EXPLAIN DEDUPE docs ON embedding THRESHOLD 0.9"] {
+        for statement in [
+            "DEDUPE docs ON body EXACT DRY RUN", "DEDUPE docs ON body MINHASH THRESHOLD 0.8 DRY RUN",
+            "DEDUPE docs ON embedding THRESHOLD 0.9 KEEP LAST MARK COLUMN dup_of DRY RUN",
+            "EXPLAIN DEDUPE docs ON embedding THRESHOLD 0.9",
+        ] {
             #expect(try !db.execute(statement)[0].rows.isEmpty)
         }
         #expect(try snapshot() == before)
@@ -118,7 +126,8 @@ import Testing
     }
 
     @Test func deletingKeepsTheIndexConsistent() throws {
-        _ = try db.execute("CREATE INDEX docs_embedding ON docs USING hnsw (embedding) WITH (m = 8, ef_construction = 64)")
+        _ = try db.execute(
+            "CREATE INDEX docs_embedding ON docs USING hnsw (embedding) WITH (m = 8, ef_construction = 64)")
         let result = try db.execute("DEDUPE docs ON embedding THRESHOLD 0.95")[0]
         let deleted = Set(result.rows.map { $0[2].integerValue! })
         #expect(deleted.count == corpus.vectorGroups.reduce(0) { $0 + $1.count - 1 })
@@ -126,10 +135,14 @@ import Testing
         // Through this handle and a freshly opened one (which maps the file and replays the log).
         for handle in [db, try Database(path: directory.file("db"))] {
             for row in corpus.rows {
-                let hits = try handle.nearest(row.vector, metric: .cosine, k: 3, table: "docs", column: "embedding",
-                                              hint: "/*+ hnsw.ef_search = 64 */ ")
-                #expect(hits.allSatisfy { !deleted.contains($0.id) }, "row \(row.id) found deleted rows \(hits.map(\.id))")
-                if !deleted.contains(row.id) { #expect(hits.first?.id == row.id, "row \(row.id) is not found by its own vector") }
+                let hits = try handle.nearest(
+                    row.vector, metric: .cosine, k: 3, table: "docs", column: "embedding",
+                    hint: "/*+ hnsw.ef_search = 64 */ ")
+                #expect(
+                    hits.allSatisfy { !deleted.contains($0.id) }, "row \(row.id) found deleted rows \(hits.map(\.id))")
+                if !deleted.contains(row.id) {
+                    #expect(hits.first?.id == row.id, "row \(row.id) is not found by its own vector")
+                }
             }
             #expect(handle.lastReport.strategy == .hnsw)
         }
@@ -139,14 +152,18 @@ import Testing
 
     @Test func whereScopesTheRowsConsidered() throws {
         let english = vectorGroups(threshold: 0.95) { $0.lang == "en" }
-        let result = try db.execute("DEDUPE docs ON embedding THRESHOLD 0.95 WHERE lang = ?", SQLBindings([.text("en")]))[0]
+        let result = try db.execute(
+            "DEDUPE docs ON embedding THRESHOLD 0.95 WHERE lang = ?", SQLBindings([.text("en")]))[0]
         #expect(DedupeOutcome(result) == DedupeOutcome(groups: english))
         let ids = Set(result.rows.flatMap { [$0[1].integerValue!, $0[2].integerValue!] })
         #expect(ids.allSatisfy { corpus.row($0).lang == "en" })
         // Chinese rows were not considered, so their duplicates are all still there.
         let chineseIDs = corpus.rows.filter { $0.lang == "zh" }.map(\.id)
         #expect(try db.integers("SELECT count(*) FROM docs WHERE lang = 'zh'") == [Int64(chineseIDs.count)])
-        #expect(try db.integers("SELECT count(*) FROM docs WHERE lang = 'en'") == [Int64(corpus.rows.count - chineseIDs.count - result.rows.count)])
+        #expect(
+            try db.integers("SELECT count(*) FROM docs WHERE lang = 'en'") == [
+                Int64(corpus.rows.count - chineseIDs.count - result.rows.count)
+            ])
     }
 
     @Test func markColumnRecordsTheKeptRowInsteadOfDeleting() throws {
@@ -190,8 +207,12 @@ import Testing
     }
 
     @Test func longestOnVectorsNeedsTextColumns() throws {
-        _ = try db.execute("CREATE TABLE bare (id INTEGER PRIMARY KEY, v VECTOR(2)); INSERT INTO bare VALUES (1, '[1,0]'), (2, '[1,0]')")
-        #expect { _ = try db.execute("DEDUPE bare ON v THRESHOLD 0.9 KEEP LONGEST") } throws: { "\($0)".contains("has none; use KEEP BY") }
+        _ = try db.execute(
+            "CREATE TABLE bare (id INTEGER PRIMARY KEY, v VECTOR(2)); INSERT INTO bare VALUES (1, '[1,0]'), (2, '[1,0]')"
+        )
+        #expect { _ = try db.execute("DEDUPE bare ON v THRESHOLD 0.9 KEEP LONGEST") } throws: {
+            "\($0)".contains("has none; use KEEP BY")
+        }
         #expect(try db.integers("SELECT count(*) FROM bare") == [2])
     }
 
@@ -199,12 +220,17 @@ import Testing
         var phases: [String: QuiverProgress.Progress] = [:]
         db.progressHandler = { phases[$0.activity] = $0 }
         _ = try db.execute("DEDUPE docs ON embedding THRESHOLD 0.95 DRY RUN")
-        #expect(phases["DEDUPE reading rows"] == QuiverProgress.Progress("DEDUPE reading rows", done: corpus.rows.count, total: corpus.rows.count, unit: .rows))
+        #expect(
+            phases["DEDUPE reading rows"]
+                == QuiverProgress.Progress(
+                    "DEDUPE reading rows", done: corpus.rows.count, total: corpus.rows.count, unit: .rows))
         #expect(phases["DEDUPE comparing blocks"].map { $0.done == $0.total } == true)
         let before = try snapshot()
         let handle = db
         db.progressHandler = { _ in handle.interrupt() }
-        #expect { _ = try db.execute("DEDUPE docs ON embedding THRESHOLD 0.95") } throws: { "\($0)".contains("interrupted") }
+        #expect { _ = try db.execute("DEDUPE docs ON embedding THRESHOLD 0.95") } throws: {
+            "\($0)".contains("interrupted")
+        }
         #expect(try snapshot() == before)
     }
 
@@ -215,13 +241,15 @@ import Testing
         #expect(items["reason"]?.contains("under 20000") == true)
         #expect(items["rows considered"] == String(corpus.rows.filter { $0.lang == "en" }.count))
         let analyzed = try db.execute("EXPLAIN ANALYZE DEDUPE docs ON body MINHASH THRESHOLD 0.8 DRY RUN")[0]
-        let analyzedItems = Dictionary(analyzed.rows.map { ($0[0].textValue!, $0[1].textValue!) }, uniquingKeysWith: { a, _ in a })
+        let analyzedItems = Dictionary(
+            analyzed.rows.map { ($0[0].textValue!, $0[1].textValue!) }, uniquingKeysWith: { a, _ in a })
         #expect(analyzedItems["clusters"] == "4")
         #expect(analyzedItems["strategy"]?.contains("LSH") == true)
     }
 
     @Test func textPrimaryKeysAreReported() throws {
-        _ = try db.execute("""
+        _ = try db.execute(
+            """
             CREATE TABLE pages (url TEXT PRIMARY KEY, body TEXT);
             INSERT INTO pages VALUES ('b.example', 'Hello World'), ('a.example', 'hello   world'), ('c.example', 'other');
             """)
@@ -236,7 +264,8 @@ import Testing
     @Test func largeTablesUseBlockingAndFindThePlantedGroups() throws {
         let directory = TemporaryDirectory("quiver-dedupe-scale")
         let db = try Database(path: directory.file("db"))
-        let dimension = 32, count = PairSearchPlanner.exactBelowRows + 1000
+        let dimension = 32
+        let count = PairSearchPlanner.exactBelowRows + 1000
         _ = try db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, v VECTOR(\(dimension)))")
         var random = SeededRandom(seed: 31)
         var bindings: [SQLBindings] = []
@@ -259,7 +288,7 @@ import Testing
         let result = try db.execute("DEDUPE items ON v THRESHOLD 0.95 DRY RUN")[0]
         #expect(db.lastDedupeReport?.strategy.hasPrefix("k-means blocking") == true)
         #expect(DedupeOutcome(result) == DedupeOutcome(groups: groups))
-        #expect(db.lastDedupeReport!.comparisons < count * (count - 1) / 20)   // a small share of all pairs
+        #expect(db.lastDedupeReport!.comparisons < count * (count - 1) / 20) // a small share of all pairs
     }
 
     @Test func blockingRecallOnTheRealSet() throws {
@@ -272,11 +301,14 @@ import Testing
         for i in 0..<12_000 { rows.append(Array(matrix[row: i])) }
         for threshold in [0.95, 0.9] {
             let truth = Set(try ExactPairSearch.pairs(in: rows, threshold: threshold).map { [$0.first, $0.second] })
-            let outcome = try KMeansBlocking.pairs(in: rows, threshold: threshold, clusters: KMeansBlocking.clusterCount(forRows: rows.count))
+            let outcome = try KMeansBlocking.pairs(
+                in: rows, threshold: threshold, clusters: KMeansBlocking.clusterCount(forRows: rows.count))
             let found = Set(outcome.pairs.map { [$0.first, $0.second] })
-            #expect(truth.count > 1000)   // the real set has many duplicates
+            #expect(truth.count > 1000) // the real set has many duplicates
             #expect(found.isSubset(of: truth))
-            #expect(Double(found.count) >= 0.99 * Double(truth.count), "recall at \(threshold): \(found.count)/\(truth.count)")
+            #expect(
+                Double(found.count) >= 0.99 * Double(truth.count),
+                "recall at \(threshold): \(found.count)/\(truth.count)")
             #expect(!outcome.fellBackToExact && outcome.comparedPairs < outcome.allPairs / 5)
         }
     }
@@ -290,17 +322,21 @@ import Testing
         let db = directory.file("db")
         _ = try DedupeCorpus().load(into: db)
         let binary = try QuiverBinary.path()
-        let environment = ["TERM": "xterm-256color", "LANG": "C.UTF-8", "HOME": directory.path,
-                           "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
-        let terminal = try PseudoTerminal(binary, ["sql", "--db", db, "DEDUPE docs ON embedding THRESHOLD 0.95 DRY RUN"],
-                                          environment: environment)
+        let environment = [
+            "TERM": "xterm-256color", "LANG": "C.UTF-8", "HOME": directory.path,
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+        ]
+        let terminal = try PseudoTerminal(
+            binary, ["sql", "--db", db, "DEDUPE docs ON embedding THRESHOLD 0.95 DRY RUN"],
+            environment: environment)
         let screen = try terminal.expect("rows)")
         #expect(try terminal.waitForExit() == 0)
         #expect(screen.contains("DEDUPE reading rows: 100%"), "\(PseudoTerminal.readable(screen))")
-        #expect(screen.contains("\r\u{1B}[2K"))   // the line is erased before the results
+        #expect(screen.contains("\r\u{1B}[2K")) // the line is erased before the results
         #expect(PseudoTerminal.stripEscapes(screen).contains("| cluster_id | kept_id | duplicate_id | similarity"))
 
-        let redirected = try ProcessRunner.run(binary, ["sql", "--db", db, "--format", "csv", "DEDUPE docs ON embedding THRESHOLD 0.95 DRY RUN"])
+        let redirected = try ProcessRunner.run(
+            binary, ["sql", "--db", db, "--format", "csv", "DEDUPE docs ON embedding THRESHOLD 0.95 DRY RUN"])
         #expect(redirected.succeeded, "\(redirected)")
         #expect(redirected.stderr.isEmpty, "\(redirected.stderr)")
         #expect(redirected.stdout.hasPrefix("cluster_id,kept_id,duplicate_id,similarity"))
@@ -314,7 +350,8 @@ import Testing
         let binary = try QuiverBinary.path()
         let directory = TemporaryDirectory("quiver-dedupe-crash")
         let original = directory.file("original")
-        let dimension = 32, count = 4000
+        let dimension = 32
+        let count = 4000
         var random = SeededRandom(seed: 404)
         var vectors: [[Float]] = []
         var duplicates = 0
@@ -329,7 +366,9 @@ import Testing
         do {
             let db = try Database(path: original)
             _ = try db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, v VECTOR(\(dimension)))")
-            try db.executeMany("INSERT INTO items VALUES (?, ?)", vectors.enumerated().map { SQLBindings([.integer(Int64($0.offset + 1)), .vector($0.element)]) })
+            try db.executeMany(
+                "INSERT INTO items VALUES (?, ?)",
+                vectors.enumerated().map { SQLBindings([.integer(Int64($0.offset + 1)), .vector($0.element)]) })
             _ = try db.execute("CREATE INDEX items_v ON items USING hnsw (v) WITH (m = 8, ef_construction = 32)")
         }
         let scriptPath = directory.file("dedupe.sql")
@@ -347,12 +386,15 @@ import Testing
         for (attempt, fraction) in [0.2, 0.4, 0.6, 0.8, 0.95].enumerated() {
             let path = directory.file("attempt\(attempt)")
             try FileManager.default.copyItem(atPath: original, toPath: path)
-            let outcome = try KillableChild.run(binary, ["sql", "--db", path], stdinPath: scriptPath, killAfter: full.elapsed * fraction)
+            let outcome = try KillableChild.run(
+                binary, ["sql", "--db", path], stdinPath: scriptPath, killAfter: full.elapsed * fraction)
             if outcome.killed { killedRuns += 1 } else { #expect(outcome.status == 0, "\(outcome.stderr)") }
             let db = try Database(path: path)
             let remaining = Set(try db.integers("SELECT id FROM items"))
-            #expect(remaining.count == count || remaining.count == count - duplicates,
-                    "attempt \(attempt): \(remaining.count) rows left of \(count): a DEDUPE must delete all its duplicates or none")
+            #expect(
+                remaining.count == count || remaining.count == count - duplicates,
+                "attempt \(attempt): \(remaining.count) rows left of \(count): a DEDUPE must delete all its duplicates or none"
+            )
             // The duplicates and the rows they copy: where a stale index would show. A deleted
             // row returned is always wrong; a live row not found by its own vector is what an
             // approximate graph allows at its recall (as in CrashTests), not a stale index.
@@ -360,15 +402,19 @@ import Testing
             var checked = 0
             for (offset, vector) in vectors.enumerated() where offset % 10 >= 8 {
                 let id = Int64(offset + 1)
-                let hits = try db.nearest(vector, metric: .cosine, k: 2, table: "items", column: "v", hint: "/*+ hnsw.ef_search = 64 */ ")
-                #expect(hits.allSatisfy { remaining.contains($0.id) }, "attempt \(attempt): the index returned deleted rows \(hits.map(\.id))")
+                let hits = try db.nearest(
+                    vector, metric: .cosine, k: 2, table: "items", column: "v", hint: "/*+ hnsw.ef_search = 64 */ ")
+                #expect(
+                    hits.allSatisfy { remaining.contains($0.id) },
+                    "attempt \(attempt): the index returned deleted rows \(hits.map(\.id))")
                 if remaining.contains(id) {
                     checked += 1
                     if hits.first?.id != id { misses.append(id) }
                 }
             }
-            #expect(misses.count <= CrashTests.tolerableMisses(checked),
-                    "attempt \(attempt): rows not found by their own vector: \(misses)")
+            #expect(
+                misses.count <= CrashTests.tolerableMisses(checked),
+                "attempt \(attempt): rows not found by their own vector: \(misses)")
             #expect(db.lastReport.strategy == .hnsw)
         }
         #expect(killedRuns >= 1, "no run was killed part way")

@@ -84,8 +84,9 @@ import Testing
     /// Text an error shows may change; decisions must not follow it. A decision on a message's
     /// text (or an HTTP reason phrase, or a result code's low byte) anywhere in Sources fails.
     @Test func noDecisionInSourcesFollowsAnErrorsText() throws {
-        #expect(!Self.decisionsOnText(in: "if error.message.hasPrefix(\"no such column\") { }").isEmpty,
-                "the scan must see a decision on text")
+        #expect(
+            !Self.decisionsOnText(in: "if error.message.hasPrefix(\"no such column\") { }").isEmpty,
+            "the scan must see a decision on text")
         #expect(!Self.decisionsOnText(in: "guard code & 0xff == 19 else { }").isEmpty)
         #expect(Self.decisionsOnText(in: "throw SQLiteError(.noSuchTable(name))").isEmpty)
 
@@ -94,7 +95,7 @@ import Testing
         let files = try #require(FileManager.default.enumerator(atPath: sources.path)).compactMap { $0 as? String }
             .filter { $0.hasSuffix(".swift") }
         #expect(files.count > 100, "read the Sources tree at \(sources.path)")
-        for file in files where file != "Storage/ResultCode.swift" {   // where the low byte is the primary code
+        for file in files where file != "Storage/ResultCode.swift" { // where the low byte is the primary code
             let text = try String(contentsOf: sources.appendingPathComponent(file), encoding: .utf8)
             for line in Self.decisionsOnText(in: text) {
                 Issue.record("Sources/\(file): a decision on an error's text: \(line)")

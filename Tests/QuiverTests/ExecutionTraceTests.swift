@@ -16,10 +16,15 @@ import Testing
 
     init() throws {
         db = try Database(path: directory.file("db"))
-        _ = try db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, tag TEXT, emb VECTOR(8)); CREATE INDEX items_tag ON items (tag)")
+        _ = try db.execute(
+            "CREATE TABLE items (id INTEGER PRIMARY KEY, tag TEXT, emb VECTOR(8)); CREATE INDEX items_tag ON items (tag)"
+        )
         var random = SeededRandom(seed: 2024)
         let bindings = (1...Self.count).map { id in
-            SQLBindings([.integer(Int64(id)), .text(id % (Self.count / Self.rare) == 0 ? "rare" : "common"), .vector(random.vector(8))])
+            SQLBindings([
+                .integer(Int64(id)), .text(id % (Self.count / Self.rare) == 0 ? "rare" : "common"),
+                .vector(random.vector(8)),
+            ])
         }
         try db.executeMany("INSERT INTO items VALUES (?, ?, ?)", bindings)
         _ = try db.execute("CREATE INDEX items_emb ON items USING hnsw (emb vector_cosine_ops)")
@@ -27,7 +32,8 @@ import Testing
     }
 
     private func nearest(_ condition: String = "", hint: String = "") throws -> [Int64] {
-        try db.integers("SELECT \(hint)id FROM items \(condition) ORDER BY emb <=> ? LIMIT 5", SQLBindings([.vector(query)]))
+        try db.integers(
+            "SELECT \(hint)id FROM items \(condition) ORDER BY emb <=> ? LIMIT 5", SQLBindings([.vector(query)]))
     }
 
     private var stepKinds: [ExecutionTrace.Step] { db.lastReport.steps.map(\.step) }
@@ -63,8 +69,11 @@ import Testing
             return
         }
         #expect(budget >= 20_000)
-        #expect(stepKinds == [.prepare, .estimateSelectivity, .filter(passed: Self.rare, kept: false),
-                              .exactOverAllowSet(rows: Self.rare), .finalSelect])
+        #expect(
+            stepKinds == [
+                .prepare, .estimateSelectivity, .filter(passed: Self.rare, kept: false),
+                .exactOverAllowSet(rows: Self.rare), .finalSelect,
+            ])
         #expect(trace.rowsScanned == Self.rare)
         #expect(trace.distanceComputations == Self.rare)
         #expect(trace.actualSelectivity == Double(Self.rare) / Double(Self.count))
@@ -72,7 +81,7 @@ import Testing
             Issue.record("estimation \(String(describing: trace.estimation))")
             return
         }
-        #expect(rows == 1000 && passed <= Self.rare)   // 1,000 of the 3,000 rows drawn
+        #expect(rows == 1000 && passed <= Self.rare) // 1,000 of the 3,000 rows drawn
 
         // The same filter on unchanged data: its allow-set is kept, no filter step.
         #expect(try nearest("WHERE tag = 'rare'").count == 5)
@@ -109,8 +118,9 @@ import Testing
     }
 
     @Test func explainAnalyzeSaysWhatTheTraceHolds() throws {
-        let rows = try db.rows("EXPLAIN ANALYZE SELECT id FROM items WHERE tag = 'rare' ORDER BY emb <=> ? LIMIT 5",
-                               SQLBindings([.vector(query)]))
+        let rows = try db.rows(
+            "EXPLAIN ANALYZE SELECT id FROM items WHERE tag = 'rare' ORDER BY emb <=> ? LIMIT 5",
+            SQLBindings([.vector(query)]))
         let trace = db.lastReport
         let items = rows.map { $0[0].textValue ?? "" }
         let value = { (item: String) in rows.first { $0[0].textValue == item }?[1].textValue }
@@ -119,12 +129,18 @@ import Testing
             Issue.record("decision \(trace.decision)")
             return
         }
-        #expect(value("reason") == "selective filter: run it first (on a budget of \(budget) SQLite steps), then search the rows it passes")
+        #expect(
+            value("reason")
+                == "selective filter: run it first (on a budget of \(budget) SQLite steps), then search the rows it passes"
+        )
         #expect(value("rows scored or filtered") == "\(Self.rare)")
         #expect(value("distance computations") == "\(Self.rare)")
         #expect(value("rows returned") == "5")
-        #expect(items.filter { $0.hasPrefix("time: ") } == ["time: prepare", "time: estimate selectivity", "time: filter → \(Self.rare) rows",
-                                                            "time: exact over \(Self.rare) rows", "time: final select", "time: total"])
+        #expect(
+            items.filter { $0.hasPrefix("time: ") } == [
+                "time: prepare", "time: estimate selectivity", "time: filter → \(Self.rare) rows",
+                "time: exact over \(Self.rare) rows", "time: final select", "time: total",
+            ])
         if case .sampled(let passed, let sampled)? = trace.estimation {
             #expect(value("estimated selectivity")?.hasSuffix("(sampled: \(passed) of \(sampled) random rows)") == true)
         } else {
@@ -133,12 +149,17 @@ import Testing
     }
 
     @Test func explainWithoutAnalyzeSaysWhatWouldRun() throws {
-        var rows = try db.rows("EXPLAIN SELECT id FROM items WHERE tag <> 'rare' ORDER BY emb <=> ? LIMIT 5", SQLBindings([.vector(query)]))
+        var rows = try db.rows(
+            "EXPLAIN SELECT id FROM items WHERE tag <> 'rare' ORDER BY emb <=> ? LIMIT 5", SQLBindings([.vector(query)])
+        )
         #expect(db.lastReport.decision == .walkFirst(candidates: nil))
         #expect(db.lastReport.steps.isEmpty)
         let value = { (rows: [[SQLValue]], item: String) in rows.first { $0[0].textValue == item }?[1].textValue }
         #expect(value(rows, "strategy") == "hnsw index, post-filter")
-        #expect(value(rows, "reason") == "permissive filter: walk the index and check candidates, widening as needed; the filter runs first if that stalls")
+        #expect(
+            value(rows, "reason")
+                == "permissive filter: walk the index and check candidates, widening as needed; the filter runs first if that stalls"
+        )
         #expect(value(rows, "ef_search") == "40")
         #expect(!rows.contains { ($0[0].textValue ?? "").hasPrefix("time: ") })
 
@@ -146,7 +167,9 @@ import Testing
         rows = try db.rows("EXPLAIN SELECT id FROM items ORDER BY emb <=> ? LIMIT 5", SQLBindings([.vector(query)]))
         #expect(db.lastReport.decision == .noUsableIndex)
         #expect(value(rows, "strategy") == "exact scan")
-        #expect(value(rows, "reason") == "no usable hnsw index for this column and operator (or uncommitted writes in this transaction)")
+        #expect(
+            value(rows, "reason")
+                == "no usable hnsw index for this column and operator (or uncommitted writes in this transaction)")
         _ = try db.execute("ROLLBACK")
     }
 }

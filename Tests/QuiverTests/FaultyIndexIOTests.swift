@@ -4,8 +4,9 @@ import QuiverIndex
 import QuiverKernels
 import QuiverStorage
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Index file writes that fail — the Nth write, an fsync, a full disk, creating or renaming the
@@ -20,12 +21,14 @@ import Glibc
     static let rowCount = 600
     static let vectors = clusteredVectors(count: rowCount, dimension: 8, seed: 91)
     static let rows = vectors.enumerated().map { (id: Int64($0.offset + 1), vector: $0.element) }
-    static let createIndex = "CREATE INDEX ix ON items USING hnsw (emb vector_l2_ops) WITH (m = 8, ef_construction = 40)"
+    static let createIndex =
+        "CREATE INDEX ix ON items USING hnsw (emb vector_l2_ops) WITH (m = 8, ef_construction = 40)"
 
     static func makeDatabase(_ path: String) throws -> Database {
         let db = try Database(path: path)
         _ = try db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, emb VECTOR(8))")
-        try db.executeMany("INSERT INTO items VALUES (?, ?)", rows.map { SQLBindings([.integer($0.id), .vector($0.vector)]) })
+        try db.executeMany(
+            "INSERT INTO items VALUES (?, ?)", rows.map { SQLBindings([.integer($0.id), .vector($0.vector)]) })
         return db
     }
 
@@ -43,9 +46,11 @@ import Glibc
     }
 
     /// The index answers, agrees with the exact scan up to recall, and returns only rows.
-    static func expectIndexAgrees(_ db: Database, _ context: String, rows: [(id: Int64, vector: [Float])] = rows) throws {
+    static func expectIndexAgrees(_ db: Database, _ context: String, rows: [(id: Int64, vector: [Float])] = rows) throws
+    {
         let ids = Set(rows.map(\.id))
-        var found: [[Int64]] = [], truth: [[Int64]] = []
+        var found: [[Int64]] = []
+        var truth: [[Int64]] = []
         for q in stride(from: 0, to: rows.count, by: 60) {
             let hits = try db.nearest(rows[q].vector, metric: .l2, k: 10)
             #expect(db.lastReport.strategy == .hnsw, "\(context): the index was not used")
@@ -62,15 +67,18 @@ import Glibc
         let db = try Self.makeDatabase(path)
         let message = Self.failure(fault, in: directory.path) { _ = try db.execute(Self.createIndex) }
         print("FaultyIndexIOTests CREATE INDEX, \(fault): \(message)")
-        #expect(message.contains("index ix") && message.contains(".hnsw") && message.contains(fault.expectedText),
-                "\(fault): unclear error: \(message)")
+        #expect(
+            message.contains("index ix") && message.contains(".hnsw") && message.contains(fault.expectedText),
+            "\(fault): unclear error: \(message)")
         // No trace: no catalog entry, no triggers, no file (not even the temporary one).
         #expect(try db.indexRecords().isEmpty)
         #expect(try db.logTriggerNames().isEmpty)
         #expect(filesInIndexFolder(path).isEmpty, "\(fault): left \(filesInIndexFolder(path))")
         let reopened = try Database(path: path)
         let query = Self.vectors[5]
-        #expect(try reopened.nearest(query, metric: .l2, k: 5).map(\.id) == bruteForce(Self.rows, query: query, metric: .l2, k: 5).map(\.id))
+        #expect(
+            try reopened.nearest(query, metric: .l2, k: 5).map(\.id)
+                == bruteForce(Self.rows, query: query, metric: .l2, k: 5).map(\.id))
         #expect(reopened.lastReport.strategy == .exactScan)
         // Once the disk behaves, the same statement works.
         _ = try reopened.execute(Self.createIndex)
@@ -86,8 +94,9 @@ import Glibc
         let file = (indexFolder(path) as NSString).appendingPathComponent(before.file)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
         let message = Self.failure(fault, in: directory.path) { _ = try db.execute("REINDEX ix") }
-        #expect(message.contains("index ix") && message.contains(".hnsw") && message.contains(fault.expectedText),
-                "\(fault): unclear error: \(message)")
+        #expect(
+            message.contains("index ix") && message.contains(".hnsw") && message.contains(fault.expectedText),
+            "\(fault): unclear error: \(message)")
         #expect(try db.indexRecords() == [before])
         #expect(filesInIndexFolder(path) == [before.file], "\(fault): left \(filesInIndexFolder(path))")
         #expect(try Data(contentsOf: URL(fileURLWithPath: file)) == bytes, "\(fault): the old file changed")
@@ -104,9 +113,11 @@ import Glibc
         let db = try makeDatabase(path)
         _ = try db.execute(createIndex)
         for round in 1...17 {
-            try db.executeMany("UPDATE items SET emb = ? WHERE id = ?", rows.map {
-                SQLBindings([.vector($0.vector.map { $0 + Float(round) * 0.001 }), .integer($0.id)])
-            })
+            try db.executeMany(
+                "UPDATE items SET emb = ? WHERE id = ?",
+                rows.map {
+                    SQLBindings([.vector($0.vector.map { $0 + Float(round) * 0.001 }), .integer($0.id)])
+                })
         }
     }
 
@@ -137,7 +148,8 @@ import Glibc
         #expect(faulty.triggered > 0, "\(fault) was never hit")
         let message = db.checkpointError.map { "\($0)" } ?? ""
         print("FaultyIndexIOTests checkpoint, \(fault): \(message)")
-        #expect(message.contains("index ix") && message.contains(fileName) && message.contains("checkpoint not written")
+        #expect(
+            message.contains("index ix") && message.contains(fileName) && message.contains("checkpoint not written")
                 && message.contains(fault.expectedText), "\(fault): unclear report: \(message)")
         // Looked at in one transaction: `execute` outside one would retry the checkpoint at its end.
         _ = try db.execute("BEGIN")
@@ -150,7 +162,9 @@ import Glibc
         // Consistent: the old file plus the log give every row, the new one included.
         let latest = try db.latestChangeSequence()
         let replayed = try HNSWIndex.open(path: file)
-        let changed = try db.rows("SELECT DISTINCT row_id FROM _quiver_changes WHERE seq > ?", SQLBindings([.integer(replayed.appliedSequence)]))
+        let changed = try db.rows(
+            "SELECT DISTINCT row_id FROM _quiver_changes WHERE seq > ?",
+            SQLBindings([.integer(replayed.appliedSequence)]))
         var current: [Int64: [Float]] = [:]
         for row in try db.rows("SELECT id, emb FROM items") { current[row[0].integerValue!] = row[1].vectorValue }
         try replayed.apply(changed.map { ($0[0].integerValue!, current[$0[0].integerValue!]) }, through: latest)

@@ -42,26 +42,29 @@ import Testing
 
     @Test func simpleTable() {
         let text = render([ResultSet(columns: ["id", "title"], rows: [[1, "hello"], [2, "世界"], [123, nil]])])
-        #expect(text == """
-            +-----+-------+
-            | id  | title |
-            +-----+-------+
-            |   1 | hello |
-            |   2 | 世界  |
-            | 123 | NULL  |
-            +-----+-------+
-            (3 rows)
+        #expect(
+            text == """
+                +-----+-------+
+                | id  | title |
+                +-----+-------+
+                |   1 | hello |
+                |   2 | 世界  |
+                | 123 | NULL  |
+                +-----+-------+
+                (3 rows)
 
-            """)
+                """)
     }
 
     @Test func chineseEmojiAndMixedTextStayAligned() {
-        let result = ResultSet(columns: ["编号", "标题", "score"], rows: [
-            [1, "向量数据库", 0.5],
-            [22, "ascii only", -1.25],
-            [333, "한국어 テキスト 👍🏽 e\u{301}", nil],
-            [4, "ｶﾀｶﾅ and ＡＢ", 1e-10],
-        ])
+        let result = ResultSet(
+            columns: ["编号", "标题", "score"],
+            rows: [
+                [1, "向量数据库", 0.5],
+                [22, "ascii only", -1.25],
+                [333, "한국어 テキスト 👍🏽 e\u{301}", nil],
+                [4, "ｶﾀｶﾅ and ＡＢ", 1e-10],
+            ])
         let text = render([result])
         expectAligned(text)
         #expect(text.hasSuffix("(4 rows)\n"))
@@ -85,8 +88,9 @@ import Testing
 
     @Test func longCellsAreTruncatedAndControlCharactersFlattened() {
         let long = String(repeating: "长", count: 100)
-        let text = render([ResultSet(columns: ["t"], rows: [[.text(long)], ["line1\nline2\r\nend\ttab\u{1B}[31m"]])],
-                          maxCellWidth: 30)
+        let text = render(
+            [ResultSet(columns: ["t"], rows: [[.text(long)], ["line1\nline2\r\nend\ttab\u{1B}[31m"]])],
+            maxCellWidth: 30)
         expectAligned(text)
         #expect(text.contains("| " + String(repeating: "长", count: 14) + "… |"))
         #expect(text.contains("| line1↵line2↵end tab␛[31m      |"))
@@ -97,10 +101,15 @@ import Testing
         var vector = [Float](repeating: 0.5, count: 384)
         vector[0] = 0.1234
         vector[1] = -0.0312
-        let text = render([ResultSet(columns: ["v", "short", "b"], rows: [
-            [.vector(vector), .vector([0.1, 2, -3]), .blob([0x01, 0xAB])],
-            [.vector([]), .vector([1, 2, 3, 4]), .blob(Array(repeating: 0xFF, count: 100))],
-        ])], maxCellWidth: 30)
+        let text = render(
+            [
+                ResultSet(
+                    columns: ["v", "short", "b"],
+                    rows: [
+                        [.vector(vector), .vector([0.1, 2, -3]), .blob([0x01, 0xAB])],
+                        [.vector([]), .vector([1, 2, 3, 4]), .blob(Array(repeating: 0xFF, count: 100))],
+                    ])
+            ], maxCellWidth: 30)
         expectAligned(text)
         #expect(text.contains("| [0.12, -0.03, … 384 dims] | [0.1, 2.0, -3.0]     | X'01AB'"))
         #expect(text.contains("| []                        | [1.0, 2.0, 3.0, 4.0] | X'FFFFFFFFFFFFFFFFFFFFFFFFFFF… |"))
@@ -109,7 +118,8 @@ import Testing
 
 @Suite struct JSONRenderingTests {
     @Test func rowsAreObjectsInColumnOrder() throws {
-        let result = ResultSet(columns: ["z", "a", "m"], rows: [[1, 2.5, "x"], [nil, .real(.nan), .blob([0, 1, 2, 255])]])
+        let result = ResultSet(
+            columns: ["z", "a", "m"], rows: [[1, 2.5, "x"], [nil, .real(.nan), .blob([0, 1, 2, 255])]])
         let text = ResultRenderer.render([result], as: .json)
         #expect(text == "[\n{\"z\":1,\"a\":2.5,\"m\":\"x\"},\n{\"z\":null,\"a\":null,\"m\":\"AAEC/w==\"}\n]\n")
         let parsed = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]]
@@ -120,7 +130,9 @@ import Testing
     @Test func stringsAreEscaped() throws {
         let tricky = "quote\" backslash\\ newline\n tab\t nul\u{0} bell\u{7} 中文 emoji👍 ls\u{2028}"
         let text = ResultRenderer.render([ResultSet(columns: ["s\"k"], rows: [[.text(tricky)]])], as: .json)
-        #expect(text.contains(#""s\"k":"quote\" backslash\\ newline\u000A tab\u0009 nul\u0000 bell\u0007 中文 emoji👍 ls\u2028""#))
+        #expect(
+            text.contains(
+                #""s\"k":"quote\" backslash\\ newline\u000A tab\u0009 nul\u0000 bell\u0007 中文 emoji👍 ls\u2028""#))
         let parsed = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: String]]
         #expect(parsed?.first?["s\"k"] == tricky)
     }
@@ -134,14 +146,17 @@ import Testing
             let number = line.dropFirst("{\"r\":".count).dropLast()
             #expect(Double(String(number))?.bitPattern == value.bitPattern, "\(line)")
         }
-        let big = ResultRenderer.render([ResultSet(columns: ["i"], rows: [[.integer(.max)], [.integer(.min)]])], as: .jsonl)
+        let big = ResultRenderer.render(
+            [ResultSet(columns: ["i"], rows: [[.integer(.max)], [.integer(.min)]])], as: .jsonl)
         #expect(big == "{\"i\":9223372036854775807}\n{\"i\":-9223372036854775808}\n")
     }
 
     @Test func vectorsParseBackBitForBit() throws {
         var generator = SeededRandom(seed: 42)
-        var vector: [Float] = [0.1, 1.0 / 3, -0.0, .leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude,
-                               -1e-8, 16_777_215, 0.30000001]
+        var vector: [Float] = [
+            0.1, 1.0 / 3, -0.0, .leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude,
+            -1e-8, 16_777_215, 0.30000001,
+        ]
         for _ in 0..<2000 {
             vector.append(Float(bitPattern: UInt32(truncatingIfNeeded: generator.next())))
         }
@@ -154,7 +169,8 @@ import Testing
         let floats = body.split(separator: ",").map { Float(String($0))! }
         #expect(floats.map(\.bitPattern) == vector.map(\.bitPattern))
         #expect(parsed?.first?["v"]?.map { Float($0).bitPattern } == vector.map(\.bitPattern))
-        let special = ResultRenderer.render([ResultSet(columns: ["v"], rows: [[.vector([.nan, .infinity, 1])]])], as: .jsonl)
+        let special = ResultRenderer.render(
+            [ResultSet(columns: ["v"], rows: [[.vector([.nan, .infinity, 1])]])], as: .jsonl)
         #expect(special == "{\"v\":[null,null,1.0]}\n")
     }
 
@@ -176,30 +192,34 @@ import Testing
 
 @Suite struct CSVRenderingTests {
     @Test func quotingFollowsRFC4180() {
-        let result = ResultSet(columns: ["id", "text, with comma", "v"], rows: [
-            [1, "plain", nil],
-            [2, "say \"hi\"", .vector([0.5, -1])],
-            [3, "two\nlines", .blob([0xFB, 0xFF])],
-            [4, "", .real(0.1)],
-            [nil, "cr\rhere", "中文"],
-        ])
-        #expect(ResultRenderer.render([result], as: .csv) == """
-            id,"text, with comma",v\r
-            1,plain,\r
-            2,"say ""hi""\","[0.5,-1.0]"\r
-            3,"two
-            lines",+/8=\r
-            4,"",0.1\r
-            ,"cr\rhere",中文\r
+        let result = ResultSet(
+            columns: ["id", "text, with comma", "v"],
+            rows: [
+                [1, "plain", nil],
+                [2, "say \"hi\"", .vector([0.5, -1])],
+                [3, "two\nlines", .blob([0xFB, 0xFF])],
+                [4, "", .real(0.1)],
+                [nil, "cr\rhere", "中文"],
+            ])
+        #expect(
+            ResultRenderer.render([result], as: .csv) == """
+                id,"text, with comma",v\r
+                1,plain,\r
+                2,"say ""hi""\","[0.5,-1.0]"\r
+                3,"two
+                lines",+/8=\r
+                4,"",0.1\r
+                ,"cr\rhere",中文\r
 
-            """)
+                """)
     }
 
     @Test func severalResultSetsAreSeparatedByABlankLine() {
-        let text = ResultRenderer.render([
-            ResultSet(columns: ["a"], rows: [[1]]),
-            ResultSet(columns: ["b", "c"], rows: [["x", 2]]),
-        ], as: .csv)
+        let text = ResultRenderer.render(
+            [
+                ResultSet(columns: ["a"], rows: [[1]]),
+                ResultSet(columns: ["b", "c"], rows: [["x", 2]]),
+            ], as: .csv)
         #expect(text == "a\r\n1\r\n\r\nb,c\r\nx,2\r\n")
     }
 

@@ -16,8 +16,10 @@ import Testing
         }
     }
 
-    static func recall(_ index: HNSWIndex, rows: [(id: Int64, vector: [Float])], queries: [[Float]], metric: DistanceMetric,
-                       k: Int = 10, ef: Int = 64) -> Double {
+    static func recall(
+        _ index: HNSWIndex, rows: [(id: Int64, vector: [Float])], queries: [[Float]], metric: DistanceMetric,
+        k: Int = 10, ef: Int = 64
+    ) -> Double {
         var hits = 0
         for query in queries {
             let truth = Set(bruteForce(rows, query: query, metric: metric, k: k).map(\.id))
@@ -32,11 +34,16 @@ import Testing
         if metric == .innerProduct {
             // Inner product is used on (nearly) normalised embeddings; on raw magnitudes no
             // graph index, hnswlib included, keeps its recall.
-            vectors = vectors.map { v in let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot(); return v.map { $0 / n } }
+            vectors = vectors.map { v in
+                let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                return v.map { $0 / n }
+            }
         }
         let rows = vectors.enumerated().map { (id: Int64($0.offset * 3 + 1), vector: $0.element) }
-        let index = try HNSWIndex.build(path: directory.file("i.hnsw"), parameters: HNSWParameters(dimension: 32, metric: metric, m: 12, efConstruction: 80),
-                                        labels: rows.map(\.id), vectors: vectors.flatMap { $0 }, sequence: 0, threads: 2)
+        let index = try HNSWIndex.build(
+            path: directory.file("i.hnsw"),
+            parameters: HNSWParameters(dimension: 32, metric: metric, m: 12, efConstruction: 80),
+            labels: rows.map(\.id), vectors: vectors.flatMap { $0 }, sequence: 0, threads: 2)
         let queries = Self.dataset(count: 50, dimension: 32, seed: 2)
         let recall = Self.recall(index, rows: rows, queries: queries, metric: metric)
         #expect(recall >= 0.95, "recall@10 \(recall) for \(metric)")
@@ -49,8 +56,9 @@ import Testing
     @Test func reopenedIndexAnswersTheSame() throws {
         let vectors = Self.dataset(count: 1500, dimension: 16, seed: 3)
         let path = directory.file("i.hnsw")
-        let built = try HNSWIndex.build(path: path, parameters: HNSWParameters(dimension: 16, metric: .cosine),
-                                        labels: (0..<1500).map { Int64($0) }, vectors: vectors.flatMap { $0 }, sequence: 41)
+        let built = try HNSWIndex.build(
+            path: path, parameters: HNSWParameters(dimension: 16, metric: .cosine),
+            labels: (0..<1500).map { Int64($0) }, vectors: vectors.flatMap { $0 }, sequence: 41)
         let queries = Self.dataset(count: 20, dimension: 16, seed: 4)
         let before = queries.map { built.search($0, k: 10, ef: 50).hits }
         let reopened = try HNSWIndex.open(path: path)
@@ -63,8 +71,9 @@ import Testing
         let dimension = 16
         var vectors = Self.dataset(count: 2000, dimension: dimension, seed: 5)
         let path = directory.file("i.hnsw")
-        let index = try HNSWIndex.build(path: path, parameters: HNSWParameters(dimension: dimension, metric: .l2),
-                                        labels: (0..<2000).map { Int64($0) }, vectors: vectors.flatMap { $0 }, sequence: 0)
+        let index = try HNSWIndex.build(
+            path: path, parameters: HNSWParameters(dimension: dimension, metric: .l2),
+            labels: (0..<2000).map { Int64($0) }, vectors: vectors.flatMap { $0 }, sequence: 0)
         // Delete every third row, move every fifth elsewhere.
         var random = SeededRandom(seed: 6)
         var changes: [(label: Int64, vector: [Float]?)] = []
@@ -83,11 +92,15 @@ import Testing
         try index.apply(changes, through: 10)
         #expect(index.count == live.count)
         let rows = live.map { (id: $0.key, vector: $0.value) }
-        let queries = Self.dataset(count: 30, dimension: dimension, seed: 7) + (0..<10).map { _ in random.vector(dimension).map { $0 * 3 } }
+        let queries =
+            Self.dataset(count: 30, dimension: dimension, seed: 7)
+            + (0..<10).map { _ in random.vector(dimension).map { $0 * 3 } }
         for query in queries {
             for hit in index.search(query, k: 10, ef: 80).hits {
                 let stored = try #require(live[hit.label], "deleted row \(hit.label) returned")
-                #expect(abs(Double(hit.distance) - PairDistance.precise(.l2, stored, query)) < 1e-3, "row \(hit.label) ranked by an old vector")
+                #expect(
+                    abs(Double(hit.distance) - PairDistance.precise(.l2, stored, query)) < 1e-3,
+                    "row \(hit.label) ranked by an old vector")
             }
         }
         #expect(Self.recall(index, rows: rows, queries: queries, metric: .l2, ef: 80) >= 0.9)
@@ -108,8 +121,10 @@ import Testing
 
     @Test func damagedFilesGiveClearErrors() throws {
         let path = directory.file("i.hnsw")
-        _ = try HNSWIndex.build(path: path, parameters: HNSWParameters(dimension: 8, metric: .cosine),
-                                labels: (0..<300).map { Int64($0) }, vectors: Self.dataset(count: 300, dimension: 8, seed: 8).flatMap { $0 }, sequence: 0)
+        _ = try HNSWIndex.build(
+            path: path, parameters: HNSWParameters(dimension: 8, metric: .cosine),
+            labels: (0..<300).map { Int64($0) },
+            vectors: Self.dataset(count: 300, dimension: 8, seed: 8).flatMap { $0 }, sequence: 0)
         let good = try Data(contentsOf: URL(fileURLWithPath: path))
         func expectFailure(_ data: Data, _ message: String) throws {
             try data.write(to: URL(fileURLWithPath: path))

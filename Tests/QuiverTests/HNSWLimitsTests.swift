@@ -16,7 +16,8 @@ import Testing
         for (schemaName, schema) in schemas {
             let properties = (schema as? [String: Any])?["properties"] as? [String: Any] ?? [:]
             for name in ["m", "ef_construction", "ef", "ef_search"] {
-                guard let property = properties[name] as? [String: Any], let minimum = property["minimum"] as? Int else { continue }
+                guard let property = properties[name] as? [String: Any], let minimum = property["minimum"] as? Int
+                else { continue }
                 found.append((schemaName, name, minimum, property["maximum"] as? Int))
             }
         }
@@ -49,26 +50,40 @@ import Testing
         let server = try ServerProcess(database: tmp.file("db"))
         let client = server.client()
         func create(_ name: String, _ index: [String: JSONValue]) throws {
-            try client.call("POST", "/tables", [
-                "name": .string(name),
-                "columns": [["name": "id", "type": "INTEGER", "primary_key": true], ["name": "v", "type": "VECTOR(2)"]],
-                "indexes": [.object(index.merging(["column": "v"]) { $1 })],
-            ])
+            try client.call(
+                "POST", "/tables",
+                [
+                    "name": .string(name),
+                    "columns": [
+                        ["name": "id", "type": "INTEGER", "primary_key": true], ["name": "v", "type": "VECTOR(2)"],
+                    ],
+                    "indexes": [.object(index.merging(["column": "v"]) { $1 })],
+                ])
         }
-        let m = HNSWParameters.mRange, ef = HNSWParameters.efConstructionRange
-        for (field, value) in [("m", m.lowerBound - 1), ("m", m.upperBound + 1),
-                               ("ef_construction", ef.lowerBound - 1), ("ef_construction", ef.upperBound + 1)] {
+        let m = HNSWParameters.mRange
+        let ef = HNSWParameters.efConstructionRange
+        for (field, value) in [
+            ("m", m.lowerBound - 1), ("m", m.upperBound + 1),
+            ("ef_construction", ef.lowerBound - 1), ("ef_construction", ef.upperBound + 1),
+        ] {
             let error = expectStatus(400) { try create("refused", [field: .integer(Int64(value))]) }
             #expect(error?.message.contains("indexes[0].\(field)") == true, "\(String(describing: error))")
         }
-        try create("at_limits", ["m": .integer(Int64(m.upperBound)), "ef_construction": .integer(Int64(ef.upperBound))])
-        let tables = try client.sql("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_quiver%' ESCAPE '\\'")
+        try create(
+            "at_limits", ["m": .integer(Int64(m.upperBound)), "ef_construction": .integer(Int64(ef.upperBound))])
+        let tables = try client.sql(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_quiver%' ESCAPE '\\'"
+        )
         #expect(tables.first?.rows == [[.string("at_limits")]], "a refused request creates nothing")
 
         let search = HNSWParameters.efSearchRange
-        _ = try client.call("POST", "/tables/at_limits/query", ["vector": [1, 0], "k": 1, "ef": .integer(Int64(search.upperBound))])
+        _ = try client.call(
+            "POST", "/tables/at_limits/query", ["vector": [1, 0], "k": 1, "ef": .integer(Int64(search.upperBound))])
         for value in [search.lowerBound - 1, search.upperBound + 1] {
-            expectStatus(400) { _ = try client.call("POST", "/tables/at_limits/query", ["vector": [1, 0], "k": 1, "ef": .integer(Int64(value))]) }
+            expectStatus(400) {
+                _ = try client.call(
+                    "POST", "/tables/at_limits/query", ["vector": [1, 0], "k": 1, "ef": .integer(Int64(value))])
+            }
         }
     }
 }

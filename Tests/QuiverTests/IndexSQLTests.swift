@@ -23,15 +23,19 @@ final class IndexedItems {
         _ = try db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, tag TEXT, emb VECTOR(\(dimension)))")
         let vectors = clusteredVectors(count: count, dimension: dimension, seed: seed, normalised: normalised)
         for (i, v) in vectors.enumerated() { rows[Int64(i + 1)] = v }
-        try db.executeMany("INSERT INTO items VALUES (?, ?, ?)", vectors.enumerated().map {
-            SQLBindings([.integer(Int64($0.offset + 1)), .text("t\($0.offset % 5)"), .vector($0.element)])
-        })
+        try db.executeMany(
+            "INSERT INTO items VALUES (?, ?, ?)",
+            vectors.enumerated().map {
+                SQLBindings([.integer(Int64($0.offset + 1)), .text("t\($0.offset % 5)"), .vector($0.element)])
+            })
     }
 
     var indexesPath: String { indexFolder(path) }
     var list: [(id: Int64, vector: [Float])] { rows.map { ($0.key, $0.value) } }
 
-    func createIndex(_ metric: DistanceMetric, name: String = "ix", options: String = "WITH (m = 16, ef_construction = 64)") throws {
+    func createIndex(
+        _ metric: DistanceMetric, name: String = "ix", options: String = "WITH (m = 16, ef_construction = 64)"
+    ) throws {
         _ = try db.execute("CREATE INDEX \(name) ON items USING hnsw (emb \(metric.operatorClass)) \(options)")
     }
 
@@ -40,7 +44,9 @@ final class IndexedItems {
     }
 
     /// The index's raw labels for `queries` through BatchSearch (no SQL filtering of the hits).
-    func indexKeys(_ queries: [[Float]], _ metric: DistanceMetric, k: Int, ef: Int = IndexSQLTests.ef) throws -> (keys: [[Int64]], strategy: String) {
+    func indexKeys(_ queries: [[Float]], _ metric: DistanceMetric, k: Int, ef: Int = IndexSQLTests.ef) throws -> (
+        keys: [[Int64]], strategy: String
+    ) {
         let outcome = try BatchSearch(table: "items", column: "emb", k: k, metric: metric, ef: ef)
             .run(on: db, queries: queries.flatMap { $0 }, queryCount: queries.count)
         return ((0..<queries.count).map { Array(outcome.keys[($0 * k)..<(($0 + 1) * k)]) }, outcome.strategy)
@@ -82,7 +88,8 @@ extension DistanceMetric {
         #expect(filesInIndexFolder(items.path).count == 1)
         _ = try items.db.execute("SET hnsw.ef_search = \(Self.ef)")
         let queries = clusteredVectors(count: 40, dimension: 24, seed: 12, normalised: metric == .innerProduct)
-        var found: [[Int64]] = [], truth: [[Int64]] = []
+        var found: [[Int64]] = []
+        var truth: [[Int64]] = []
         for query in queries {
             let result = try items.db.nearest(query, metric: metric, k: 10)
             #expect(items.db.lastReport.strategy == .hnsw)
@@ -124,9 +131,12 @@ extension DistanceMetric {
         }
         // A filtered query with another metric than the index's: the exact scan, exact answers.
         let query = queries[0]
-        let filtered = try items.db.integers("SELECT id FROM items WHERE tag = 't1' ORDER BY emb <-> ? LIMIT 10", SQLBindings([.vector(query)]))
+        let filtered = try items.db.integers(
+            "SELECT id FROM items WHERE tag = 't1' ORDER BY emb <-> ? LIMIT 10", SQLBindings([.vector(query)]))
         #expect(items.db.lastReport.strategy == .exactScan)
-        #expect(filtered == bruteForce(items.list.filter { ($0.id - 1) % 5 == 1 }, query: query, metric: .l2, k: 10).map(\.id))
+        #expect(
+            filtered
+                == bruteForce(items.list.filter { ($0.id - 1) % 5 == 1 }, query: query, metric: .l2, k: 10).map(\.id))
     }
 
     static let badStatements: [(sql: String, message: String)] = [
@@ -137,8 +147,14 @@ extension DistanceMetric {
         ("CREATE INDEX ix ON items USING hnsw (emb vector_l2_ops) WITH (m = sixteen)", "name = integer"),
         ("CREATE INDEX ix ON items USING hnsw (emb vector_l2_ops) WITH (m = 1)", "m must be between 2 and 100"),
         ("CREATE INDEX ix ON items USING hnsw (emb vector_l2_ops) WITH (m = 101)", "m must be between 2 and 100"),
-        ("CREATE INDEX ix ON items USING hnsw (emb vector_l2_ops) WITH (m = 16, ef_construction = 3)", "ef_construction"),
-        ("CREATE INDEX ix ON items USING hnsw (emb vector_l2_ops) WITH (m = 16, ef_construction = 5000)", "ef_construction"),
+        (
+            "CREATE INDEX ix ON items USING hnsw (emb vector_l2_ops) WITH (m = 16, ef_construction = 3)",
+            "ef_construction"
+        ),
+        (
+            "CREATE INDEX ix ON items USING hnsw (emb vector_l2_ops) WITH (m = 16, ef_construction = 5000)",
+            "ef_construction"
+        ),
         ("CREATE INDEX ix ON items USING hnsw (emb vector_l2_ops) m = 16", "WITH"),
         ("CREATE INDEX ix ON items USING hnsw (tag)", "needs a VECTOR column"),
         ("CREATE INDEX ix ON nowhere USING hnsw (emb)", "no such table"),
@@ -173,20 +189,27 @@ extension DistanceMetric {
     @Test func failedScriptLeavesNoIndexFile() throws {
         let items = try IndexedItems(count: 500, dimension: 8, seed: 33)
         #expect(throws: (any Error).self) {
-            try items.db.execute("CREATE INDEX ix ON items USING hnsw (emb vector_l2_ops); SELECT no_such_column FROM items")
+            try items.db.execute(
+                "CREATE INDEX ix ON items USING hnsw (emb vector_l2_ops); SELECT no_such_column FROM items")
         }
         #expect(try items.db.indexRecords().isEmpty)
         #expect(items.db.catalog.indexes.isEmpty)
-        #expect(filesInIndexFolder(items.path).isEmpty, "orphan index file after a rolled-back CREATE INDEX: \(filesInIndexFolder(items.path))")
+        #expect(
+            filesInIndexFolder(items.path).isEmpty,
+            "orphan index file after a rolled-back CREATE INDEX: \(filesInIndexFolder(items.path))")
     }
 
     @Test func failedCLIScriptLeavesNoIndexFile() throws {
         let items = try IndexedItems(count: 500, dimension: 8, seed: 34)
-        let outcome = try QuiverBinary.run(["sql", "--db", items.path,
-                                            "CREATE INDEX ix ON items USING hnsw (emb vector_l2_ops); SELECT no_such_column FROM items"])
+        let outcome = try QuiverBinary.run([
+            "sql", "--db", items.path,
+            "CREATE INDEX ix ON items USING hnsw (emb vector_l2_ops); SELECT no_such_column FROM items",
+        ])
         #expect(outcome.status == 1 && outcome.stderr.contains("no_such_column"), "\(outcome)")
         #expect(try items.db.indexRecords().isEmpty)
-        #expect(filesInIndexFolder(items.path).isEmpty, "orphan index file after quiver sql rolled back CREATE INDEX: \(filesInIndexFolder(items.path))")
+        #expect(
+            filesInIndexFolder(items.path).isEmpty,
+            "orphan index file after quiver sql rolled back CREATE INDEX: \(filesInIndexFolder(items.path))")
     }
 
     // MARK: - 2. Writes after CREATE INDEX
@@ -217,7 +240,9 @@ extension DistanceMetric {
         let inserted: [Int64] = (10_001...10_040).map { Int64($0) }
         let newVectors = clusteredVectors(count: inserted.count, dimension: 16, seed: 43)
         for (id, v) in zip(inserted, newVectors) { items.rows[id] = v }
-        _ = try items.db.execute("INSERT INTO items (id, tag, emb) VALUES " + zip(inserted, newVectors).map { "(\($0), 'new', '\(vectorLiteral($1))')" }.joined(separator: ", "))
+        _ = try items.db.execute(
+            "INSERT INTO items (id, tag, emb) VALUES "
+                + zip(inserted, newVectors).map { "(\($0), 'new', '\(vectorLiteral($1))')" }.joined(separator: ", "))
 
         // A primary-key change moves the row: the old id must vanish from the index.
         let moved: [Int64] = [20, 21, 22, 23]
@@ -233,8 +258,9 @@ extension DistanceMetric {
             oldVectors[id] = items.rows[id]
             let v = another()
             items.rows[id] = v
-            _ = try items.db.execute("DELETE FROM items WHERE id = :id; INSERT INTO items VALUES (:id, 'again', :v)",
-                                     SQLBindings(named: ["id": .integer(id), "v": .vector(v)]))
+            _ = try items.db.execute(
+                "DELETE FROM items WHERE id = :id; INSERT INTO items VALUES (:id, 'again', :v)",
+                SQLBindings(named: ["id": .integer(id), "v": .vector(v)]))
         }
 
         // Deleted, nulled and moved-away ids never come back; neither through SQL nor as raw labels.
@@ -290,13 +316,16 @@ extension DistanceMetric {
         for id in Int64(30_001)...30_003 { far[id] = (0..<16).map { _ in Float.random(in: 4...6, using: &random) } }
         for id in Int64(11)...13 { far[id] = (0..<16).map { _ in Float.random(in: -6 ... -4, using: &random) } }
         for (id, v) in far.sorted(by: { $0.key < $1.key }) {
-            _ = try items.db.execute("INSERT OR REPLACE INTO items VALUES (?, 'far', ?)", SQLBindings([.integer(id), .vector(v)]))
+            _ = try items.db.execute(
+                "INSERT OR REPLACE INTO items VALUES (?, 'far', ?)", SQLBindings([.integer(id), .vector(v)]))
             items.rows[id] = v
         }
         for (id, v) in far.sorted(by: { $0.key < $1.key }) {
             let top = try items.db.nearest(v, metric: .l2, k: 1)
             #expect(items.db.lastReport.strategy == .hnsw)
-            #expect(top.first?.id == id && top.first?.distance == 0, "row \(id) by its own (out-of-range) vector at ef 40: \(top)")
+            #expect(
+                top.first?.id == id && top.first?.distance == 0,
+                "row \(id) by its own (out-of-range) vector at ef 40: \(top)")
             let hinted = try items.db.nearest(v, metric: .l2, k: 1, hint: "/*+ hnsw.ef_search = 500 */ ")
             #expect(hinted.first?.id == id, "row \(id) by its own (out-of-range) vector at ef 500: \(hinted)")
         }
@@ -310,7 +339,8 @@ extension DistanceMetric {
         let before = try queries.map { try items.db.nearest($0, metric: .l2, k: 10).map(\.id) }
         let beforeKeys = try items.indexKeys(queries, .l2, k: 10).keys
         let extra = clusteredVectors(count: 2, dimension: 16, seed: 53)
-        let newVector = extra[0], moved = extra[1]
+        let newVector = extra[0]
+        let moved = extra[1]
 
         _ = try items.db.execute("BEGIN")
         // Before any write the index still answers inside the transaction.
@@ -332,7 +362,8 @@ extension DistanceMetric {
         inside[7] = nil
         inside[8] = moved
         for query in queries.prefix(5) {
-            #expect(try items.db.nearest(query, metric: .l2, k: 10).map(\.id)
+            #expect(
+                try items.db.nearest(query, metric: .l2, k: 10).map(\.id)
                     == bruteForce(inside.map { ($0.key, $0.value) }, query: query, metric: .l2, k: 10).map(\.id))
             #expect(items.db.lastReport.strategy == .exactScan)
         }
@@ -351,8 +382,9 @@ extension DistanceMetric {
         #expect(!(try items.indexKeys([newVector, moved], .l2, k: 5).keys.joined().contains(90001)))
 
         // The same transaction committed reaches the index.
-        _ = try items.db.execute("BEGIN; INSERT INTO items VALUES (90001, 'tx', ?); DELETE FROM items WHERE id = 7; COMMIT",
-                                 SQLBindings([.vector(newVector)]))
+        _ = try items.db.execute(
+            "BEGIN; INSERT INTO items VALUES (90001, 'tx', ?); DELETE FROM items WHERE id = 7; COMMIT",
+            SQLBindings([.vector(newVector)]))
         top = try items.db.nearest(newVector, metric: .l2, k: 1)
         #expect(items.db.lastReport.strategy == .hnsw)
         #expect(top.first?.id == 90001)
@@ -380,7 +412,8 @@ extension DistanceMetric {
             round += 1
             let victims = Array(items.rows.keys.shuffled(using: &random).prefix(250))
             for id in victims { items.rows[id] = nil }
-            _ = try items.db.execute("DELETE FROM items WHERE id IN (\(victims.map(String.init).joined(separator: ",")))")
+            _ = try items.db.execute(
+                "DELETE FROM items WHERE id IN (\(victims.map(String.init).joined(separator: ",")))")
             let fresh = clusteredVectors(count: 250, dimension: 8, seed: 1000 + UInt64(round))
             var bindings: [SQLBindings] = []
             for v in fresh {
@@ -393,7 +426,10 @@ extension DistanceMetric {
             #expect(items.db.lastReport.strategy == .hnsw)
             let now = try #require(try items.db.indexRecords().first)
             #expect(now.file == record.file, "a checkpoint must not rebuild the index under a new file")
-            if now.checkpointSequence != lastCheckpoint { checkpoints += 1; lastCheckpoint = now.checkpointSequence }
+            if now.checkpointSequence != lastCheckpoint {
+                checkpoints += 1
+                lastCheckpoint = now.checkpointSequence
+            }
         }
         try #require(checkpoints >= 2, "no checkpoint after \(round) rounds of churn")
         #expect(items.rows.count == live)
@@ -402,7 +438,8 @@ extension DistanceMetric {
 
         // Freed slots are reused: the checkpoint file holds about `live` slots, not one per insert.
         let size = fileSize(path)
-        #expect(size <= initialSize * 2, "index file grew from \(initialSize) to \(size) bytes with a constant row count")
+        #expect(
+            size <= initialSize * 2, "index file grew from \(initialSize) to \(size) bytes with a constant row count")
         let opened = try HNSWIndex.open(path: path)
         #expect(opened.appliedSequence == lastCheckpoint)
         #expect(opened.slotCount <= 2 * live, "slots \(opened.slotCount) for \(live) live rows")
@@ -417,10 +454,15 @@ extension DistanceMetric {
         #expect(strategy == "hnsw index")
         let foundOwn = zip(sample, keys).filter { $1.contains($0) }.count
         // An approximate graph: at most 0.5% (at least 2) of the rows may be missed by their own vector.
-        #expect(foundOwn >= sample.count - CrashTests.tolerableMisses(sample.count), "\(sample.count - foundOwn) live rows not found by their own vector")
+        #expect(
+            foundOwn >= sample.count - CrashTests.tolerableMisses(sample.count),
+            "\(sample.count - foundOwn) live rows not found by their own vector")
         #expect(keys.joined().allSatisfy { $0 == -1 || items.rows[$0] != nil })
         let queries = clusteredVectors(count: 30, dimension: 8, seed: 63)
-        #expect(recallOf(found: try items.indexKeys(queries, .l2, k: 10).keys, truth: queries.map { items.truth($0, .l2, k: 10) }) >= 0.95)
+        #expect(
+            recallOf(
+                found: try items.indexKeys(queries, .l2, k: 10).keys, truth: queries.map { items.truth($0, .l2, k: 10) }
+            ) >= 0.95)
     }
 
     /// Updates, deletes and inserts replayed in batches (what a catch-up or a checkpoint does)
@@ -433,10 +475,15 @@ extension DistanceMetric {
         var versions: [Int64: Int64] = [:]
         func vector(_ id: Int64) -> [Float] { CrashTests.vector(id: id, version: versions[id]!) }
         var nextId: Int64 = 0
-        for _ in 0..<900 { versions[nextId] = 0; nextId += 1 }
+        for _ in 0..<900 {
+            versions[nextId] = 0
+            nextId += 1
+        }
         let ids = versions.keys.sorted()
-        let index = try HNSWIndex.build(path: directory.file("i.hnsw"), parameters: HNSWParameters(dimension: 8, metric: .l2, m: 12, efConstruction: 48),
-                                        labels: ids, vectors: ids.flatMap(vector), sequence: 0, threads: 1)
+        let index = try HNSWIndex.build(
+            path: directory.file("i.hnsw"),
+            parameters: HNSWParameters(dimension: 8, metric: .l2, m: 12, efConstruction: 48),
+            labels: ids, vectors: ids.flatMap(vector), sequence: 0, threads: 1)
         #expect(index.check().unreachable == 0)
         for batch in 1...6 {
             var changes: [(label: Int64, vector: [Float]?)] = []
@@ -460,8 +507,11 @@ extension DistanceMetric {
             try index.apply(changes, through: Int64(batch))
             let report = index.check()
             #expect(report.live == versions.count)
-            #expect(report.unreachable == 0 && report.danglingLinks == 0, "after batch \(batch) of 600 changes: \(report)")
-            let lost = versions.keys.sorted().filter { id in !index.search(vector(id), k: 3, ef: 256).hits.contains { $0.label == id } }
+            #expect(
+                report.unreachable == 0 && report.danglingLinks == 0, "after batch \(batch) of 600 changes: \(report)")
+            let lost = versions.keys.sorted().filter { id in
+                !index.search(vector(id), k: 3, ef: 256).hits.contains { $0.label == id }
+            }
             #expect(lost.isEmpty, "after batch \(batch): rows not found by their own vector at ef 256: \(lost)")
             if report.unreachable > 0 || !lost.isEmpty { break }
         }
@@ -483,9 +533,11 @@ extension DistanceMetric {
             }
         }
         func childAnswers() throws -> [[Int64]] {
-            let script = "SET hnsw.ef_search = \(Self.ef);\n" + queries.map {
-                "SELECT id FROM items ORDER BY emb <=> '\(vectorLiteral($0))' LIMIT 10;"
-            }.joined(separator: "\n")
+            let script =
+                "SET hnsw.ef_search = \(Self.ef);\n"
+                + queries.map {
+                    "SELECT id FROM items ORDER BY emb <=> '\(vectorLiteral($0))' LIMIT 10;"
+                }.joined(separator: "\n")
             let (outcome, results) = try QuiverBinary.selectResults(db: items.path, script)
             #expect(outcome.succeeded, "\(outcome)")
             return results.map { $0.map { ($0["id"] as? NSNumber)?.int64Value ?? -999 } }
@@ -496,18 +548,22 @@ extension DistanceMetric {
         items.db = try Database(path: items.path)
         #expect(try sqlAnswers(items.db) == first)
         #expect(try childAnswers() == first)
-        let searched = try QuiverBinary.search(db: items.path, queries: queries, k: 10, metric: .cosine, ef: Self.ef,
-                                               scratch: items.directory.path)
+        let searched = try QuiverBinary.search(
+            db: items.path, queries: queries, k: 10, metric: .cosine, ef: Self.ef,
+            scratch: items.directory.path)
         #expect(searched.outcome.succeeded, "\(searched.outcome)")
         #expect(searched.keys == first)
-        let exactChild = try QuiverBinary.search(db: items.path, queries: queries, k: 10, metric: .cosine, exact: true, scratch: items.directory.path)
+        let exactChild = try QuiverBinary.search(
+            db: items.path, queries: queries, k: 10, metric: .cosine, exact: true, scratch: items.directory.path)
         #expect(exactChild.keys == truth)
 
         // Changes since the checkpoint are replayed from the log by every new reader.
         let added = clusteredVectors(count: 300, dimension: 16, seed: 73)
-        try items.db.executeMany("INSERT INTO items VALUES (?, 'late', ?)", added.enumerated().map {
-            SQLBindings([.integer(Int64(20_000 + $0.offset)), .vector($0.element)])
-        })
+        try items.db.executeMany(
+            "INSERT INTO items VALUES (?, 'late', ?)",
+            added.enumerated().map {
+                SQLBindings([.integer(Int64(20_000 + $0.offset)), .vector($0.element)])
+            })
         for (i, v) in added.enumerated() { items.rows[Int64(20_000 + i)] = v }
         _ = try items.db.execute("DELETE FROM items WHERE id <= 300")
         for id in Int64(1)...300 { items.rows[id] = nil }
@@ -520,13 +576,18 @@ extension DistanceMetric {
             #expect(recallOf(found: answers, truth: newTruth) >= 0.95)
             #expect(answers.joined().allSatisfy { items.rows[$0] != nil })
         }
-        let childSearch = try QuiverBinary.search(db: items.path, queries: queries + added.prefix(20), k: 10, metric: .cosine, ef: Self.ef,
-                                                  scratch: items.directory.path)
+        let childSearch = try QuiverBinary.search(
+            db: items.path, queries: queries + added.prefix(20), k: 10, metric: .cosine, ef: Self.ef,
+            scratch: items.directory.path)
         #expect(childSearch.outcome.succeeded, "\(childSearch.outcome)")
         #expect(recallOf(found: Array(childSearch.keys.prefix(queries.count)), truth: newTruth) >= 0.95)
-        #expect(childSearch.keys.joined().allSatisfy { $0 == -1 || items.rows[$0] != nil }, "a deleted row came back in a new process")
+        #expect(
+            childSearch.keys.joined().allSatisfy { $0 == -1 || items.rows[$0] != nil },
+            "a deleted row came back in a new process")
         for (i, keys) in childSearch.keys.dropFirst(queries.count).enumerated() {
-            #expect(keys.first == Int64(20_000 + i), "a row added after the checkpoint is found by its vector in a new process")
+            #expect(
+                keys.first == Int64(20_000 + i),
+                "a row added after the checkpoint is found by its vector in a new process")
         }
     }
 
@@ -619,7 +680,7 @@ extension DistanceMetric {
             case .truncateToHeader: bytes = bytes.prefix(1000)
             case .truncateToHalf: bytes = bytes.prefix(bytes.count / 2)
             case .overwriteMagic: bytes.replaceSubrange(0..<8, with: Array("NOTANIDX".utf8))
-            case .flipHeaderByte: bytes[40] ^= 0x01   // the live count, covered by the checksum
+            case .flipHeaderByte: bytes[40] ^= 0x01 // the live count, covered by the checksum
             }
             // In place, as a disk or a careless tool would.
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
@@ -636,7 +697,9 @@ extension DistanceMetric {
         let path = directory.file("db")
         let vectors = clusteredVectors(count: 1500, dimension: 8, seed: 101)
         var script = "CREATE TABLE items (id INTEGER PRIMARY KEY, tag TEXT, emb VECTOR(8));\n"
-        for (i, v) in vectors.enumerated() { script += "INSERT INTO items VALUES (\(i + 1), 'x', '\(vectorLiteral(v))');\n" }
+        for (i, v) in vectors.enumerated() {
+            script += "INSERT INTO items VALUES (\(i + 1), 'x', '\(vectorLiteral(v))');\n"
+        }
         script += "CREATE INDEX ix ON items USING hnsw (emb vector_l2_ops);\n"
         let setup = try QuiverBinary.run(["sql", "--db", path], stdin: script)
         try #require(setup.succeeded, "\(setup)")
@@ -650,16 +713,22 @@ extension DistanceMetric {
         let failed = try QuiverBinary.run(["sql", "--db", path, query])
         #expect(failed.status == 1 && !failed.timedOut, "\(failed)")
         #expect(failed.stderr.contains("REINDEX") && failed.stderr.contains("ix"), "\(failed)")
-        let failedSearch = try QuiverBinary.search(db: path, queries: [vectors[4]], k: 3, metric: .l2, scratch: directory.path)
-        #expect(failedSearch.outcome.status == 1 && failedSearch.outcome.stderr.contains("REINDEX"), "\(failedSearch.outcome)")
+        let failedSearch = try QuiverBinary.search(
+            db: path, queries: [vectors[4]], k: 3, metric: .l2, scratch: directory.path)
+        #expect(
+            failedSearch.outcome.status == 1 && failedSearch.outcome.stderr.contains("REINDEX"),
+            "\(failedSearch.outcome)")
 
         // This process: the same clear error, while queries that do not need the index still run.
         let db = try Database(path: path)
         let error = try #require(throws: (any Error).self) { try db.execute(query) }
         #expect("\(error)".contains("REINDEX"), "\(error)")
         #expect(try db.integers("SELECT count(*) FROM items") == [1500])
-        #expect(try db.integers("SELECT id FROM items ORDER BY emb <=> ? LIMIT 1", SQLBindings([.vector(vectors[4])])) == [5],
-                "a metric without an index does not touch the damaged file")
+        #expect(
+            try db.integers("SELECT id FROM items ORDER BY emb <=> ? LIMIT 1", SQLBindings([.vector(vectors[4])])) == [
+                5
+            ],
+            "a metric without an index does not touch the damaged file")
 
         // REINDEX repairs it.
         _ = try db.execute("REINDEX ix")
@@ -667,7 +736,10 @@ extension DistanceMetric {
         for i in [4, 100, 1000] {
             let top = try db.nearest(vectors[i], metric: .l2, k: 10)
             #expect(db.lastReport.strategy == .hnsw)
-            #expect(recallOf(found: [top.map(\.id)], truth: [bruteForce(rows, query: vectors[i], metric: .l2, k: 10).map(\.id)]) >= 0.9)
+            #expect(
+                recallOf(
+                    found: [top.map(\.id)], truth: [bruteForce(rows, query: vectors[i], metric: .l2, k: 10).map(\.id)])
+                    >= 0.9)
             #expect(top.first?.id == Int64(i + 1))
         }
         let record = try #require(try db.indexRecords().first)
@@ -717,7 +789,8 @@ extension DistanceMetric {
         let outcome = try QuiverBinary.run(["sql", "--db", items.path, "DROP INDEX ix"])
         #expect(outcome.succeeded, "\(outcome)")
         #expect(try items.db.indexRecords().isEmpty)
-        #expect(filesInIndexFolder(items.path).isEmpty, "quiver sql 'DROP INDEX ix' left \(filesInIndexFolder(items.path))")
+        #expect(
+            filesInIndexFolder(items.path).isEmpty, "quiver sql 'DROP INDEX ix' left \(filesInIndexFolder(items.path))")
     }
 
     @Test func dropIndexKeepsTriggersWhileAnotherIndexNeedsThem() throws {
@@ -761,7 +834,8 @@ extension DistanceMetric {
         #expect(try items.db.nearest(query, metric: .l2, k: 1).first?.id == 5000)
         #expect(items.db.lastReport.strategy == .hnsw)
         // A new process agrees.
-        let child = try QuiverBinary.search(db: items.path, queries: [query], k: 1, metric: .l2, scratch: items.directory.path)
+        let child = try QuiverBinary.search(
+            db: items.path, queries: [query], k: 1, metric: .l2, scratch: items.directory.path)
         #expect(child.keys == [[5000]], "\(child.outcome)")
     }
 
@@ -775,7 +849,9 @@ extension DistanceMetric {
         _ = try items.db.execute("BEGIN; DROP INDEX a; ROLLBACK")
         #expect(try items.db.indexRecords().map(\.name) == ["a", "b"])
         _ = try items.db.nearest(q, metric: .l2, k: 5)
-        #expect(items.db.lastReport.strategy == .hnsw, "index a was dropped in a rolled-back transaction but is no longer used")
+        #expect(
+            items.db.lastReport.strategy == .hnsw,
+            "index a was dropped in a rolled-back transaction but is no longer used")
         _ = try items.db.execute("DROP INDEX a")
         #expect(try items.db.indexRecords().map(\.name) == ["b"])
     }

@@ -5,9 +5,14 @@ import Testing
     @Test func simdKernelsMatchDoublePrecision() {
         var random = SeededRandom(seed: 1)
         for dimension in [1, 3, 15, 16, 17, 63, 64, 65, 384, 1000] {
-            let a = random.vector(dimension), b = random.vector(dimension)
-            let dot = a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { PairDistance.dot(pa.baseAddress!, $0.baseAddress!, count: dimension) } }
-            let l2 = a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { PairDistance.l2Squared(pa.baseAddress!, $0.baseAddress!, count: dimension) } }
+            let a = random.vector(dimension)
+            let b = random.vector(dimension)
+            let dot = a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { PairDistance.dot(pa.baseAddress!, $0.baseAddress!, count: dimension) }
+            }
+            let l2 = a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { PairDistance.l2Squared(pa.baseAddress!, $0.baseAddress!, count: dimension) }
+            }
             let exactDot = -PairDistance.precise(.innerProduct, a, b)
             let exactL2 = PairDistance.precise(.l2, a, b)
             #expect(abs(Double(dot) - exactDot) < 1e-4 * Double(dimension), "dot at \(dimension)")
@@ -62,11 +67,15 @@ import Testing
 
     @Test func batchedBLASAgreesWithSingleQueryBLAS() {
         var random = SeededRandom(seed: 3)
-        let dimension = 33, rowCount = 50, queryCount = 4
+        let dimension = 33
+        let rowCount = 50
+        let queryCount = 4
         let rows = (0..<rowCount).flatMap { _ in random.vector(dimension) }
         let queries = (0..<queryCount).flatMap { _ in random.vector(dimension) }
         var batched = [Float](repeating: 0, count: rowCount * queryCount)
-        BLASScoring.dots(rows: rows, rowCount: rowCount, dimension: dimension, queries: queries, queryCount: queryCount, into: &batched)
+        BLASScoring.dots(
+            rows: rows, rowCount: rowCount, dimension: dimension, queries: queries, queryCount: queryCount,
+            into: &batched)
         for q in 0..<queryCount {
             var single = [Float](repeating: 0, count: rowCount)
             let query = Array(queries[(q * dimension)..<((q + 1) * dimension)])

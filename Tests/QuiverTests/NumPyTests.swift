@@ -50,13 +50,15 @@ import Testing
         let dir = try Self.scratchDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("m.npy").path
-        let values: [Float] = [0, -0.0, 1, -1.5, .pi, .leastNonzeroMagnitude, .greatestFiniteMagnitude, .infinity,
-                               -.infinity, .nan, 1e-8, 0.1]
+        let values: [Float] = [
+            0, -0.0, 1, -1.5, .pi, .leastNonzeroMagnitude, .greatestFiniteMagnitude, .infinity,
+            -.infinity, .nan, 1e-8, 0.1,
+        ]
         try NumPy.writeFloatMatrix(path: path, rows: 3, columns: 4, values: values)
         let matrix = try NumPy.readFloatMatrix(path: path)
         #expect(matrix.rows == 3 && matrix.columns == 4)
         #expect(matrix.values.map(\.bitPattern) == values.map(\.bitPattern))
-        #expect(Array(matrix[row: 1]) .map(\.bitPattern) == values[4..<8].map(\.bitPattern))
+        #expect(Array(matrix[row: 1]).map(\.bitPattern) == values[4..<8].map(\.bitPattern))
         // numpy aligns the data to 64 bytes; so do we.
         let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
         #expect((size - values.count * 4) % 64 == 0)
@@ -91,7 +93,8 @@ import Testing
     func readsFilesWrittenByNumPy() throws {
         let dir = try Self.scratchDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try Self.runPython("""
+        try Self.runPython(
+            """
             import numpy as np
             np.save('\(dir.path)/f4.npy', np.arange(12, dtype='<f4').reshape(3, 4) / 7)
             np.save('\(dir.path)/i4.npy', np.array([[-5, 7], [2**31 - 1, -2**31]], dtype='<i4'))
@@ -113,7 +116,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         try NumPy.writeFloatMatrix(path: dir.path + "/f.npy", rows: 2, columns: 2, values: [0.1, -2, 3e-5, 4])
         try NumPy.writeInt64Matrix(path: dir.path + "/i.npy", rows: 1, columns: 3, values: [7, -8, 1 << 40])
-        let out = try Self.runPython("""
+        let out = try Self.runPython(
+            """
             import numpy as np
             f = np.load('\(dir.path)/f.npy'); i = np.load('\(dir.path)/i.npy')
             print(f.dtype, f.shape, f.tolist() == np.array([0.1, -2, 3e-5, 4], dtype='<f4').reshape(2, 2).tolist())
@@ -126,7 +130,8 @@ import Testing
     func float16MatchesNumPyForEveryBitPattern() throws {
         let dir = try Self.scratchDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try Self.runPython("""
+        try Self.runPython(
+            """
             import numpy as np
             h = np.arange(65536, dtype='<u2').view('<f2').reshape(256, 256)
             np.save('\(dir.path)/h.npy', h)
@@ -159,10 +164,16 @@ import Testing
 
     /// Each header paired with the message it must produce.
     static let badHeaders: [(String, String)] = [
-        ("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", "unsupported dtype '<f8' (expected float32 or float16)"),
+        (
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }",
+            "unsupported dtype '<f8' (expected float32 or float16)"
+        ),
         ("{'descr': '>f4', 'fortran_order': False, 'shape': (2, 3), }", "big-endian dtype '>f4' unsupported"),
         ("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", "fortran_order arrays unsupported"),
-        ("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 1), }", "unsupported 3-D shape (2, 3, 1) (expected 1-D or 2-D)"),
+        (
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 1), }",
+            "unsupported 3-D shape (2, 3, 1) (expected 1-D or 2-D)"
+        ),
         ("{'descr': '<f4', 'fortran_order': False, 'shape': (), }", "unsupported 0-D shape () (expected 1-D or 2-D)"),
         ("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }", "unsupported dtype"),
         ("{'descr': '<f4', 'shape': (2, 3), }", "malformed .npy header: 'fortran_order' missing"),
@@ -181,8 +192,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("bad.npy").path
         for (header, message) in Self.badHeaders {
-            try Self.write(Self.npyBytes(header: header, data: Self.littleEndianBytes([1, 2, 3, 4, 5, 6])),
-                           to: URL(fileURLWithPath: path))
+            try Self.write(
+                Self.npyBytes(header: header, data: Self.littleEndianBytes([1, 2, 3, 4, 5, 6])),
+                to: URL(fileURLWithPath: path))
             do {
                 _ = try NumPy.readFloatMatrix(path: path)
                 Issue.record("accepted \(header)")
@@ -237,7 +249,9 @@ import Testing
             Issue.record("accepted a truncated file")
         } catch {
             #expect(error.problem == .truncated(expectedBytes: 320, foundBytes: 220))
-            #expect(error.description == "\(path): file shorter than its header says: expected 320 bytes of data, found 220")
+            #expect(
+                error.description == "\(path): file shorter than its header says: expected 320 bytes of data, found 220"
+            )
         }
     }
 

@@ -17,7 +17,8 @@ import Testing
 
     init() throws {
         db = try Database(path: directory.file("db"))
-        _ = try db.execute("""
+        _ = try db.execute(
+            """
             CREATE TABLE documents (id INTEGER PRIMARY KEY, dept TEXT, year INTEGER);
             CREATE TABLE chunks (id INTEGER PRIMARY KEY, doc_id INTEGER, bucket INTEGER, cluster INTEGER, emb VECTOR(16));
             CREATE INDEX chunks_bucket ON chunks (bucket);
@@ -38,10 +39,13 @@ import Testing
             let c = Int(random.next() % 20)
             let v = centres[c].map { $0 + Float.random(in: -0.4...0.4, using: &random) }
             rows.append((id, v))
-            bindings.append(SQLBindings([.integer(id), .integer(id % 100 + 1), .integer(id % 1000), .integer(Int64(c)), .vector(v)]))
+            bindings.append(
+                SQLBindings([.integer(id), .integer(id % 100 + 1), .integer(id % 1000), .integer(Int64(c)), .vector(v)])
+            )
         }
         try db.executeMany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?)", bindings)
-        _ = try db.execute("CREATE INDEX chunks_emb ON chunks USING hnsw (emb) WITH (m = 12, ef_construction = 64); ANALYZE")
+        _ = try db.execute(
+            "CREATE INDEX chunks_emb ON chunks USING hnsw (emb) WITH (m = 12, ef_construction = 64); ANALYZE")
         // The documented ef for these recall checks: queries are uniform noise, off the data's
         // clusters, which is harder for a graph than real queries (see HNSWIndexTests).
         _ = try db.execute("SET hnsw.ef_search = \(Self.ef)")
@@ -53,16 +57,20 @@ import Testing
         bruteForce(rows.filter { keep($0.id) }, query: query, metric: .cosine, k: k).map(\.id)
     }
 
-    @Test(arguments: [500, 100, 10, 1])   // bucket < n: 50%, 10%, 1%, 0.1% of the rows
+    @Test(arguments: [500, 100, 10, 1]) // bucket < n: 50%, 10%, 1%, 0.1% of the rows
     func neverFewerThanKAndRecallAtEverySelectivity(buckets: Int) throws {
         var random = SeededRandom(seed: UInt64(buckets))
-        var found: [[Int64]] = [], truth: [[Int64]] = []
+        var found: [[Int64]] = []
+        var truth: [[Int64]] = []
         var strategies = Set<String>()
         for _ in 0..<30 {
             // Queries like real ones: near the data (a row, moved a little).
-            let query = rows[Int(random.next() % UInt64(rows.count))].vector.map { $0 + Float.random(in: -0.2...0.2, using: &random) }
-            let ids = try db.integers("SELECT id FROM chunks WHERE bucket < ? ORDER BY emb <=> ? LIMIT 10",
-                                      SQLBindings([.integer(Int64(buckets)), .vector(query)]))
+            let query = rows[Int(random.next() % UInt64(rows.count))].vector.map {
+                $0 + Float.random(in: -0.2...0.2, using: &random)
+            }
+            let ids = try db.integers(
+                "SELECT id FROM chunks WHERE bucket < ? ORDER BY emb <=> ? LIMIT 10",
+                SQLBindings([.integer(Int64(buckets)), .vector(query)]))
             let expected = exact(query, k: 10) { $0 % 1000 < buckets }
             #expect(ids.count == min(10, expected.count), "bucket < \(buckets): \(ids.count) rows")
             #expect(ids.allSatisfy { $0 % 1000 < buckets }, "a row that fails the filter")
@@ -77,11 +85,16 @@ import Testing
 
     @Test func antiCorrelatedFilter() throws {
         // Queries near cluster 0's rows, filter keeping only cluster 7's.
-        let near = rows.filter { try! db.integers("SELECT cluster FROM chunks WHERE id = ?", SQLBindings([.integer($0.id)])) == [0] }.prefix(20)
-        var found: [[Int64]] = [], truth: [[Int64]] = []
+        let near = rows.filter {
+            try! db.integers("SELECT cluster FROM chunks WHERE id = ?", SQLBindings([.integer($0.id)])) == [0]
+        }.prefix(20)
+        var found: [[Int64]] = []
+        var truth: [[Int64]] = []
         let seven = Set(try db.integers("SELECT id FROM chunks WHERE cluster = 7"))
         for row in near {
-            let ids = try db.integers("SELECT id FROM chunks WHERE cluster = 7 ORDER BY emb <=> ? LIMIT 10", SQLBindings([.vector(row.vector)]))
+            let ids = try db.integers(
+                "SELECT id FROM chunks WHERE cluster = 7 ORDER BY emb <=> ? LIMIT 10",
+                SQLBindings([.vector(row.vector)]))
             #expect(ids.count == 10)
             found.append(ids)
             truth.append(exact(row.vector, k: 10) { seven.contains($0) })
@@ -92,10 +105,12 @@ import Testing
     @Test func joinedFiltersFeedTheSearch() throws {
         var random = SeededRandom(seed: 5)
         let legalDocs = Set(try db.integers("SELECT id FROM documents WHERE dept = 'legal' AND year >= 2020"))
-        var found: [[Int64]] = [], truth: [[Int64]] = []
+        var found: [[Int64]] = []
+        var truth: [[Int64]] = []
         for _ in 0..<20 {
             let query = random.vector(Self.dimension)
-            let result = try db.rows("""
+            let result = try db.rows(
+                """
                 SELECT c.id, d.dept FROM chunks c JOIN documents d ON c.doc_id = d.id
                 WHERE d.dept = 'legal' AND d.year >= 2020 ORDER BY c.emb <=> ? LIMIT 5
                 """, SQLBindings([.vector(query)]))
@@ -111,26 +126,31 @@ import Testing
     @Test func vectorTopKInsideACTE() throws {
         var random = SeededRandom(seed: 6)
         let query = random.vector(Self.dimension)
-        let grouped = try db.rows("""
+        let grouped = try db.rows(
+            """
             WITH near AS (SELECT id, doc_id FROM chunks ORDER BY emb <=> ? LIMIT 20)
             SELECT d.dept, count(*) FROM near JOIN documents d ON d.id = near.doc_id GROUP BY d.dept ORDER BY d.dept
             """, SQLBindings([.vector(query)]))
         #expect(grouped.reduce(0) { $0 + $1[1].integerValue! } == 20)
         // Answered by the index, not by scoring every row in SQLite.
         #expect(db.lastReport.strategy == .hnsw)
-        let ids = try db.integers("SELECT id FROM (SELECT id FROM chunks ORDER BY emb <=> ? LIMIT 10) ORDER BY id", SQLBindings([.vector(query)]))
+        let ids = try db.integers(
+            "SELECT id FROM (SELECT id FROM chunks ORDER BY emb <=> ? LIMIT 10) ORDER BY id",
+            SQLBindings([.vector(query)]))
         #expect(recallOf(found: [ids], truth: [exact(query, k: 10) { _ in true }]) >= 0.9)
     }
 
     @Test func explainShowsTheChoiceAndAnalyzeTheWork() throws {
         let query = SQLBindings([.vector(rows[0].vector)])
-        let plan = try db.execute("EXPLAIN SELECT id FROM chunks WHERE bucket < 5 ORDER BY emb <=> ? LIMIT 10", query)[0]
+        let plan = try db.execute("EXPLAIN SELECT id FROM chunks WHERE bucket < 5 ORDER BY emb <=> ? LIMIT 10", query)[
+            0]
         #expect(plan.columns == ["item", "value"])
         let items = Dictionary(uniqueKeysWithValues: plan.rows.map { ($0[0].textValue!, $0[1].textValue!) })
         #expect(items["index"]?.contains("chunks_emb") == true)
         #expect(items["estimated selectivity"]?.contains("%") == true)
         #expect(items["strategy"] != nil && items["reason"] != nil)
-        let analyzed = try db.execute("EXPLAIN ANALYZE SELECT id FROM chunks WHERE bucket < 5 ORDER BY emb <=> ? LIMIT 10", query)[0]
+        let analyzed = try db.execute(
+            "EXPLAIN ANALYZE SELECT id FROM chunks WHERE bucket < 5 ORDER BY emb <=> ? LIMIT 10", query)[0]
         let steps = Dictionary(uniqueKeysWithValues: analyzed.rows.map { ($0[0].textValue!, $0[1].textValue!) })
         #expect(steps["actual selectivity"] == "0.5%")
         #expect(steps["rows returned"] == "10")
@@ -142,7 +162,8 @@ import Testing
     }
 
     @Test func hybridTextAndVectorByReciprocalRankFusion() throws {
-        _ = try db.execute("""
+        _ = try db.execute(
+            """
             CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT, emb VECTOR(3));
             INSERT INTO notes VALUES
               (1, '数据质量比数量更重要，大语言模型需要清洗过的数据', '[1, 0, 0]'),
@@ -153,7 +174,8 @@ import Testing
             INSERT INTO notes_fts (rowid, body) SELECT id, body FROM notes;
             """)
         func hybrid(_ text: String, _ vector: String) throws -> [Int64] {
-            try db.integers("""
+            try db.integers(
+                """
                 WITH vec AS (SELECT id, row_number() OVER (ORDER BY emb <=> :q) AS rank FROM notes ORDER BY emb <=> :q LIMIT 50),
                      txt AS (SELECT rowid AS id, row_number() OVER (ORDER BY bm25(notes_fts)) AS rank
                              FROM notes_fts WHERE notes_fts MATCH :text ORDER BY bm25(notes_fts) LIMIT 50)

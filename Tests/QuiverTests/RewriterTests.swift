@@ -1,3 +1,4 @@
+import Foundation
 import QuiverQuery
 import Testing
 
@@ -12,17 +13,24 @@ import Testing
         #expect(try rewrite("SELECT a <-> b FROM t") == "SELECT l2_distance(a, b) AS \"a <-> b\" FROM t")
         #expect(try rewrite("SELECT t.e <=> '[1,2]' AS d FROM t") == "SELECT cosine_distance(t.e, '[1,2]') AS d FROM t")
         #expect(try rewrite("SELECT e<#>:q AS d FROM t") == "SELECT negative_inner_product(e, :q) AS d FROM t")
-        #expect(try rewrite("SELECT 1 + (f(x) <=> (SELECT e FROM u LIMIT 1)) FROM t")
-                == "SELECT 1 + (cosine_distance(f(x), (SELECT e FROM u LIMIT 1))) AS \"1 + (f(x) <=> (SELECT e FROM u LIMIT 1))\" FROM t")
-        #expect(try rewrite("SELECT id FROM t WHERE e <=> '[1,2]'::vector < 1") == "SELECT id FROM t WHERE cosine_distance(e, '[1,2]') < 1")
+        #expect(
+            try rewrite("SELECT 1 + (f(x) <=> (SELECT e FROM u LIMIT 1)) FROM t")
+                == "SELECT 1 + (cosine_distance(f(x), (SELECT e FROM u LIMIT 1))) AS \"1 + (f(x) <=> (SELECT e FROM u LIMIT 1))\" FROM t"
+        )
+        #expect(
+            try rewrite("SELECT id FROM t WHERE e <=> '[1,2]'::vector < 1")
+                == "SELECT id FROM t WHERE cosine_distance(e, '[1,2]') < 1")
     }
 
     @Test func orderingTermsSortRowsWithoutVectorsLast() throws {
-        #expect(try rewrite("SELECT id FROM t ORDER BY e <=> ?1 LIMIT 3")
+        #expect(
+            try rewrite("SELECT id FROM t ORDER BY e <=> ?1 LIMIT 3")
                 == "SELECT id FROM t ORDER BY cosine_distance(e, ?1) NULLS LAST LIMIT 3")
-        #expect(try rewrite("SELECT id FROM t ORDER BY e <=> ?1 DESC LIMIT 3")
+        #expect(
+            try rewrite("SELECT id FROM t ORDER BY e <=> ?1 DESC LIMIT 3")
                 == "SELECT id FROM t ORDER BY cosine_distance(e, ?1) DESC LIMIT 3")
-        #expect(try rewrite("SELECT id FROM t WHERE e <-> ?1 < 0.5")
+        #expect(
+            try rewrite("SELECT id FROM t WHERE e <-> ?1 < 0.5")
                 == "SELECT id FROM t WHERE l2_distance(e, ?1) < 0.5")
     }
 
@@ -45,23 +53,34 @@ import Testing
     }
 
     @Test func stringsAndCommentsAreLeftAlone() throws {
-        #expect(try rewrite("SELECT 'a <-> b', \"x<=>y\" -- c <#> d\nFROM t")
+        #expect(
+            try rewrite("SELECT 'a <-> b', \"x<=>y\" -- c <#> d\nFROM t")
                 == "SELECT 'a <-> b', \"x<=>y\" -- c <#> d\nFROM t")
     }
 
     @Test func compressedColumnsAreReadAsTextInExpressions() throws {
         let c: Set<String> = ["body"]
-        #expect(try rewrite("SELECT body FROM docs WHERE body LIKE '%x%'", compressed: c)
+        #expect(
+            try rewrite("SELECT body FROM docs WHERE body LIKE '%x%'", compressed: c)
                 == "SELECT quiver_text(body) AS \"body\" FROM docs WHERE quiver_text(body) LIKE '%x%'")
-        #expect(try rewrite("SELECT d.body AS b, length(body) FROM docs d ORDER BY body", compressed: c)
-                == "SELECT quiver_text(d.body) AS b, length(quiver_text(body)) AS \"length(body)\" FROM docs d ORDER BY quiver_text(body)")
+        #expect(
+            try rewrite("SELECT d.body AS b, length(body) FROM docs d ORDER BY body", compressed: c)
+                == "SELECT quiver_text(d.body) AS b, length(quiver_text(body)) AS \"length(body)\" FROM docs d ORDER BY quiver_text(body)"
+        )
         // Assignment targets, column lists and conflict targets are names, not values.
-        #expect(try rewrite("INSERT INTO docs (id, body) VALUES (1, 'x') ON CONFLICT (body) DO UPDATE SET body = excluded.body || body", compressed: c)
-                == "INSERT INTO docs (id, body) VALUES (1, 'x') ON CONFLICT (body) DO UPDATE SET body = quiver_text(excluded.body) || quiver_text(body)")
-        #expect(try rewrite("UPDATE docs SET body = upper(body), n = 1 WHERE body = 'a'", compressed: c)
+        #expect(
+            try rewrite(
+                "INSERT INTO docs (id, body) VALUES (1, 'x') ON CONFLICT (body) DO UPDATE SET body = excluded.body || body",
+                compressed: c)
+                == "INSERT INTO docs (id, body) VALUES (1, 'x') ON CONFLICT (body) DO UPDATE SET body = quiver_text(excluded.body) || quiver_text(body)"
+        )
+        #expect(
+            try rewrite("UPDATE docs SET body = upper(body), n = 1 WHERE body = 'a'", compressed: c)
                 == "UPDATE docs SET body = upper(quiver_text(body)), n = 1 WHERE quiver_text(body) = 'a'")
         #expect(try rewrite("CREATE INDEX i ON docs(body)", compressed: c) == "CREATE INDEX i ON docs(body)")
-        #expect(try rewrite("SELECT compressed_size(body) FROM docs", compressed: c) == "SELECT compressed_size(body) FROM docs")
+        #expect(
+            try rewrite("SELECT compressed_size(body) FROM docs", compressed: c)
+                == "SELECT compressed_size(body) FROM docs")
     }
 
     @Test func scriptsSplitAtSemicolonsButNotInsideTriggers() {
@@ -78,5 +97,3 @@ import Testing
         #expect(statements[2].text.trimmingCharacters(in: .whitespaces) == "SELECT 1")
     }
 }
-
-import Foundation

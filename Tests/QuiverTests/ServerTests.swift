@@ -11,37 +11,54 @@ import Testing
 
     /// Creates `docs(id, lang, n, body, embedding VECTOR(8))` with an HNSW index and `count` rows.
     @discardableResult
-    func loadDocs(_ client: QuiverClient, count: Int, seed: UInt64 = 7) throws -> [(id: Int64, lang: String, n: Int, vector: [Float])] {
-        try client.call("POST", "/tables", [
-            "name": "docs",
-            "columns": [
-                ["name": "id", "type": "INTEGER", "primary_key": true],
-                ["name": "lang", "type": "TEXT", "not_null": true],
-                ["name": "n", "type": "INTEGER"],
-                ["name": "body", "type": "TEXT"],
-                ["name": "embedding", "type": .string("VECTOR(\(Self.dimension))")],
-            ],
-            "indexes": [["column": "embedding", "metric": "cosine", "m": 8, "ef_construction": 40]],
-        ])
+    func loadDocs(_ client: QuiverClient, count: Int, seed: UInt64 = 7) throws -> [(
+        id: Int64, lang: String, n: Int, vector: [Float]
+    )] {
+        try client.call(
+            "POST", "/tables",
+            [
+                "name": "docs",
+                "columns": [
+                    ["name": "id", "type": "INTEGER", "primary_key": true],
+                    ["name": "lang", "type": "TEXT", "not_null": true],
+                    ["name": "n", "type": "INTEGER"],
+                    ["name": "body", "type": "TEXT"],
+                    ["name": "embedding", "type": .string("VECTOR(\(Self.dimension))")],
+                ],
+                "indexes": [["column": "embedding", "metric": "cosine", "m": 8, "ef_construction": 40]],
+            ])
         var random = SeededRandom(seed: seed)
         let rows = (1...count).map { i in
             (id: Int64(i), lang: i % 3 == 0 ? "zh" : "en", n: i % 10, vector: random.vector(Self.dimension))
         }
-        try client.call("POST", "/tables/docs/rows", ["rows": .array(rows.map { row in
-            ["id": .integer(row.id), "lang": .string(row.lang), "n": .integer(Int64(row.n)),
-             "body": .string("passage k\(row.id)q in \(row.lang)"), "embedding": .vector(row.vector)]
-        })])
+        try client.call(
+            "POST", "/tables/docs/rows",
+            [
+                "rows": .array(
+                    rows.map { row in
+                        [
+                            "id": .integer(row.id), "lang": .string(row.lang), "n": .integer(Int64(row.n)),
+                            "body": .string("passage k\(row.id)q in \(row.lang)"), "embedding": .vector(row.vector),
+                        ]
+                    })
+            ])
         return rows
     }
 
     /// Every answer the test's clients received matched Schemas/quiver-api.openapi.json.
-    func expectContractHeld(_ server: ServerProcess, atLeast minimum: Int, sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectContractHeld(
+        _ server: ServerProcess, atLeast minimum: Int, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         guard let contract = server.contract else {
             Issue.record("Schemas/quiver-api.openapi.json is missing or not JSON", sourceLocation: sourceLocation)
             return
         }
-        #expect(contract.problems.isEmpty, "\(contract.problems.prefix(10).joined(separator: "\n"))", sourceLocation: sourceLocation)
-        #expect(contract.checked >= minimum, "only \(contract.checked) answers were checked", sourceLocation: sourceLocation)
+        #expect(
+            contract.problems.isEmpty, "\(contract.problems.prefix(10).joined(separator: "\n"))",
+            sourceLocation: sourceLocation)
+        #expect(
+            contract.checked >= minimum, "only \(contract.checked) answers were checked", sourceLocation: sourceLocation
+        )
     }
 
     func ids(_ answer: JSONValue) -> [Int64] {
@@ -52,7 +69,8 @@ import Testing
 
     @Test func everyEndpointAnswersOverTCPAndUnixSocket() throws {
         let directory = TemporaryDirectory("quiver-serve")
-        let server = try ServerProcess(database: directory.file("db"), ["--port", "0", "--socket", directory.file("q.sock")])
+        let server = try ServerProcess(
+            database: directory.file("db"), ["--port", "0", "--socket", directory.file("q.sock")])
         for unix in [false, true] {
             let client = server.client(unix: unix)
             #expect(try client.health())
@@ -69,7 +87,8 @@ import Testing
             // Nearest neighbours, exact and through the index, against brute force.
             let query = rows[5].vector
             let expected = bruteForce(rows.map { ($0.id, $0.vector) }, query: query, metric: .cosine, k: 5).map(\.id)
-            let exact = try client.call("POST", "/tables/docs/query", ["vector": .vector(query), "k": 5, "exact": true])
+            let exact = try client.call(
+                "POST", "/tables/docs/query", ["vector": .vector(query), "k": 5, "exact": true])
             #expect(ids(exact) == expected)
             #expect(exact["results"]?[0]?["row"]?["lang"]?.stringValue == rows[5].lang)
             #expect(exact["results"]?[0]?["row"]?["embedding"] == nil, "vectors are returned only when asked for")
@@ -79,28 +98,46 @@ import Testing
             // Structured filter and WHERE expression agree with brute force over the matching rows.
             let zh = rows.filter { $0.lang == "zh" && $0.n >= 3 }
             let expectedZh = bruteForce(zh.map { ($0.id, $0.vector) }, query: query, metric: .cosine, k: 4).map(\.id)
-            let filtered = try client.call("POST", "/tables/docs/query", [
-                "vector": .vector(query), "k": 4, "filter": ["lang": "zh", "n": ["$gte": 3]], "columns": ["id", "n"]])
+            let filtered = try client.call(
+                "POST", "/tables/docs/query",
+                [
+                    "vector": .vector(query), "k": 4, "filter": ["lang": "zh", "n": ["$gte": 3]],
+                    "columns": ["id", "n"],
+                ])
             #expect(ids(filtered) == expectedZh)
             #expect(filtered["results"]?[0]?["row"]?.objectValue?.keys.sorted() == ["id", "n"])
-            let whered = try client.call("POST", "/tables/docs/query", [
-                "vector": .vector(query), "k": 4, "where": "lang = :lang AND n >= 3", "params": ["lang": "zh"]])
+            let whered = try client.call(
+                "POST", "/tables/docs/query",
+                [
+                    "vector": .vector(query), "k": 4, "where": "lang = :lang AND n >= 3", "params": ["lang": "zh"],
+                ])
             #expect(ids(whered) == expectedZh)
-            let either = try client.call("POST", "/tables/docs/query", [
-                "vector": .vector(query), "k": 60, "filter": ["$or": [["n": ["$in": [1, 2]]], ["$not": ["lang": "en"]]]]])
+            let either = try client.call(
+                "POST", "/tables/docs/query",
+                [
+                    "vector": .vector(query), "k": 60,
+                    "filter": ["$or": [["n": ["$in": [1, 2]]], ["$not": ["lang": "en"]]]],
+                ])
             #expect(Set(ids(either)) == Set(rows.filter { [1, 2].contains($0.n) || $0.lang != "en" }.map(\.id)))
 
             // A batch of queries answers each as a single query would.
-            let batch = try client.call("POST", "/tables/docs/query/batch", ["queries": [
-                ["vector": .vector(rows[0].vector), "k": 3, "exact": true],
-                ["vector": .vector(query), "k": 4, "filter": ["lang": "zh", "n": ["$gte": 3]]],
-            ]])
-            #expect(batch["results"]?[0]?.arrayValue?.compactMap { $0["id"]?.integerValue }
-                        == bruteForce(rows.map { ($0.id, $0.vector) }, query: rows[0].vector, metric: .cosine, k: 3).map(\.id))
+            let batch = try client.call(
+                "POST", "/tables/docs/query/batch",
+                [
+                    "queries": [
+                        ["vector": .vector(rows[0].vector), "k": 3, "exact": true],
+                        ["vector": .vector(query), "k": 4, "filter": ["lang": "zh", "n": ["$gte": 3]]],
+                    ]
+                ])
+            #expect(
+                batch["results"]?[0]?.arrayValue?.compactMap { $0["id"]?.integerValue }
+                    == bruteForce(rows.map { ($0.id, $0.vector) }, query: rows[0].vector, metric: .cosine, k: 3).map(
+                        \.id))
             #expect(batch["results"]?[1]?.arrayValue?.compactMap { $0["id"]?.integerValue } == expectedZh)
 
             // Rows: get (with a missing key), upsert as update, delete.
-            let got = try client.call("POST", "/tables/docs/rows/get", ["ids": [3, 999, 1], "columns": ["id", "lang", "embedding"]])
+            let got = try client.call(
+                "POST", "/tables/docs/rows/get", ["ids": [3, 999, 1], "columns": ["id", "lang", "embedding"]])
             #expect(got["rows"]?.arrayValue?.compactMap { $0["id"]?.integerValue } == [3, 1])
             #expect(got["missing"] == [999])
             let stored = got["rows"]?[0]?["embedding"]?.arrayValue?.compactMap { $0.doubleValue }.map { Float($0) }
@@ -113,32 +150,47 @@ import Testing
             #expect(deleted["deleted"] == 2)
 
             // Raw SQL: several statements, parameters, vectors in results.
-            let sets = try client.sql("INSERT INTO docs (id, lang) VALUES (?1, 'de'); SELECT id, lang FROM docs WHERE id = ?1; SELECT count(*) AS n FROM docs",
-                                      parameters: [500])
+            let sets = try client.sql(
+                "INSERT INTO docs (id, lang) VALUES (?1, 'de'); SELECT id, lang FROM docs WHERE id = ?1; SELECT count(*) AS n FROM docs",
+                parameters: [500])
             #expect(sets.count == 2)
             #expect(sets[0].columns == ["id", "lang"])
             #expect(sets[0].rows == [[500, "de"]])
             #expect(sets[1].rows == [[59]])
-            let named = try client.sql("SELECT id FROM docs WHERE lang = :lang ORDER BY embedding <=> :q LIMIT 1",
-                                       named: ["lang": "fr", "q": .string("[" + rows[2].vector.map { "\($0)" }.joined(separator: ",") + "]")])
+            let named = try client.sql(
+                "SELECT id FROM docs WHERE lang = :lang ORDER BY embedding <=> :q LIMIT 1",
+                named: ["lang": "fr", "q": .string("[" + rows[2].vector.map { "\($0)" }.joined(separator: ",") + "]")])
             #expect(named.first?.rows == [[3]])
 
             // Hybrid: an FTS5 table beside the rows, fused with the vector ranking.
-            try client.sql("CREATE VIRTUAL TABLE docs_fts USING fts5(body, tokenize = 'trigram'); INSERT INTO docs_fts (rowid, body) SELECT id, body FROM docs WHERE body IS NOT NULL")
-            let hybrid = try client.call("POST", "/tables/docs/hybrid", [
-                "vector": .vector(rows[40].vector), "text": "k17q", "k": 3, "candidates": 50, "columns": ["id", "body"]])
+            try client.sql(
+                "CREATE VIRTUAL TABLE docs_fts USING fts5(body, tokenize = 'trigram'); INSERT INTO docs_fts (rowid, body) SELECT id, body FROM docs WHERE body IS NOT NULL"
+            )
+            let hybrid = try client.call(
+                "POST", "/tables/docs/hybrid",
+                [
+                    "vector": .vector(rows[40].vector), "text": "k17q", "k": 3, "candidates": 50,
+                    "columns": ["id", "body"],
+                ])
             let hybridIDs = hybrid["results"]?.arrayValue?.compactMap { $0["id"]?.integerValue } ?? []
             // Row 41 is the vector's nearest, row 17 the only text match: each scores 1/61 from
             // its first place, more than any row ranked second in one list and absent from the other.
             #expect(hybridIDs.count == 3)
-            #expect(Set(hybridIDs.prefix(2)) == [41, 17], "the vector's own row and the text's own row rank first: \(hybridIDs)")
+            #expect(
+                Set(hybridIDs.prefix(2)) == [41, 17],
+                "the vector's own row and the text's own row rank first: \(hybridIDs)")
             #expect(hybrid["results"]?[0]?["vector_rank"] != nil || hybrid["results"]?[0]?["text_rank"] != nil)
-            _ = expectStatus(400) { try client.call("POST", "/tables/docs/hybrid", ["vector": .vector(query), "text": "x", "text_table": "docs"]) }
+            _ = expectStatus(400) {
+                try client.call(
+                    "POST", "/tables/docs/hybrid", ["vector": .vector(query), "text": "x", "text_table": "docs"])
+            }
 
             // Metrics in Prometheus' text format count what happened.
             let metrics = try client.send("GET", "/metrics")
             #expect(metrics.status == 200 && metrics.contentType.hasPrefix("text/plain"))
-            #expect(metrics.text.contains("quiver_http_requests_total{method=\"POST\",route=\"/tables/{table}/query\",status=\"200\"}"))
+            #expect(
+                metrics.text.contains(
+                    "quiver_http_requests_total{method=\"POST\",route=\"/tables/{table}/query\",status=\"200\"}"))
             #expect(metrics.text.contains("# TYPE quiver_http_request_duration_seconds histogram"))
 
             // Empty batches are valid and change nothing; an unknown table is still 404.
@@ -153,7 +205,9 @@ import Testing
 
             // Unknown things: 404 with a message; undeclared methods: 405 with Allow.
             _ = expectStatus(404, code: "not_found") { try client.call("GET", "/tables/nope") }
-            _ = expectStatus(404, code: "not_found") { try client.call("POST", "/tables/nope/query", ["vector": [1, 2]]) }
+            _ = expectStatus(404, code: "not_found") {
+                try client.call("POST", "/tables/nope/query", ["vector": [1, 2]])
+            }
             _ = expectStatus(404) { try client.call("GET", "/no/such/path") }
             let put = try client.send("PUT", "/tables")
             #expect(put.status == 405)
@@ -176,15 +230,17 @@ import Testing
         }
         expectContractHeld(server, atLeast: 50)
         #expect(server.stop() == 0)
-        #expect(!FileManager.default.fileExists(atPath: directory.file("q.sock")), "a clean exit removes the socket file")
+        #expect(
+            !FileManager.default.fileExists(atPath: directory.file("q.sock")), "a clean exit removes the socket file")
     }
 
     // MARK: - Authentication and access
 
     @Test func tokensGateEveryRequestButHealthAndTheReadTokenOnlyReads() throws {
         let directory = TemporaryDirectory("quiver-serve")
-        let server = try ServerProcess(database: directory.file("db"), ["--port", "0", "--read-token", "reader-secret"],
-                                       environment: ["QUIVER_TOKEN": "writer-secret"])
+        let server = try ServerProcess(
+            database: directory.file("db"), ["--port", "0", "--read-token", "reader-secret"],
+            environment: ["QUIVER_TOKEN": "writer-secret"])
         let anonymous = server.client()
         #expect(try anonymous.health(), "GET /health needs no token")
         let denied = expectStatus(401, code: "unauthorized") { try anonymous.call("GET", "/tables") }
@@ -199,23 +255,35 @@ import Testing
         let rows = try loadDocs(writer, count: 20)
         let reader = server.client(token: "reader-secret")
         // The read token queries and reads…
-        #expect(ids(try reader.call("POST", "/tables/docs/query", ["vector": .vector(rows[0].vector), "k": 1, "exact": true])) == [1])
+        #expect(
+            ids(
+                try reader.call(
+                    "POST", "/tables/docs/query", ["vector": .vector(rows[0].vector), "k": 1, "exact": true])) == [1])
         #expect(try reader.sql("SELECT count(*) FROM docs").first?.rows == [[20]])
         #expect(try reader.call("POST", "/tables/docs/rows/get", ["ids": [1]])["rows"]?.arrayValue?.count == 1)
         #expect(try reader.sql("PRAGMA table_info(docs)").first?.rows.count == 5)
         // …and changes nothing, however it tries.
         _ = expectStatus(403) { try reader.call("POST", "/tables/docs/rows", ["rows": [["id": 100, "lang": "en"]]]) }
         _ = expectStatus(403) { try reader.call("POST", "/tables/docs/rows/delete", ["ids": [1]]) }
-        _ = expectStatus(403) { try reader.call("POST", "/tables", ["name": "t", "columns": [["name": "a", "type": "TEXT"]]]) }
+        _ = expectStatus(403) {
+            try reader.call("POST", "/tables", ["name": "t", "columns": [["name": "a", "type": "TEXT"]]])
+        }
         _ = expectStatus(403) { try reader.call("DELETE", "/tables/docs") }
-        let insert = expectStatus(403, code: "forbidden") { try reader.sql("INSERT INTO docs (id, lang) VALUES (100, 'en')") }
+        let insert = expectStatus(403, code: "forbidden") {
+            try reader.sql("INSERT INTO docs (id, lang) VALUES (100, 'en')")
+        }
         #expect(insert?.message.contains("read-only") == true, "\(String(describing: insert))")
         _ = expectStatus(403) { try reader.sql("WITH x AS (SELECT 1) DELETE FROM docs") }
         _ = expectStatus(403) { try reader.sql("CREATE TABLE t (a)") }
         _ = expectStatus(403) { try reader.sql("CREATE INDEX docs_n ON docs (n)") }
         _ = expectStatus(403) { try reader.sql("PRAGMA user_version = 3") }
-        _ = expectStatus(403) { try reader.call("POST", "/tables/docs/query", [
-            "vector": .vector(rows[0].vector), "where": "id > 0 AND load_extension('/tmp/nothing.so') IS NULL"]) }
+        _ = expectStatus(403) {
+            try reader.call(
+                "POST", "/tables/docs/query",
+                [
+                    "vector": .vector(rows[0].vector), "where": "id > 0 AND load_extension('/tmp/nothing.so') IS NULL",
+                ])
+        }
         #expect(try writer.sql("SELECT count(*) FROM docs").first?.rows == [[20]], "nothing changed")
 
         // Every token: no ATTACH, no extensions, no weakening of durability.
@@ -237,8 +305,9 @@ import Testing
     @Test func aReadTokenWithoutAFullTokenIsRefused() throws {
         let directory = TemporaryDirectory("quiver-serve")
         let binary = try #require(ServerProcess.located.path)
-        let outcome = try ProcessRunner.run(binary, ["serve", "--db", directory.file("db"), "--port", "0", "--read-token", "r"],
-                                            environment: ProcessInfo.processInfo.environment.filter { $0.key != "QUIVER_TOKEN" })
+        let outcome = try ProcessRunner.run(
+            binary, ["serve", "--db", directory.file("db"), "--port", "0", "--read-token", "r"],
+            environment: ProcessInfo.processInfo.environment.filter { $0.key != "QUIVER_TOKEN" })
         #expect(!outcome.succeeded)
         #expect(outcome.stderr.contains("--read-token needs --token"), "\(outcome)")
     }
@@ -251,16 +320,27 @@ import Testing
         let directory = TemporaryDirectory("quiver-serve")
         let server = try ServerProcess(database: directory.file("db"), ["--port", "0"])
         let client = server.client()
-        try client.sql("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER NOT NULL, b INTEGER, name TEXT NOT NULL DEFAULT 'x')")
-        #expect(try client.call("POST", "/tables/t/rows", ["rows": [["id": 1, "a": 10, "b": 100], ["id": 2, "a": 20, "b": 200]]])["upserted"] == 2)
-        #expect(try client.call("POST", "/tables/t/rows", ["rows": [["id": 1, "b": 101], ["id": 2, "name": "two"], ["id": 3, "a": 30]]])["upserted"] == 3)
+        try client.sql(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER NOT NULL, b INTEGER, name TEXT NOT NULL DEFAULT 'x')")
+        #expect(
+            try client.call(
+                "POST", "/tables/t/rows", ["rows": [["id": 1, "a": 10, "b": 100], ["id": 2, "a": 20, "b": 200]]])[
+                    "upserted"] == 2)
+        #expect(
+            try client.call(
+                "POST", "/tables/t/rows",
+                ["rows": [["id": 1, "b": 101], ["id": 2, "name": "two"], ["id": 3, "a": 30]]])["upserted"] == 3)
         // Only the key, of an existing row: nothing to change, and no error.
         #expect(try client.call("POST", "/tables/t/rows", ["rows": [["id": 1]]])["upserted"] == 0)
         let rows = try client.sql("SELECT id, a, b, name FROM t ORDER BY id")[0].rows
         #expect(rows == [[1, 10, 101, "x"], [2, 20, 200, "two"], [3, 30, nil, "x"]])
         // A new key without its NOT NULL column is refused, naming the row, and the whole batch is undone.
-        let refused = expectStatus(409) { try client.call("POST", "/tables/t/rows", ["rows": [["id": 1, "b": 999], ["id": 4, "b": 4]]]) }
-        #expect(refused?.message.contains("rows[1]") == true && refused?.message.contains("NOT NULL") == true, "\(String(describing: refused))")
+        let refused = expectStatus(409) {
+            try client.call("POST", "/tables/t/rows", ["rows": [["id": 1, "b": 999], ["id": 4, "b": 4]]])
+        }
+        #expect(
+            refused?.message.contains("rows[1]") == true && refused?.message.contains("NOT NULL") == true,
+            "\(String(describing: refused))")
         #expect(try client.sql("SELECT b FROM t WHERE id = 1")[0].rows == [[101]])
         expectContractHeld(server, atLeast: 5)
     }
@@ -273,13 +353,21 @@ import Testing
         let database = directory.file("db")
         let server = try ServerProcess(database: database, ["--port", "0"])
         let client = server.client()
-        _ = try client.call("POST", "/tables", ["name": "t", "columns": [["name": "id", "type": "INTEGER", "primary_key": true],
-                                                                        ["name": "emb", "type": "VECTOR(4)"]],
-                                                "indexes": [["column": "emb", "metric": "l2"]]])
+        _ = try client.call(
+            "POST", "/tables",
+            [
+                "name": "t",
+                "columns": [
+                    ["name": "id", "type": "INTEGER", "primary_key": true],
+                    ["name": "emb", "type": "VECTOR(4)"],
+                ],
+                "indexes": [["column": "emb", "metric": "l2"]],
+            ])
         let indexes = database + "/indexes"
         let files = try FileManager.default.contentsOfDirectory(atPath: indexes).filter { !$0.hasPrefix(".") }
         let indexFile = try #require(files.count == 1 ? files[0] : nil, "one index file: \(files)")
-        try FileManager.default.createDirectory(atPath: "\(indexes)/\(indexFile).tmp", withIntermediateDirectories: false)
+        try FileManager.default.createDirectory(
+            atPath: "\(indexes)/\(indexFile).tmp", withIntermediateDirectories: false)
 
         // A checkpoint is due after 10,000 changes; two batches of 6,000 cross it.
         func vector(_ i: Int) -> [Float] {
@@ -287,7 +375,10 @@ import Testing
             return random.vector(4)
         }
         func batch(_ start: Int) -> JSONValue {
-            ["rows": .array((start..<start + 6_000).map { i in ["id": .integer(Int64(i)), "emb": .vector(vector(i))] })]
+            [
+                "rows": .array(
+                    (start..<start + 6_000).map { i in ["id": .integer(Int64(i)), "emb": .vector(vector(i))] })
+            ]
         }
         func found(_ i: Int, _ client: QuiverClient) throws -> Bool {
             let near = try client.call("POST", "/tables/t/query", ["vector": .vector(vector(i)), "k": 5])
@@ -298,13 +389,17 @@ import Testing
         #expect(try client.call("POST", "/tables/t/rows", batch(6_000))["upserted"] == 6_000)
         #expect(try client.call("GET", "/health")["status"] == "degraded")
         #expect(try client.send("GET", "/metrics").text.contains("quiver_index_checkpoint_failing 1"))
-        #expect(server.stderr.contains("index checkpoint failed") && server.stderr.contains("\(indexFile).tmp"), "\(server.stderr)")
+        #expect(
+            server.stderr.contains("index checkpoint failed") && server.stderr.contains("\(indexFile).tmp"),
+            "\(server.stderr)")
         // Every acknowledged row is there and found through the index.
         #expect(try client.sql("SELECT count(*) FROM t")[0].rows == [[12_000]])
         #expect(try found(11_999, client) && found(6_000, client))
 
         try FileManager.default.removeItem(atPath: "\(indexes)/\(indexFile).tmp")
-        #expect(try client.call("POST", "/tables/t/rows", ["rows": [["id": 12_000, "emb": .vector([0, 0, 0, 0])]]])["upserted"] == 1)
+        #expect(
+            try client.call("POST", "/tables/t/rows", ["rows": [["id": 12_000, "emb": .vector([0, 0, 0, 0])]]])[
+                "upserted"] == 1)
         #expect(try client.call("GET", "/health")["status"] == "ok")
         #expect(try client.send("GET", "/metrics").text.contains("quiver_index_checkpoint_failing 0"))
         #expect(server.stop(signal: SIGKILL) != nil)
@@ -317,9 +412,13 @@ import Testing
 
     @Test func limitsAnswer413AndBadInputAnswers4xxWithoutChangingAnything() throws {
         let directory = TemporaryDirectory("quiver-serve")
-        let server = try ServerProcess(database: directory.file("db"), ["--port", "0", "--max-body-bytes", "20000",
-                                                                         "--max-batch-rows", "30", "--max-k", "50",
-                                                                         "--max-batch-queries", "3"])
+        let server = try ServerProcess(
+            database: directory.file("db"),
+            [
+                "--port", "0", "--max-body-bytes", "20000",
+                "--max-batch-rows", "30", "--max-k", "50",
+                "--max-batch-queries", "3",
+            ])
         let client = server.client()
         let rows = try loadDocs(client, count: 30)
         let query: JSONValue = .vector(rows[0].vector)
@@ -327,61 +426,131 @@ import Testing
         let big = Data(("{\"sql\": \"SELECT '" + String(repeating: "x", count: 30_000) + "'\"}").utf8)
         let tooBig = try client.send("POST", "/sql", body: big)
         #expect(tooBig.status == 413 && tooBig.json?["error"]?["code"] == "too_large", "\(tooBig.text)")
-        _ = expectStatus(413) { try client.call("POST", "/tables/docs/rows", ["rows": .array((100..<131).map { ["id": .integer(Int64($0)), "lang": "en"] })]) }
-        _ = expectStatus(413) { try client.call("POST", "/tables/docs/rows/get", ["ids": .array((0..<31).map { .integer(Int64($0)) })]) }
+        _ = expectStatus(413) {
+            try client.call(
+                "POST", "/tables/docs/rows",
+                ["rows": .array((100..<131).map { ["id": .integer(Int64($0)), "lang": "en"] })])
+        }
+        _ = expectStatus(413) {
+            try client.call("POST", "/tables/docs/rows/get", ["ids": .array((0..<31).map { .integer(Int64($0)) })])
+        }
         _ = expectStatus(413) { try client.call("POST", "/tables/docs/query", ["vector": query, "k": 51]) }
-        _ = expectStatus(413) { try client.call("POST", "/tables/docs/query/batch", ["queries": .array(Array(repeating: ["vector": query], count: 4))]) }
+        _ = expectStatus(413) {
+            try client.call(
+                "POST", "/tables/docs/query/batch", ["queries": .array(Array(repeating: ["vector": query], count: 4))])
+        }
 
         // Malformed and mistyped bodies say what and where.
         let malformed = try client.send("POST", "/tables/docs/query", body: Data("{\"vector\": [1, 2".utf8))
         #expect(malformed.status == 400 && malformed.text.contains("malformed JSON"), "\(malformed.text)")
         let missing = expectStatus(400) { try client.call("POST", "/tables/docs/query", ["k": 3]) }
         #expect(missing?.message.contains("vector") == true)
-        let mistyped = expectStatus(400) { try client.call("POST", "/tables/docs/query", ["vector": query, "k": "ten"]) }
+        let mistyped = expectStatus(400) {
+            try client.call("POST", "/tables/docs/query", ["vector": query, "k": "ten"])
+        }
         #expect(mistyped?.message.contains("k") == true, "\(String(describing: mistyped))")
         #expect(try client.send("POST", "/sql").status == 400, "no body")
 
         // A misspelt field is refused, at any depth, rather than ignored: "filters" would
         // otherwise return unfiltered matches. Free-form parts (row values, filters) are not checked.
-        let misspelt = expectStatus(400) { try client.call("POST", "/tables/docs/query", ["vector": query, "filters": ["lang": "en"]]) }
-        #expect(misspelt?.message.contains("unknown field \"filters\" at the top level") == true, "\(String(describing: misspelt))")
-        #expect(misspelt?.message.contains("filter,") == true, "it lists the fields the object takes: \(String(describing: misspelt))")
-        let nested = expectStatus(400) { try client.call("POST", "/tables/docs/query/batch", ["queries": [["vector": query], ["vector": query, "topk": 3]]]) }
-        #expect(nested?.message.contains("unknown field \"topk\" at queries[1]") == true, "\(String(describing: nested))")
-        let inSpec = expectStatus(400) { try client.call("POST", "/tables", ["name": "t2", "columns": [["name": "id", "type": "INTEGER", "primary": true]]]) }
-        #expect(inSpec?.message.contains("unknown field \"primary\" at columns[0]") == true, "\(String(describing: inSpec))")
-        #expect(try client.call("POST", "/tables/docs/query", ["vector": query, "k": 2, "filter": ["lang": "en", "$or": [["n": 1], ["n": 2]]]])["results"]?.arrayValue?.count == 2)
+        let misspelt = expectStatus(400) {
+            try client.call("POST", "/tables/docs/query", ["vector": query, "filters": ["lang": "en"]])
+        }
+        #expect(
+            misspelt?.message.contains("unknown field \"filters\" at the top level") == true,
+            "\(String(describing: misspelt))")
+        #expect(
+            misspelt?.message.contains("filter,") == true,
+            "it lists the fields the object takes: \(String(describing: misspelt))")
+        let nested = expectStatus(400) {
+            try client.call(
+                "POST", "/tables/docs/query/batch", ["queries": [["vector": query], ["vector": query, "topk": 3]]])
+        }
+        #expect(
+            nested?.message.contains("unknown field \"topk\" at queries[1]") == true, "\(String(describing: nested))")
+        let inSpec = expectStatus(400) {
+            try client.call(
+                "POST", "/tables", ["name": "t2", "columns": [["name": "id", "type": "INTEGER", "primary": true]]])
+        }
+        #expect(
+            inSpec?.message.contains("unknown field \"primary\" at columns[0]") == true, "\(String(describing: inSpec))"
+        )
+        #expect(
+            try client.call(
+                "POST", "/tables/docs/query",
+                ["vector": query, "k": 2, "filter": ["lang": "en", "$or": [["n": 1], ["n": 2]]]])["results"]?
+                .arrayValue?.count == 2)
 
         // Wrong dimensions, out-of-range elements, unknown columns, bad SQL, bad filters.
         let dims = expectStatus(400) { try client.call("POST", "/tables/docs/query", ["vector": [1, 2, 3]]) }
         #expect(dims?.message.contains("expected 8 dimensions, got 3") == true, "\(String(describing: dims))")
-        let rowDims = expectStatus(400) { try client.call("POST", "/tables/docs/rows", ["rows": [["id": 200, "lang": "en", "embedding": [1, 2]]]]) }
+        let rowDims = expectStatus(400) {
+            try client.call("POST", "/tables/docs/rows", ["rows": [["id": 200, "lang": "en", "embedding": [1, 2]]]])
+        }
         #expect(rowDims?.message.contains("rows[0].embedding") == true, "\(String(describing: rowDims))")
-        let huge = expectStatus(400) { try client.call("POST", "/tables/docs/rows", ["rows": [
-            ["id": 201, "lang": "en"], ["id": 202, "lang": "en", "embedding": .array([1e39] + Array(repeating: 0.5, count: 7))]]]) }
-        #expect(huge?.message.contains("rows[1]") == true && huge?.message.contains("float32") == true, "\(String(describing: huge))")
-        let textVector = expectStatus(400) { try client.call("POST", "/tables/docs/rows", ["rows": [["id": 203, "lang": "en", "embedding": "oops"]]]) }
+        let huge = expectStatus(400) {
+            try client.call(
+                "POST", "/tables/docs/rows",
+                [
+                    "rows": [
+                        ["id": 201, "lang": "en"],
+                        ["id": 202, "lang": "en", "embedding": .array([1e39] + Array(repeating: 0.5, count: 7))],
+                    ]
+                ])
+        }
+        #expect(
+            huge?.message.contains("rows[1]") == true && huge?.message.contains("float32") == true,
+            "\(String(describing: huge))")
+        let textVector = expectStatus(400) {
+            try client.call("POST", "/tables/docs/rows", ["rows": [["id": 203, "lang": "en", "embedding": "oops"]]])
+        }
         #expect(textVector?.message.contains("VECTOR(8)") == true)
-        _ = expectStatus(400) { try client.call("POST", "/tables/docs/rows", ["rows": [["id": 204, "colour": "red"]]]) }
-        let constraint = expectStatus(409) { try client.call("POST", "/tables/docs/rows", ["rows": [["id": 205, "lang": "en"], ["id": 206, "n": 1]]]) }
-        #expect(constraint?.message.contains("rows[1]") == true && constraint?.message.contains("NOT NULL") == true, "\(String(describing: constraint))")
+        _ = expectStatus(400) {
+            try client.call("POST", "/tables/docs/rows", ["rows": [["id": 204, "colour": "red"]]])
+        }
+        let constraint = expectStatus(409) {
+            try client.call("POST", "/tables/docs/rows", ["rows": [["id": 205, "lang": "en"], ["id": 206, "n": 1]]])
+        }
+        #expect(
+            constraint?.message.contains("rows[1]") == true && constraint?.message.contains("NOT NULL") == true,
+            "\(String(describing: constraint))")
         let badSQL = expectStatus(400, code: "sql_error") { try client.sql("SELEC id FROM docs") }
         #expect(badSQL?.message.contains("syntax error") == true, "\(String(describing: badSQL))")
         _ = expectStatus(400) { try client.sql("SELECT nope FROM docs") }
         _ = expectStatus(400) { try client.sql("SELECT 1; INSERT INTO docs (id, lang) VALUES (207, 'en'); SELEC 2") }
-        _ = expectStatus(400) { try client.call("POST", "/tables/docs/query", ["vector": query, "filter": ["lang": ["$regex": "e"]]]) }
-        _ = expectStatus(400) { try client.call("POST", "/tables/docs/query", ["vector": query, "filter": ["colour": "red"]]) }
-        _ = expectStatus(400) { try client.call("POST", "/tables/docs/query", ["vector": query, "filter": ["embedding": 1]]) }
-        _ = expectStatus(400) { try client.call("POST", "/tables/docs/query", ["vector": query, "where": "1); DELETE FROM docs; --"]) }
+        _ = expectStatus(400) {
+            try client.call("POST", "/tables/docs/query", ["vector": query, "filter": ["lang": ["$regex": "e"]]])
+        }
+        _ = expectStatus(400) {
+            try client.call("POST", "/tables/docs/query", ["vector": query, "filter": ["colour": "red"]])
+        }
+        _ = expectStatus(400) {
+            try client.call("POST", "/tables/docs/query", ["vector": query, "filter": ["embedding": 1]])
+        }
+        _ = expectStatus(400) {
+            try client.call("POST", "/tables/docs/query", ["vector": query, "where": "1); DELETE FROM docs; --"])
+        }
         _ = expectStatus(400) { try client.call("POST", "/tables/docs/query", ["vector": query, "where": "lang = "]) }
         _ = expectStatus(400) { try client.call("POST", "/tables/docs/query", ["vector": query, "k": 0]) }
         _ = expectStatus(400) { try client.call("POST", "/tables/docs/query", ["vector": query, "metric": "hamming"]) }
-        _ = expectStatus(400) { try client.call("POST", "/tables", ["name": "t", "columns": [["name": "a", "type": "TEXT); DROP TABLE docs; --"]]]) }
-        _ = expectStatus(400) { try client.call("POST", "/tables", ["name": "t", "columns": [["name": "v", "type": "VECTOR(0)"]]]) }
-        _ = expectStatus(409) { try client.call("POST", "/tables", ["name": "docs", "columns": [["name": "a", "type": "TEXT"]]]) }
-        #expect(try client.call("POST", "/tables", ["name": "docs", "columns": [["name": "a", "type": "TEXT"]], "if_not_exists": true])["name"] == "docs")
+        _ = expectStatus(400) {
+            try client.call(
+                "POST", "/tables", ["name": "t", "columns": [["name": "a", "type": "TEXT); DROP TABLE docs; --"]]])
+        }
+        _ = expectStatus(400) {
+            try client.call("POST", "/tables", ["name": "t", "columns": [["name": "v", "type": "VECTOR(0)"]]])
+        }
+        _ = expectStatus(409) {
+            try client.call("POST", "/tables", ["name": "docs", "columns": [["name": "a", "type": "TEXT"]]])
+        }
+        #expect(
+            try client.call(
+                "POST", "/tables", ["name": "docs", "columns": [["name": "a", "type": "TEXT"]], "if_not_exists": true])[
+                    "name"] == "docs")
 
-        #expect(try client.sql("SELECT count(*), max(id) FROM docs").first?.rows == [[30, 30]], "no bad request changed anything")
+        #expect(
+            try client.sql("SELECT count(*), max(id) FROM docs").first?.rows == [[30, 30]],
+            "no bad request changed anything")
         #expect(try client.health(), "the server is still up")
         expectContractHeld(server, atLeast: 30)
     }
@@ -407,43 +576,75 @@ import Testing
 
     @Test func dedupeFindsGroupsOnADryRunAndRemovesThemInOneTransaction() throws {
         let directory = TemporaryDirectory("quiver-serve")
-        let server = try ServerProcess(database: directory.file("db"), ["--port", "0", "--token", "w", "--read-token", "r"])
-        let writer = server.client(token: "w"), reader = server.client(token: "r")
+        let server = try ServerProcess(
+            database: directory.file("db"), ["--port", "0", "--token", "w", "--read-token", "r"])
+        let writer = server.client(token: "w")
+        let reader = server.client(token: "r")
         let rows = try loadDocs(writer, count: 30)
         // Rows 101…110 copy the vectors of rows 1…10 and the text of rows 11…20 (case and spacing changed).
-        try writer.call("POST", "/tables/docs/rows", ["rows": .array((1...10).map { i in
-            ["id": .integer(Int64(100 + i)), "lang": "en", "n": .integer(Int64(i)),
-             "body": .string("PASSAGE   k\(i + 10)q IN \(rows[i + 9].lang.uppercased())"), "embedding": .vector(rows[i - 1].vector)]
-        })])
-        let dry = try reader.call("POST", "/tables/docs/dedupe", ["column": "embedding", "threshold": 0.999, "dry_run": true])
+        try writer.call(
+            "POST", "/tables/docs/rows",
+            [
+                "rows": .array(
+                    (1...10).map { i in
+                        [
+                            "id": .integer(Int64(100 + i)), "lang": "en", "n": .integer(Int64(i)),
+                            "body": .string("PASSAGE   k\(i + 10)q IN \(rows[i + 9].lang.uppercased())"),
+                            "embedding": .vector(rows[i - 1].vector),
+                        ]
+                    })
+            ])
+        let dry = try reader.call(
+            "POST", "/tables/docs/dedupe", ["column": "embedding", "threshold": 0.999, "dry_run": true])
         #expect(dry["groups"] == 10 && dry["changed"] == 0 && dry["dry_run"] == true, "\(dry.jsonText)")
-        let pairs = Set(dry["duplicates"]?.arrayValue?.compactMap { d -> [Int64]? in
-            guard let kept = d["kept_id"]?.integerValue, let duplicate = d["duplicate_id"]?.integerValue else { return nil }
-            return [kept, duplicate]
-        } ?? [])
+        let pairs = Set(
+            dry["duplicates"]?.arrayValue?.compactMap { d -> [Int64]? in
+                guard let kept = d["kept_id"]?.integerValue, let duplicate = d["duplicate_id"]?.integerValue else {
+                    return nil
+                }
+                return [kept, duplicate]
+            } ?? [])
         #expect(pairs == Set((1...10).map { [Int64($0), Int64(100 + $0)] }), "\(pairs)")
         #expect(try writer.sql("SELECT count(*) FROM docs").first?.rows == [[40]], "a dry run changes nothing")
-        _ = expectStatus(403) { try reader.call("POST", "/tables/docs/dedupe", ["column": "embedding", "threshold": 0.999]) }
+        _ = expectStatus(403) {
+            try reader.call("POST", "/tables/docs/dedupe", ["column": "embedding", "threshold": 0.999])
+        }
         _ = expectStatus(400) { try writer.call("POST", "/tables/docs/dedupe", ["column": "embedding"]) }
-        _ = expectStatus(400) { try writer.call("POST", "/tables/docs/dedupe", ["column": "embedding", "threshold": 1.5]) }
-        _ = expectStatus(400) { try writer.call("POST", "/tables/docs/dedupe", ["column": "body", "method": "vector", "threshold": 0.9]) }
+        _ = expectStatus(400) {
+            try writer.call("POST", "/tables/docs/dedupe", ["column": "embedding", "threshold": 1.5])
+        }
+        _ = expectStatus(400) {
+            try writer.call("POST", "/tables/docs/dedupe", ["column": "body", "method": "vector", "threshold": 0.9])
+        }
         _ = expectStatus(400) { try writer.call("POST", "/tables/docs/dedupe", ["column": "nope"]) }
-        let unused = expectStatus(400) { try writer.call("POST", "/tables/docs/dedupe", ["column": "embedding", "threshold": 0.9, "ngram": 3, "dry_run": true]) }
+        let unused = expectStatus(400) {
+            try writer.call(
+                "POST", "/tables/docs/dedupe", ["column": "embedding", "threshold": 0.9, "ngram": 3, "dry_run": true])
+        }
         #expect(unused?.message.contains("ngram: only method minhash") == true, "\(String(describing: unused))")
-        _ = expectStatus(400) { try writer.call("POST", "/tables/docs/dedupe", ["column": "body", "method": "exact", "threshold": 0.9, "dry_run": true]) }
+        _ = expectStatus(400) {
+            try writer.call(
+                "POST", "/tables/docs/dedupe", ["column": "body", "method": "exact", "threshold": 0.9, "dry_run": true])
+        }
 
         // Exact text, within a filter, marking instead of deleting; keep the larger id.
-        let marked = try writer.call("POST", "/tables/docs/dedupe", ["column": "body", "method": "exact", "keep": "last",
-                                                                      "filter": ["id": ["$gt": 10]], "mark_column": "dup_of"])
+        let marked = try writer.call(
+            "POST", "/tables/docs/dedupe",
+            [
+                "column": "body", "method": "exact", "keep": "last",
+                "filter": ["id": ["$gt": 10]], "mark_column": "dup_of",
+            ])
         #expect(marked["groups"] == 10 && marked["changed"] == 10, "\(marked.jsonText)")
         #expect(try writer.sql("SELECT count(*) FROM docs WHERE dup_of IS NOT NULL").first?.rows == [[10]])
         #expect(try writer.sql("SELECT dup_of FROM docs WHERE id = 11").first?.rows == [[101]])
 
         // Semantic, deleting: the copies go, and the index no longer returns them.
-        let removed = try writer.call("POST", "/tables/docs/dedupe", ["column": "embedding", "threshold": 0.999, "exact": true])
+        let removed = try writer.call(
+            "POST", "/tables/docs/dedupe", ["column": "embedding", "threshold": 0.999, "exact": true])
         #expect(removed["changed"] == 10)
         #expect(try writer.sql("SELECT count(*) FROM docs").first?.rows == [[30]])
-        let nearest = try writer.call("POST", "/tables/docs/query", ["vector": .vector(rows[0].vector), "k": 2, "ef": 100])
+        let nearest = try writer.call(
+            "POST", "/tables/docs/query", ["vector": .vector(rows[0].vector), "k": 2, "ef": 100])
         #expect(ids(nearest).first == 1 && !ids(nearest).contains(101))
         expectContractHeld(server, atLeast: 10)
     }
@@ -455,7 +656,8 @@ import Testing
         let server = try ServerProcess(database: directory.file("db"))
         let setup = server.client()
         try loadDocs(setup, count: 50)
-        let batchSize = 100, batches = 12
+        let batchSize = 100
+        let batches = 12
         let failures = Failures()
         let writerDone = Flag()
         let group = DispatchGroup()
@@ -464,10 +666,14 @@ import Testing
             var random = SeededRandom(seed: 99)
             for batch in 0..<batches {
                 let rows: [JSONValue] = (0..<batchSize).map { i in
-                    ["id": .integer(Int64(1000 + batch * batchSize + i)), "lang": "en", "n": .integer(Int64(batch)),
-                     "embedding": .vector(random.vector(Self.dimension))]
+                    [
+                        "id": .integer(Int64(1000 + batch * batchSize + i)), "lang": "en", "n": .integer(Int64(batch)),
+                        "embedding": .vector(random.vector(Self.dimension)),
+                    ]
                 }
-                do { try writer.call("POST", "/tables/docs/rows", ["rows": .array(rows)]) } catch { failures.add("write: \(error)") }
+                do { try writer.call("POST", "/tables/docs/rows", ["rows": .array(rows)]) } catch {
+                    failures.add("write: \(error)")
+                }
             }
             writerDone.set()
         }
@@ -481,12 +687,18 @@ import Testing
                 while !writerDone.isSet || reads < 3 {
                     reads += 1
                     do {
-                        let count = Int(try reader.sql("SELECT count(*) FROM docs WHERE id >= 1000").first?.rows.first?.first?.integerValue ?? -1)
+                        let count = Int(
+                            try reader.sql("SELECT count(*) FROM docs WHERE id >= 1000").first?.rows.first?.first?
+                                .integerValue ?? -1)
                         if count % batchSize != 0 { failures.add("reader \(r) saw \(count) rows: part of a batch") }
                         if count < last { failures.add("reader \(r) saw \(count) after \(last)") }
                         last = count
-                        let answer = try reader.call("POST", "/tables/docs/query", ["vector": .vector(probe), "k": 5, "filter": ["n": ["$gte": 0]]])
-                        if answer["results"]?.arrayValue?.count != 5 { failures.add("reader \(r): query answered \(answer)") }
+                        let answer = try reader.call(
+                            "POST", "/tables/docs/query",
+                            ["vector": .vector(probe), "k": 5, "filter": ["n": ["$gte": 0]]])
+                        if answer["results"]?.arrayValue?.count != 5 {
+                            failures.add("reader \(r): query answered \(answer)")
+                        }
                     } catch {
                         failures.add("reader \(r): \(error)")
                     }
@@ -495,7 +707,10 @@ import Testing
         }
         #expect(group.wait(timeout: .now() + 120) == .success)
         #expect(failures.all.isEmpty, "\(failures.all.prefix(5))")
-        #expect(try setup.sql("SELECT count(*) FROM docs WHERE id >= 1000").first?.rows == [[.integer(Int64(batchSize * batches))]])
+        #expect(
+            try setup.sql("SELECT count(*) FROM docs WHERE id >= 1000").first?.rows == [
+                [.integer(Int64(batchSize * batches))]
+            ])
         expectContractHeld(server, atLeast: 20)
     }
 
@@ -505,7 +720,7 @@ import Testing
         var server: ServerProcess? = try ServerProcess(database: database)
         let rows = try loadDocs(server!.client(), count: 40)
         // Keep writing batches from another thread; kill -9 the server while it writes.
-        let acknowledged = Failures()   // (used as a list of acknowledged batch numbers)
+        let acknowledged = Failures() // (used as a list of acknowledged batch numbers)
         let started = DispatchSemaphore(value: 0)
         let port = server!.port!
         let writing = Thread {
@@ -513,15 +728,17 @@ import Testing
             var random = SeededRandom(seed: 11)
             for batch in 0..<10_000 {
                 let rows: [JSONValue] = (0..<50).map { i in
-                    ["id": .integer(Int64(10_000 + batch * 50 + i)), "lang": "en", "n": .integer(Int64(batch)),
-                     "embedding": .vector(random.vector(Self.dimension))]
+                    [
+                        "id": .integer(Int64(10_000 + batch * 50 + i)), "lang": "en", "n": .integer(Int64(batch)),
+                        "embedding": .vector(random.vector(Self.dimension)),
+                    ]
                 }
                 do {
                     try writer.call("POST", "/tables/docs/rows", ["rows": .array(rows)])
                     acknowledged.add("\(batch)")
                     if batch == 5 { started.signal() }
                 } catch {
-                    return   // the server is gone
+                    return // the server is gone
                 }
             }
         }
@@ -536,7 +753,9 @@ import Testing
 
         let restarted = try ServerProcess(database: database)
         let client = restarted.client()
-        let present = Set(try client.sql("SELECT id FROM docs WHERE id >= 10000").first?.rows.compactMap { $0.first?.integerValue } ?? [])
+        let present = Set(
+            try client.sql("SELECT id FROM docs WHERE id >= 10000").first?.rows.compactMap { $0.first?.integerValue }
+                ?? [])
         for batch in batches {
             let expected = (0..<50).map { Int64(10_000 + batch * 50 + $0) }
             #expect(expected.allSatisfy(present.contains), "acknowledged batch \(batch) lost rows")
@@ -544,18 +763,22 @@ import Testing
         #expect(present.count % 50 == 0, "no batch is half there: \(present.count) rows")
         // The index agrees with the rows: each original row is its own nearest neighbour.
         for row in rows.prefix(10) {
-            let answer = try client.call("POST", "/tables/docs/query", ["vector": .vector(row.vector), "k": 1, "filter": ["id": ["$lt": 10_000]]])
+            let answer = try client.call(
+                "POST", "/tables/docs/query",
+                ["vector": .vector(row.vector), "k": 1, "filter": ["id": ["$lt": 10_000]]])
             #expect(ids(answer) == [row.id])
         }
         let count = try client.sql("SELECT count(*) FROM docs").first?.rows.first?.first?.integerValue ?? 0
-        let viaIndex = try client.call("POST", "/tables/docs/query", ["vector": .vector(rows[0].vector), "k": .integer(count), "ef": 400])
+        let viaIndex = try client.call(
+            "POST", "/tables/docs/query", ["vector": .vector(rows[0].vector), "k": .integer(count), "ef": 400])
         #expect(Int64(ids(viaIndex).count) == count, "every row is in the index once")
     }
 
     @Test func sigtermFinishesRequestsInFlightAndExitsCleanly() throws {
         let directory = TemporaryDirectory("quiver-serve")
         let server = try ServerProcess(database: directory.file("db"), ["--socket", directory.file("s.sock")])
-        let slowSQL = "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 3000000) SELECT count(*) FROM c"
+        let slowSQL =
+            "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 3000000) SELECT count(*) FROM c"
         let answered = Failures()
         let done = DispatchSemaphore(value: 0)
         let path = server.socketPath!

@@ -18,9 +18,15 @@ import Testing
         #expect { _ = try client.sql("BEGIN") } throws: { error in
             (error as? ClientError)?.status == 403 && "\(error)".contains("BEGIN is not allowed here")
         }
-        #expect { _ = try client.sql("BEGIN; INSERT INTO t VALUES (1)") } throws: { ($0 as? ClientError)?.status == 403 }
-        #expect { _ = try client.sql("INSERT INTO t VALUES (2); COMMIT") } throws: { ($0 as? ClientError)?.status == 403 }
-        #expect { _ = try client.sql("BEGIN; INSERT INTO t VALUES (4); INSERT INTO t VALUES (5); COMMIT") } throws: { ($0 as? ClientError)?.status == 403 }
+        #expect { _ = try client.sql("BEGIN; INSERT INTO t VALUES (1)") } throws: {
+            ($0 as? ClientError)?.status == 403
+        }
+        #expect { _ = try client.sql("INSERT INTO t VALUES (2); COMMIT") } throws: {
+            ($0 as? ClientError)?.status == 403
+        }
+        #expect { _ = try client.sql("BEGIN; INSERT INTO t VALUES (4); INSERT INTO t VALUES (5); COMMIT") } throws: {
+            ($0 as? ClientError)?.status == 403
+        }
         _ = try client.sql("INSERT INTO t VALUES (3)")
         _ = try client.sql("INSERT INTO t VALUES (4); INSERT INTO t VALUES (5)")
 

@@ -1,18 +1,20 @@
 import Foundation
 import QuiverQuery
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `quiver shell` driven as a person drives it: through a pseudo-terminal (typing, editing keys,
 /// history, completion, Ctrl-C, Ctrl-D), and as a script runner through pipes and `-c`.
 @Suite struct ShellTests {
-    init() {}
     static let located = ProcessRunner.locateExecutable("quiver", repositoryRoot: repositoryRoot)
 
     func binary() throws -> String {
-        try #require(Self.located.path, """
+        try #require(
+            Self.located.path,
+            """
             the quiver executable was not found; build it with `swift build --build-tests` \
             (searched: \(Self.located.searched.joined(separator: ", ")))
             """)
@@ -20,9 +22,12 @@ import Glibc
 
     /// An interactive shell on `db`, with `home` as $HOME (where history lives).
     func interactive(db: String, home: String, columns: UInt16 = 100) throws -> PseudoTerminal {
-        let environment = ["HOME": home, "TERM": "xterm-256color", "LANG": "C.UTF-8",
-                           "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
-        let terminal = try PseudoTerminal(try binary(), ["shell", "--db", db], environment: environment, columns: columns)
+        let environment = [
+            "HOME": home, "TERM": "xterm-256color", "LANG": "C.UTF-8",
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+        ]
+        let terminal = try PseudoTerminal(
+            try binary(), ["shell", "--db", db], environment: environment, columns: columns)
         try terminal.expect("quiver> ")
         return terminal
     }
@@ -44,13 +49,15 @@ import Glibc
         let shell = try interactive(db: tmp.file("db"), home: tmp.path)
 
         // Cursor movement: the missing letter goes in the middle, a missing first word at Home.
-        shell.send("SELECT 'ac' AS word;" + String(repeating: PseudoTerminal.left, count: 11) + "b" + PseudoTerminal.enter)
+        shell.send(
+            "SELECT 'ac' AS word;" + String(repeating: PseudoTerminal.left, count: 11) + "b" + PseudoTerminal.enter)
         try shell.expect("| abc  |")
         shell.send("ELECT 40 + 2 AS answer;" + PseudoTerminal.home + "S" + PseudoTerminal.enter)
         try shell.expect("|     42 |")
         // Ctrl-A, Ctrl-E, backspace and a wide character edited around.
-        shell.send("SELECT '中文' AS t;" + PseudoTerminal.ctrlA + PseudoTerminal.ctrlE
-                   + String(repeating: PseudoTerminal.left, count: 8) + "\u{7F}x" + PseudoTerminal.enter)
+        shell.send(
+            "SELECT '中文' AS t;" + PseudoTerminal.ctrlA + PseudoTerminal.ctrlE
+                + String(repeating: PseudoTerminal.left, count: 8) + "\u{7F}x" + PseudoTerminal.enter)
         try shell.expect("| x文 |")
 
         // A statement over several lines runs at the `;` that ends it, not at one in a string.
@@ -111,7 +118,10 @@ import Glibc
     @Test func tabCompletesKeywordsTablesAndColumns() throws {
         let tmp = TemporaryDirectory("quiver-shell")
         let db = tmp.file("db")
-        _ = try script(["--db", db, "-c", "CREATE TABLE inventory_items (id INTEGER PRIMARY KEY, quantity_on_hand INTEGER); INSERT INTO inventory_items VALUES (1, 17);"])
+        _ = try script([
+            "--db", db, "-c",
+            "CREATE TABLE inventory_items (id INTEGER PRIMARY KEY, quantity_on_hand INTEGER); INSERT INTO inventory_items VALUES (1, 17);",
+        ])
         let shell = try interactive(db: db, home: tmp.path)
         shell.send("sel\t")
         try shell.expect("select ")
@@ -123,7 +133,9 @@ import Glibc
         try shell.expect("inventory_items.id ")
         shell.send("= 1;\r")
         let out = try shell.expect("(1 row)")
-        #expect(out.contains("| quantity_on_hand |") && out.contains("|               17 |"), "\(PseudoTerminal.readable(out))")
+        #expect(
+            out.contains("| quantity_on_hand |") && out.contains("|               17 |"),
+            "\(PseudoTerminal.readable(out))")
         // Meta-commands complete at the start of a line; two tabs list the choices.
         shell.send(".ta\t")
         try shell.expect(".tables ")
@@ -141,7 +153,8 @@ import Glibc
     @Test func ctrlCCancelsALongQueryAndTheShellGoesOn() throws {
         let tmp = TemporaryDirectory("quiver-shell")
         let shell = try interactive(db: tmp.file("db"), home: tmp.path)
-        shell.send("""
+        shell.send(
+            """
             WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 1000000000) SELECT count(*) FROM c;\r
             """)
         // The progress line shows the statement is under way.
@@ -164,12 +177,15 @@ import Glibc
     @Test func ctrlCCancelsAnIndexBuildShownWithItsProgress() throws {
         let tmp = TemporaryDirectory("quiver-shell")
         let db = tmp.file("db")
-        let setup = try script(["--db", db, "-c", """
+        let setup = try script([
+            "--db", db, "-c",
+            """
             CREATE TABLE t (id INTEGER PRIMARY KEY, v VECTOR(32));
             WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 6000),
                            d(j) AS (SELECT 1 UNION ALL SELECT j + 1 FROM d WHERE j < 32)
             INSERT INTO t SELECT i, (SELECT '[' || group_concat(((i * 7919 + j * 104729 + i * j * 31) % 1009) / 1009.0, ',') || ']' FROM d) FROM r;
-            """])
+            """,
+        ])
         #expect(setup.succeeded, "\(setup)")
         let shell = try interactive(db: db, home: tmp.path)
         shell.send("CREATE INDEX t_v ON t USING hnsw (v vector_l2_ops) WITH (m = 32, ef_construction = 400);\r")
@@ -180,7 +196,9 @@ import Glibc
         shell.send(".indexes\r")
         let indexes = try shell.expect("(0 rows)")
         #expect(!indexes.contains("t_v"), "\(PseudoTerminal.readable(indexes))")
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: (db as NSString).appendingPathComponent("indexes"))) ?? []
+        let files =
+            (try? FileManager.default.contentsOfDirectory(atPath: (db as NSString).appendingPathComponent("indexes")))
+            ?? []
         #expect(files.isEmpty, "a cancelled build leaves no file: \(files)")
         shell.send(PseudoTerminal.ctrlD)
         #expect(try shell.waitForExit() == 0)
@@ -192,7 +210,9 @@ import Glibc
         let input = tmp.file("big.jsonl")
         // Big enough that the import is still running when the progress line appears after a second.
         var random = SeededRandom(seed: 8)
-        let vectors = (0..<97).map { _ in (0..<16).map { _ in String(Float.random(in: -1...1, using: &random)) }.joined(separator: ", ") }
+        let vectors = (0..<97).map { _ in
+            (0..<16).map { _ in String(Float.random(in: -1...1, using: &random)) }.joined(separator: ", ")
+        }
         var text = ""
         text.reserveCapacity(40 << 20)
         for id in 1...200_000 {
@@ -204,11 +224,15 @@ import Glibc
         try shell.expect("Ctrl-C cancels")
         shell.send(PseudoTerminal.ctrlC)
         let stopped = try shell.expect("quiver> ")
-        #expect(stopped.contains("interrupted at \(input):") && stopped.contains("nothing was loaded") && !stopped.contains("imported"),
-                "\(PseudoTerminal.readable(stopped))")
+        #expect(
+            stopped.contains("interrupted at \(input):") && stopped.contains("nothing was loaded")
+                && !stopped.contains("imported"),
+            "\(PseudoTerminal.readable(stopped))")
         shell.send(".tables\rSELECT 'still here' AS s;\r")
         let after = try shell.expect("(1 row)")
-        #expect(!after.contains("docs") && after.contains("still here"), "nothing of the import was kept: \(PseudoTerminal.readable(after))")
+        #expect(
+            !after.contains("docs") && after.contains("still here"),
+            "nothing of the import was kept: \(PseudoTerminal.readable(after))")
         shell.send(PseudoTerminal.ctrlD)
         #expect(try shell.waitForExit() == 0)
     }
@@ -236,12 +260,15 @@ import Glibc
         let tmp = TemporaryDirectory("quiver-shell")
         let db = tmp.file("db")
         let vector = (0..<384).map { String(format: "%.3f", sin(Double($0))) }.joined(separator: ",")
-        let setup = try script(["--db", db, "-c", """
+        let setup = try script([
+            "--db", db, "-c",
+            """
             CREATE TABLE docs (id INTEGER PRIMARY KEY, title TEXT, body TEXT, embedding VECTOR(384));
             INSERT INTO docs VALUES (1, '向量数据库', 'short', '[\(vector)]'),
                                     (2, 'mixed 中文 and English ｆｕｌｌ', NULL, NULL),
                                     (3, 'plain', '\(String(repeating: "长文本", count: 40))', NULL);
-            """])
+            """,
+        ])
         #expect(setup.succeeded, "\(setup)")
         let shell = try interactive(db: db, home: tmp.path)
         shell.send("SELECT * FROM docs ORDER BY id;\r")
@@ -249,10 +276,14 @@ import Glibc
         let lines = PseudoTerminal.plainLines(out).filter { $0.hasPrefix("+") || $0.hasPrefix("|") }
         #expect(lines.count == 7, "\(lines.joined(separator: "\n"))")
         let widths = Set(lines.map(Self.terminalWidth))
-        #expect(widths.count == 1, "every line of the table ends at the same column: \(widths)\n\(lines.joined(separator: "\n"))")
+        #expect(
+            widths.count == 1,
+            "every line of the table ends at the same column: \(widths)\n\(lines.joined(separator: "\n"))")
         let text = lines.joined(separator: "\n")
         #expect(text.contains("[0.00, 0.84, … 384 dims]"), "vectors abbreviated:\n\(text)")
-        #expect(text.contains("…") && !text.contains(String(repeating: "长文本", count: 40)), "long cells cut with an ellipsis")
+        #expect(
+            text.contains("…") && !text.contains(String(repeating: "长文本", count: 40)), "long cells cut with an ellipsis"
+        )
         #expect(out.contains("\u{1B}[2mNULL\u{1B}[22m"), "NULL drawn dim on a terminal")
 
         // .timer adds the time; .mode line shows one column per line.
@@ -313,15 +344,19 @@ import Glibc
     @Test func scriptsRunWithoutChromeAndReportFailureInTheExitStatus() throws {
         let tmp = TemporaryDirectory("quiver-shell")
         let db = tmp.file("db")
-        let good = try script(["--db", db], stdin: """
-            CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT);
-            INSERT INTO t VALUES (1, 'one'),
-                                 (2, 'two');
-            .mode csv
-            SELECT * FROM t ORDER BY id;
-            """)
+        let good = try script(
+            ["--db", db],
+            stdin: """
+                CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT);
+                INSERT INTO t VALUES (1, 'one'),
+                                     (2, 'two');
+                .mode csv
+                SELECT * FROM t ORDER BY id;
+                """)
         #expect(good.succeeded, "\(good)")
-        #expect(good.stdout == "id,name\r\n1,one\r\n2,two\r\n", "no prompt, banner or colour: \(good.stdout.debugDescription)")
+        #expect(
+            good.stdout == "id,name\r\n1,one\r\n2,two\r\n",
+            "no prompt, banner or colour: \(good.stdout.debugDescription)")
         #expect(good.stderr.isEmpty, "\(good)")
         #expect(!FileManager.default.fileExists(atPath: tmp.file(".quiver_history")))
 
@@ -349,19 +384,31 @@ import Glibc
     @Test func aFailingIndexCheckpointIsAWarningOnceAndLosesNothing() throws {
         let tmp = TemporaryDirectory("quiver-shell")
         let db = tmp.file("db")
-        let setup = try script(["--db", db, "-c", "CREATE TABLE t (id INTEGER PRIMARY KEY, emb VECTOR(2)); CREATE INDEX t_emb ON t USING hnsw (emb vector_l2_ops);"])
+        let setup = try script([
+            "--db", db, "-c",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, emb VECTOR(2)); CREATE INDEX t_emb ON t USING hnsw (emb vector_l2_ops);",
+        ])
         #expect(setup.succeeded, "\(setup)")
-        let indexFile = try #require(try FileManager.default.contentsOfDirectory(atPath: db + "/indexes").first { $0.hasSuffix(".hnsw") })
-        try FileManager.default.createDirectory(atPath: "\(db)/indexes/\(indexFile).tmp", withIntermediateDirectories: false)
+        let indexFile = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: db + "/indexes").first { $0.hasSuffix(".hnsw") })
+        try FileManager.default.createDirectory(
+            atPath: "\(db)/indexes/\(indexFile).tmp", withIntermediateDirectories: false)
         // 10,500 changes make a checkpoint due; each later statement fails it again, told once.
-        let insert = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 10500) INSERT INTO t SELECT x, '[' || (x % 97) || ', ' || (x % 89) || ']' FROM c;"
-        let run = try script(["--db", db], stdin: insert + "\nINSERT INTO t VALUES (20000, '[1000, 1000]');\nSELECT count(*) AS n FROM t;\n")
+        let insert =
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 10500) INSERT INTO t SELECT x, '[' || (x % 97) || ', ' || (x % 89) || ']' FROM c;"
+        let run = try script(
+            ["--db", db],
+            stdin: insert + "\nINSERT INTO t VALUES (20000, '[1000, 1000]');\nSELECT count(*) AS n FROM t;\n")
         #expect(run.succeeded, "\(run)")
         #expect(run.stdout.contains("10501"), "\(run)")
-        #expect(run.stderr.components(separatedBy: "warning: the index checkpoint after this commit failed").count == 2, "\(run.stderr)")
+        #expect(
+            run.stderr.components(separatedBy: "warning: the index checkpoint after this commit failed").count == 2,
+            "\(run.stderr)")
         #expect(run.stderr.contains("\(indexFile).tmp"), "the warning names the file: \(run.stderr)")
         try FileManager.default.removeItem(atPath: "\(db)/indexes/\(indexFile).tmp")
-        let after = try script(["--db", db, "-c", ".mode csv\nSELECT id FROM t ORDER BY emb <-> '[1000, 1000]' LIMIT 1;"])
+        let after = try script([
+            "--db", db, "-c", ".mode csv\nSELECT id FROM t ORDER BY emb <-> '[1000, 1000]' LIMIT 1;",
+        ])
         #expect(after.succeeded && after.stdout == "id\r\n20000\r\n" && after.stderr.isEmpty, "\(after)")
     }
 
@@ -369,9 +416,12 @@ import Glibc
         let tmp = TemporaryDirectory("quiver-shell")
         let db = tmp.file("db")
         let csv = tmp.file("in.csv")
-        try "id,title,embedding\n1,\"Hello, world\",\"[1,0,0]\"\n2,你好,\"[0,1,0]\"\n3,,\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        try "id,title,embedding\n1,\"Hello, world\",\"[1,0,0]\"\n2,你好,\"[0,1,0]\"\n3,,\n".write(
+            toFile: csv, atomically: true, encoding: .utf8)
         let jsonl = tmp.file("more.jsonl")
-        let out = try script(["--db", db, "-c", """
+        let out = try script([
+            "--db", db, "-c",
+            """
             CREATE TABLE docs (id INTEGER PRIMARY KEY, title TEXT, embedding VECTOR(3));
             CREATE INDEX docs_embedding ON docs USING hnsw (embedding vector_l2_ops) WITH (m = 8, ef_construction = 32);
             .import \(csv) docs
@@ -382,39 +432,58 @@ import Glibc
             .indexes
             .mode json
             SELECT count(*) AS n FROM copy WHERE title IS NOT NULL;
-            """])
+            """,
+        ])
         #expect(out.succeeded, "\(out)")
         #expect(out.stdout.contains("copy\ndocs\n"), "\(out.stdout)")
         #expect(out.stdout.contains("CREATE TABLE docs (id INTEGER PRIMARY KEY, title TEXT, embedding VECTOR(3));"))
-        #expect(out.stdout.contains("CREATE INDEX docs_embedding ON docs USING hnsw (embedding vector_l2_ops) WITH (m = 8, ef_construction = 32);"),
-                "\(out.stdout)")
-        #expect(out.stdout.contains("| docs_embedding | docs  | hnsw | embedding l2, m=8, ef_construction=32 |"), "\(out.stdout)")
+        #expect(
+            out.stdout.contains(
+                "CREATE INDEX docs_embedding ON docs USING hnsw (embedding vector_l2_ops) WITH (m = 8, ef_construction = 32);"
+            ),
+            "\(out.stdout)")
+        #expect(
+            out.stdout.contains("| docs_embedding | docs  | hnsw | embedding l2, m=8, ef_construction=32 |"),
+            "\(out.stdout)")
         #expect(out.stdout.contains("[\n{\"n\":2}\n]"), "\(out.stdout)")
         let exported = try String(contentsOfFile: jsonl, encoding: .utf8)
-        #expect(exported.contains("\"title\":\"Hello, world\"") && exported.contains("\"embedding\":[1,0,0]") || exported.contains("\"embedding\":[1.0,0.0,0.0]"),
-                "\(exported)")
+        #expect(
+            exported.contains("\"title\":\"Hello, world\"") && exported.contains("\"embedding\":[1,0,0]")
+                || exported.contains("\"embedding\":[1.0,0.0,0.0]"),
+            "\(exported)")
 
         // .explain on: the planner's plan before a nearest-neighbour query's rows, SQLite's for others.
-        let explained = try script(["--db", db, "-c", """
+        let explained = try script([
+            "--db", db, "-c",
+            """
             .explain on
             SELECT id FROM docs ORDER BY embedding <-> '[1, 0, 0]' LIMIT 1;
             SELECT count(*) AS n FROM docs WHERE id > 1;
-            """])
+            """,
+        ])
         #expect(explained.succeeded, "\(explained)")
-        #expect(explained.stdout.contains("| strategy  | hnsw index") && explained.stdout.contains("docs_embedding (hnsw, m=8, ef_construction=32)"),
-                "\(explained.stdout)")
-        #expect(explained.stdout.contains("QUERY PLAN\n`--SEARCH docs USING INTEGER PRIMARY KEY (rowid>?)"), "\(explained.stdout)")
+        #expect(
+            explained.stdout.contains("| strategy  | hnsw index")
+                && explained.stdout.contains("docs_embedding (hnsw, m=8, ef_construction=32)"),
+            "\(explained.stdout)")
+        #expect(
+            explained.stdout.contains("QUERY PLAN\n`--SEARCH docs USING INTEGER PRIMARY KEY (rowid>?)"),
+            "\(explained.stdout)")
 
         // A bad row stops the import, names its line, and leaves the table as it was.
-        try "id,title,embedding\n10,ok,\"[1,1,1]\"\n11,bad,\"[1,1]\"\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        try "id,title,embedding\n10,ok,\"[1,1,1]\"\n11,bad,\"[1,1]\"\n".write(
+            toFile: csv, atomically: true, encoding: .utf8)
         let failed = try script(["--db", db, "-c", ".import \(csv) docs\nSELECT count(*) AS n FROM docs;"])
-        #expect(failed.status == 1 && failed.stderr.contains("in.csv:3: ") && failed.stderr.contains("expected 3 dimensions"), "\(failed)")
+        #expect(
+            failed.status == 1 && failed.stderr.contains("in.csv:3: ")
+                && failed.stderr.contains("expected 3 dimensions"), "\(failed)")
         #expect(failed.stdout.contains("| 3 |"), "nothing of the failed import was kept: \(failed.stdout)")
 
         // .read runs a file; .output sends results to a file and back.
         let script = tmp.file("s.sql")
         let results = tmp.file("out.txt")
-        try ".output \(results)\nSELECT title FROM docs WHERE id = 1;\n.output\n".write(toFile: script, atomically: true, encoding: .utf8)
+        try ".output \(results)\nSELECT title FROM docs WHERE id = 1;\n.output\n".write(
+            toFile: script, atomically: true, encoding: .utf8)
         let read = try self.script(["--db", db, "-c", ".read \(script)\nSELECT 'screen' AS s;"])
         #expect(read.succeeded && read.stdout.contains("screen") && !read.stdout.contains("Hello"), "\(read)")
         #expect(try String(contentsOfFile: results, encoding: .utf8).contains("Hello, world"))

@@ -12,7 +12,8 @@ import Testing
 
     static let rowCount = 600
     static let vectors = clusteredVectors(count: rowCount, dimension: 8, seed: 17)
-    static let createIndex = "CREATE INDEX ix ON items USING hnsw (emb vector_l2_ops) WITH (m = 8, ef_construction = 40)"
+    static let createIndex =
+        "CREATE INDEX ix ON items USING hnsw (emb vector_l2_ops) WITH (m = 8, ef_construction = 40)"
     /// Far from every row, so a row with this vector is the nearest to it whenever it exists.
     static let far: [Float] = [40, 40, 40, 40, 40, 40, 40, 40]
 
@@ -23,9 +24,11 @@ import Testing
         let path = directory.file(name)
         let db = try Database(path: path)
         _ = try db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, emb VECTOR(8))")
-        try db.executeMany("INSERT INTO items VALUES (?, ?)", Self.vectors.enumerated().map {
-            SQLBindings([.integer(Int64($0.offset + 1)), .vector($0.element)])
-        })
+        try db.executeMany(
+            "INSERT INTO items VALUES (?, ?)",
+            Self.vectors.enumerated().map {
+                SQLBindings([.integer(Int64($0.offset + 1)), .vector($0.element)])
+            })
         if indexed { _ = try db.execute(Self.createIndex) }
         return (db, path)
     }
@@ -201,7 +204,8 @@ import Testing
                 interrupter.start()
                 defer { interrupter.stop() }
                 // Counts to three billion before it writes its one row: only an interrupt ends it soon.
-                _ = try db.execute("""
+                _ = try db.execute(
+                    """
                     INSERT INTO items SELECT x, NULL FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c
                     WHERE x < 3000000000) SELECT max(x) + 200000 AS x FROM c)
                     """)
@@ -219,13 +223,16 @@ import Testing
     @Test func aDueCheckpointIsWrittenAfterACommitNeverAfterARollback() throws {
         let (db, path) = try makeDatabase("checkpoint")
         for round in 1...17 {
-            try db.executeMany("UPDATE items SET emb = ? WHERE id = ?", Self.vectors.enumerated().map {
-                SQLBindings([.vector($0.element.map { $0 + Float(round) * 0.001 }), .integer(Int64($0.offset + 1))])
-            })
+            try db.executeMany(
+                "UPDATE items SET emb = ? WHERE id = ?",
+                Self.vectors.enumerated().map {
+                    SQLBindings([.vector($0.element.map { $0 + Float(round) * 0.001 }), .integer(Int64($0.offset + 1))])
+                })
         }
         #expect(try recordedCheckpoint(path) == 0)
         let file = try #require(filesInIndexFolder(path).first)
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: (indexFolder(path) as NSString).appendingPathComponent(file)))
+        let bytes = try Data(
+            contentsOf: URL(fileURLWithPath: (indexFolder(path) as NSString).appendingPathComponent(file)))
 
         #expect(throws: Refused.self) {
             try db.transaction(.immediate) {
@@ -234,7 +241,9 @@ import Testing
             }
         }
         #expect(try recordedCheckpoint(path) == 0)
-        #expect(try Data(contentsOf: URL(fileURLWithPath: (indexFolder(path) as NSString).appendingPathComponent(file))) == bytes)
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: (indexFolder(path) as NSString).appendingPathComponent(file)))
+                == bytes)
 
         try db.transaction(.immediate) { try insertFar(db) }
         #expect(db.checkpointError == nil)
@@ -251,32 +260,45 @@ import Testing
 
     @Test func noTransactionSQLOutsideTheFunnel() throws {
         let sources = (repositoryRoot as NSString).appendingPathComponent("Sources")
-        let files = try #require(FileManager.default.enumerator(atPath: sources)).compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") }
+        let files = try #require(FileManager.default.enumerator(atPath: sources)).compactMap { $0 as? String }.filter {
+            $0.hasSuffix(".swift")
+        }
         #expect(files.count > 50, "the Sources tree was not found at \(sources)")
         var found: [String] = []
         for file in files where file != Self.funnel {
             let text = try String(contentsOfFile: (sources as NSString).appendingPathComponent(file), encoding: .utf8)
             found += TransactionSQLScan.findings(in: text).map { "\(file):\($0.line): \($0.text)" }
         }
-        #expect(found.isEmpty, "transaction SQL outside \(Self.funnel); use Connection.transaction/savepoint or Database.transaction/savepoint:\n\(found.joined(separator: "\n"))")
+        #expect(
+            found.isEmpty,
+            "transaction SQL outside \(Self.funnel); use Connection.transaction/savepoint or Database.transaction/savepoint:\n\(found.joined(separator: "\n"))"
+        )
     }
 
     /// The scan finds the funnel's own statements, the forms the engine used to run by hand,
     /// and not the keyword lists that recognise a caller's statements.
     @Test func theScanFindsTransactionSQLAndOnlyThat() throws {
-        let funnel = try String(contentsOfFile: (repositoryRoot as NSString).appendingPathComponent("Sources/" + Self.funnel), encoding: .utf8)
+        let funnel = try String(
+            contentsOfFile: (repositoryRoot as NSString).appendingPathComponent("Sources/" + Self.funnel),
+            encoding: .utf8)
         #expect(TransactionSQLScan.findings(in: funnel).count >= 6)
-        for line in [#"try connection.execute("BEGIN IMMEDIATE")"#, #"defer { try? connection.execute("COMMIT") }"#,
-                     #"_ = try? database.execute("ROLLBACK")"#, #"try connection.execute("SAVEPOINT quiver_dedupe")"#,
-                     #"try? connection.execute("ROLLBACK TO quiver_dedupe")"#, #"try connection.execute("RELEASE quiver_dedupe")"#,
-                     #"try connection.execute(readOnly ? "BEGIN" : "BEGIN IMMEDIATE")"#, #"let sql = "begin deferred transaction""#,
-                     #"run("SAVEPOINT w; \(script) RELEASE w")"#, "let script = \"\"\"\n    BEGIN;\n    \"\"\""] {
+        for line in [
+            #"try connection.execute("BEGIN IMMEDIATE")"#, #"defer { try? connection.execute("COMMIT") }"#,
+            #"_ = try? database.execute("ROLLBACK")"#, #"try connection.execute("SAVEPOINT quiver_dedupe")"#,
+            #"try? connection.execute("ROLLBACK TO quiver_dedupe")"#,
+            #"try connection.execute("RELEASE quiver_dedupe")"#,
+            #"try connection.execute(readOnly ? "BEGIN" : "BEGIN IMMEDIATE")"#,
+            #"let sql = "begin deferred transaction""#,
+            #"run("SAVEPOINT w; \(script) RELEASE w")"#, "let script = \"\"\"\n    BEGIN;\n    \"\"\"",
+        ] {
             #expect(TransactionSQLScan.findings(in: line).count == 1, "not found in: \(line)")
         }
-        for line in [#"case "BEGIN", "COMMIT", "END":"#, #"["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"]"#,
-                     #"if token.isKeyword("BEGIN") { depth += 1 }"#, #"return "\(first ?? "BEGIN") is not allowed here""#,
-                     #"return "ROLLBACK is not allowed here: the script runs as one transaction""#,
-                     #"/// `try connection.execute("COMMIT")` in a comment"#] {
+        for line in [
+            #"case "BEGIN", "COMMIT", "END":"#, #"["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"]"#,
+            #"if token.isKeyword("BEGIN") { depth += 1 }"#, #"return "\(first ?? "BEGIN") is not allowed here""#,
+            #"return "ROLLBACK is not allowed here: the script runs as one transaction""#,
+            #"/// `try connection.execute("COMMIT")` in a comment"#,
+        ] {
             #expect(TransactionSQLScan.findings(in: line).isEmpty, "wrongly found in: \(line)")
         }
     }
@@ -291,11 +313,15 @@ enum TransactionSQLScan {
     static let keyword = "(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)"
     // Regex is not Sendable; these are only ever read.
     /// A whole transaction statement, maybe followed by more statements.
-    nonisolated(unsafe) static let statement = try! Regex(#"^\s*"# + keyword + #"((\s+(DEFERRED|IMMEDIATE|EXCLUSIVE|TRANSACTION|TO|SAVEPOINT))*\s+[^\s;]+)?\s*(;.*)?$"#)
-        .ignoresCase()
+    nonisolated(unsafe) static let statement = try! Regex(
+        #"^\s*"# + keyword + #"((\s+(DEFERRED|IMMEDIATE|EXCLUSIVE|TRANSACTION|TO|SAVEPOINT))*\s+[^\s;]+)?\s*(;.*)?$"#
+    )
+    .ignoresCase()
     nonisolated(unsafe) static let bareKeyword = try! Regex(#"^"# + keyword + #"$"#).ignoresCase()
-    nonisolated(unsafe) static let runCall = try! Regex(#"(^|[^\w])(execute|executeMany|query|prepare|scalar|cachedStatement)\s*\(\s*""# + keyword + #"\b"#)
-        .ignoresCase()
+    nonisolated(unsafe) static let runCall = try! Regex(
+        #"(^|[^\w])(execute|executeMany|query|prepare|scalar|cachedStatement)\s*\(\s*""# + keyword + #"\b"#
+    )
+    .ignoresCase()
     nonisolated(unsafe) static let literal = try! Regex(#""((?:[^"\\]|\\.)*)""#)
     static let tripleQuote = "\"\"\""
 

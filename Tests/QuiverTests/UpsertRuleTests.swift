@@ -11,26 +11,37 @@ import Testing
 @Suite struct UpsertRuleTests {
     let tmp = TemporaryDirectory("quiver-upsert")
 
-    static let table = TableInfo(name: "docs", columns: [
-        ColumnInfo(name: "id", declaredType: "INTEGER", kind: .plain, notNull: false, primaryKeyPosition: 1),
-        ColumnInfo(name: "title", declaredType: "TEXT", kind: .plain, notNull: true, primaryKeyPosition: 0),
-        ColumnInfo(name: "score", declaredType: "REAL", kind: .plain, notNull: false, primaryKeyPosition: 0),
-    ], withoutRowID: false)
+    static let table = TableInfo(
+        name: "docs",
+        columns: [
+            ColumnInfo(name: "id", declaredType: "INTEGER", kind: .plain, notNull: false, primaryKeyPosition: 1),
+            ColumnInfo(name: "title", declaredType: "TEXT", kind: .plain, notNull: true, primaryKeyPosition: 0),
+            ColumnInfo(name: "score", declaredType: "REAL", kind: .plain, notNull: false, primaryKeyPosition: 0),
+        ], withoutRowID: false)
 
-    static let schema = "CREATE TABLE docs (id INTEGER PRIMARY KEY, title TEXT NOT NULL, score REAL); INSERT INTO docs VALUES (1, 'kept', 0.5)"
+    static let schema =
+        "CREATE TABLE docs (id INTEGER PRIMARY KEY, title TEXT NOT NULL, score REAL); INSERT INTO docs VALUES (1, 'kept', 0.5)"
 
     @Test func theStatementsFollowTheGivenColumns() {
         let full = Upsert(table: Self.table, columns: ["id", "title", "score"])
-        #expect(full.insert == #"INSERT INTO "docs" ("id", "title", "score") VALUES (?1, ?2, ?3) ON CONFLICT ("id") DO UPDATE SET "title" = excluded."title", "score" = excluded."score""#)
+        #expect(
+            full.insert
+                == #"INSERT INTO "docs" ("id", "title", "score") VALUES (?1, ?2, ?3) ON CONFLICT ("id") DO UPDATE SET "title" = excluded."title", "score" = excluded."score""#
+        )
         #expect(full.update == nil, "every NOT NULL column given: the upsert alone")
 
         let partial = Upsert(table: Self.table, columns: ["score", "id"])
         #expect(partial.update == #"UPDATE "docs" SET "score" = ?1 WHERE "id" = ?2"#)
-        #expect(partial.insert == #"INSERT INTO "docs" ("score", "id") SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM "docs" WHERE "id" = ?2)"#)
+        #expect(
+            partial.insert
+                == #"INSERT INTO "docs" ("score", "id") SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM "docs" WHERE "id" = ?2)"#
+        )
 
         let keyOnly = Upsert(table: Self.table, columns: ["id"])
         #expect(keyOnly.update == nil)
-        #expect(keyOnly.insert == #"INSERT INTO "docs" ("id") SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM "docs" WHERE "id" = ?1)"#)
+        #expect(
+            keyOnly.insert
+                == #"INSERT INTO "docs" ("id") SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM "docs" WHERE "id" = ?1)"#)
 
         let noKey = Upsert(table: Self.table, columns: ["title"])
         #expect(noKey.insert == #"INSERT INTO "docs" ("title") VALUES (?1)"# && noKey.update == nil)
@@ -64,7 +75,8 @@ import Testing
         #expect {
             _ = try importCSV(db, "id,score\n1,0.1\n2,0.2\n")
         } throws: { error in
-            "\(error)".contains(":3: column docs.title is required (NOT NULL)") && "\(error)".contains("NOT NULL constraint failed: docs.title")
+            "\(error)".contains(":3: column docs.title is required (NOT NULL)")
+                && "\(error)".contains("NOT NULL constraint failed: docs.title")
         }
         #expect(try rows(db) == [[.integer(1), .text("kept"), .real(0.9)]], "the aborted import changed nothing")
 
@@ -80,10 +92,16 @@ import Testing
         let client = server.client()
         let answer = try client.call("POST", "/tables/docs/rows", ["rows": [["id": 1, "score": 0.9]]])
         #expect(answer["upserted"] == 1)
-        let error = expectStatus(409) { _ = try client.call("POST", "/tables/docs/rows", ["rows": [["id": 1, "score": 0.1], ["id": 2, "score": 0.2]]]) }
-        #expect(error?.message.contains("rows[1]") == true && error?.message.contains("NOT NULL constraint failed: docs.title") == true,
-                "\(String(describing: error))")
+        let error = expectStatus(409) {
+            _ = try client.call(
+                "POST", "/tables/docs/rows", ["rows": [["id": 1, "score": 0.1], ["id": 2, "score": 0.2]]])
+        }
+        #expect(
+            error?.message.contains("rows[1]") == true
+                && error?.message.contains("NOT NULL constraint failed: docs.title") == true,
+            "\(String(describing: error))")
         let result = try client.sql("SELECT id, title, score FROM docs ORDER BY id")
-        #expect(result.first?.rows == [[.integer(1), .string("kept"), .number(0.9)]], "the refused batch changed nothing")
+        #expect(
+            result.first?.rows == [[.integer(1), .string("kept"), .number(0.9)]], "the refused batch changed nothing")
     }
 }

@@ -38,7 +38,9 @@ import Testing
         let nan = [Float.nan].withUnsafeBytes { Array($0) }
         #expect(throws: VectorCodec.Problem.self) { try nan.withUnsafeBytes { try VectorCodec.decode($0) } }
         #expect(!nan.withUnsafeBytes { VectorCodec.isCanonical($0, dimension: 1) })
-        #expect(throws: VectorCodec.Problem.self) { try [UInt8](repeating: 0, count: 5).withUnsafeBytes { try VectorCodec.decode($0) } }
+        #expect(throws: VectorCodec.Problem.self) {
+            try [UInt8](repeating: 0, count: 5).withUnsafeBytes { try VectorCodec.decode($0) }
+        }
     }
 
     @Test func formattedVectorsParseBackBitForBit() throws {

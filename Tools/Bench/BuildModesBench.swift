@@ -10,8 +10,10 @@ import QuiverStorage
 enum BuildModesBench {
     static func run(base path: String, db: String, count: Int, m: Int, efConstruction: Int) throws {
         let base = try NumPy.readFloatMatrix(path: path)
-        let n = min(count, base.rows), dimension = base.columns
-        let create = "CREATE INDEX e ON t USING hnsw (embedding vector_cosine_ops) WITH (m = \(m), ef_construction = \(efConstruction))"
+        let n = min(count, base.rows)
+        let dimension = base.columns
+        let create =
+            "CREATE INDEX e ON t USING hnsw (embedding vector_cosine_ops) WITH (m = \(m), ef_construction = \(efConstruction))"
         func seconds(_ body: () throws -> Void) rethrows -> Double {
             let start = DispatchTime.now().uptimeNanoseconds
             try body()
@@ -44,8 +46,12 @@ enum BuildModesBench {
         precondition(rowDB.lastReport.strategy == .hnsw)
         print("| mode (\(n) rows, \(dimension) dims, m=\(m), ef_construction=\(efConstruction)) | seconds | rows/s |")
         print("|---|---:|---:|")
-        print("| bulk: load rows, then CREATE INDEX (both cores) | \(String(format: "%.2f", bulk)) | \(Int(Double(n) / bulk)) |")
-        print("| row at a time: CREATE INDEX, then one INSERT per transaction | \(String(format: "%.2f", single)) | \(Int(Double(n) / single)) |")
+        print(
+            "| bulk: load rows, then CREATE INDEX (both cores) | \(String(format: "%.2f", bulk)) | \(Int(Double(n) / bulk)) |"
+        )
+        print(
+            "| row at a time: CREATE INDEX, then one INSERT per transaction | \(String(format: "%.2f", single)) | \(Int(Double(n) / single)) |"
+        )
         print("| ratio | \(String(format: "%.1f×", single / bulk)) | |")
     }
 }

@@ -18,17 +18,21 @@ enum FilteredBench {
         }
         _ = try db.execute("SET hnsw.ef_search = \(ef)")
         let queries = try NumPy.readFloatMatrix(path: data + "/queries.npy")
-        let filters = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: data + "/filters.json"))) as! [String: Any]
+        let filters =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: data + "/filters.json")))
+            as! [String: Any]
         print("| filter | selectivity | strategy (most queries) | recall@10 | queries/s | p50 ms | p99 ms |")
         print("|---|---:|---|---:|---:|---:|---:|")
         for filter in filters["filters"] as! [[String: Any]] {
-            let name = filter["name"] as! String, condition = filter["where"] as! String
+            let name = filter["name"] as! String
+            let condition = filter["where"] as! String
             let truth = try NumPy.readInt64Matrix(path: "\(data)/gt_filter_\(name).npy")
             let scores = try NumPy.readFloatMatrix(path: "\(data)/gt_filter_\(name)_scores.npy")
             let sql = "SELECT id, embedding <=> ?1 FROM base WHERE \(condition) ORDER BY embedding <=> ?1 LIMIT 10"
             var latencies: [Double] = []
             var strategies: [String: Int] = [:]
-            var hits = 0, expected = 0
+            var hits = 0
+            var expected = 0
             // One untimed warm-up pass, as the peers get (plans, estimates and allow-sets are
             // then cached exactly as they would be in an application that repeats its filters).
             for q in 0..<queries.rows { _ = try db.execute(sql, SQLBindings([.vector(Array(queries[row: q]))])) }
@@ -43,7 +47,8 @@ enum FilteredBench {
                 guard !trueIDs.isEmpty else { continue }
                 let kth = Double(scores.values[q * 100 + trueIDs.count - 1])
                 for row in rows {
-                    let id = row[0].integerValue!, similarity = 1 - (row[1].doubleValue ?? 2)
+                    let id = row[0].integerValue!
+                    let similarity = 1 - (row[1].doubleValue ?? 2)
                     if trueIDs.contains(id) || abs(similarity - kth) < 1e-6 { hits += 1 }
                 }
             }
@@ -51,12 +56,15 @@ enum FilteredBench {
             let total = latencies.reduce(0, +)
             let top = strategies.max { $0.value < $1.value }!
             let recall = expected == 0 ? 1 : Double(hits) / Double(expected)
-            print("| `\(condition)` | \(String(format: "%.2f%%", 100 * (filter["selectivity"] as! Double))) | \(top.key) (\(top.value)/\(queries.rows)) | \(String(format: "%.4f", recall)) | \(Int(Double(queries.rows) / (total / 1000))) | \(String(format: "%.3f", latencies[latencies.count / 2])) | \(String(format: "%.3f", latencies[min(latencies.count - 1, latencies.count * 99 / 100)])) |")
+            print(
+                "| `\(condition)` | \(String(format: "%.2f%%", 100 * (filter["selectivity"] as! Double))) | \(top.key) (\(top.value)/\(queries.rows)) | \(String(format: "%.4f", recall)) | \(Int(Double(queries.rows) / (total / 1000))) | \(String(format: "%.3f", latencies[latencies.count / 2])) | \(String(format: "%.3f", latencies[min(latencies.count - 1, latencies.count * 99 / 100)])) |"
+            )
         }
     }
 
     static func load(data: String, into db: Database) throws {
-        _ = try db.execute("""
+        _ = try db.execute(
+            """
             CREATE TABLE base (id INTEGER PRIMARY KEY, source TEXT, doc TEXT, section INTEGER, lang TEXT,
                                nchars INTEGER, position INTEGER, embedding VECTOR(384))
             """)
@@ -69,14 +77,19 @@ enum FilteredBench {
         try process.run()
         let lines = pipe.fileHandleForReading.readDataToEndOfFile().split(separator: UInt8(ascii: "\n"))
         process.waitUntilExit()
-        try db.executeMany("INSERT INTO base VALUES (?, ?, ?, ?, ?, ?, ?, ?)", lines.enumerated().map { i, line in
-            let m = try! JSONSerialization.jsonObject(with: Data(line)) as! [String: Any]
-            return SQLBindings([.integer(Int64(i)), .text(m["source"] as! String), .text(m["doc"] as! String),
-                                .integer((m["section"] as! NSNumber).int64Value), .text(m["lang"] as! String),
-                                .integer((m["nchars"] as! NSNumber).int64Value), .integer((m["position"] as! NSNumber).int64Value),
-                                .vector(Array(vectors[row: i]))])
-        })
-        _ = try db.execute("""
+        try db.executeMany(
+            "INSERT INTO base VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            lines.enumerated().map { i, line in
+                let m = try! JSONSerialization.jsonObject(with: Data(line)) as! [String: Any]
+                return SQLBindings([
+                    .integer(Int64(i)), .text(m["source"] as! String), .text(m["doc"] as! String),
+                    .integer((m["section"] as! NSNumber).int64Value), .text(m["lang"] as! String),
+                    .integer((m["nchars"] as! NSNumber).int64Value), .integer((m["position"] as! NSNumber).int64Value),
+                    .vector(Array(vectors[row: i])),
+                ])
+            })
+        _ = try db.execute(
+            """
             CREATE INDEX base_lang ON base (lang); CREATE INDEX base_source ON base (source); CREATE INDEX base_doc ON base (doc);
             CREATE INDEX base_embedding ON base USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 200);
             ANALYZE;

@@ -17,7 +17,10 @@ import QuiverClient
 enum HTTPLoadBench {
     static func run(_ options: [String: String]) throws {
         guard let url = options["url"], let path = options["path"], let bodiesPath = options["bodies"] else {
-            throw ClientError(message: "usage: quiver-bench http-load --url URL --path PATH --bodies FILE.jsonl --connections 1,8,64 [--seconds 10] [--warmup 2] [--token T] [--responses OUT.jsonl]")
+            throw ClientError(
+                message:
+                    "usage: quiver-bench http-load --url URL --path PATH --bodies FILE.jsonl --connections 1,8,64 [--seconds 10] [--warmup 2] [--token T] [--responses OUT.jsonl]"
+            )
         }
         let endpoint = try QuiverClient.endpoint(url)
         let token = options["token"]
@@ -34,7 +37,8 @@ enum HTTPLoadBench {
             for body in bodies {
                 let response = try client.send("POST", path, body: body)
                 guard (200..<300).contains(response.status) else {
-                    throw ClientError(status: response.status, message: "verification request failed: \(response.text.prefix(500))")
+                    throw ClientError(
+                        status: response.status, message: "verification request failed: \(response.text.prefix(500))")
                 }
                 out.append(response.body.filter { $0 != 10 })
                 out.append(10)
@@ -43,16 +47,19 @@ enum HTTPLoadBench {
         }
 
         for connections in connectionCounts {
-            let result = measure(endpoint: endpoint, token: token, path: path, bodies: bodies, connections: connections,
-                                 warmup: warmup, seconds: seconds)
+            let result = measure(
+                endpoint: endpoint, token: token, path: path, bodies: bodies, connections: connections,
+                warmup: warmup, seconds: seconds)
             let line = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
             FileHandle.standardOutput.write(line + Data("\n".utf8))
         }
     }
 
     /// One run at a fixed number of connections: warm-up (not counted), then the measured window.
-    static func measure(endpoint: QuiverClient.Endpoint, token: String?, path: String, bodies: [Data], connections: Int,
-                        warmup: Double, seconds: Double) -> [String: Any] {
+    static func measure(
+        endpoint: QuiverClient.Endpoint, token: String?, path: String, bodies: [Data], connections: Int,
+        warmup: Double, seconds: Double
+    ) -> [String: Any] {
         let state = LoadState(connections: connections)
         let start = DispatchTime.now().uptimeNanoseconds
         let measureFrom = start + UInt64(warmup * 1e9)
@@ -97,9 +104,11 @@ enum HTTPLoadBench {
             all.isEmpty ? NSNull() : all[min(all.count - 1, Int((p / 100) * Double(all.count - 1) + 0.5))]
         }
         let mean: Any = all.isEmpty ? NSNull() : all.reduce(0, +) / Double(all.count)
-        return ["connections": connections, "requests": all.count, "errors": state.errors.reduce(0, +),
-                "seconds": seconds, "qps": Double(all.count) / seconds,
-                "p50_ms": percentile(50), "p99_ms": percentile(99), "mean_ms": mean, "max_ms": all.last ?? NSNull()]
+        return [
+            "connections": connections, "requests": all.count, "errors": state.errors.reduce(0, +),
+            "seconds": seconds, "qps": Double(all.count) / seconds,
+            "p50_ms": percentile(50), "p99_ms": percentile(99), "mean_ms": mean, "max_ms": all.last ?? NSNull(),
+        ]
     }
 
     /// Per-worker results, written once by each worker at its end.

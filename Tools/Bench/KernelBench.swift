@@ -29,67 +29,113 @@ enum KernelBench {
         var results: [(String, Double)] = []
         block.withUnsafeBufferPointer { b in
             query.withUnsafeBufferPointer { q in
-                let bp = b.baseAddress!, qp = q.baseAddress!
-                results.append(("pair: scalar Swift loop", perDistance(rows) {
-                    var total: Float = 0
-                    for r in 0..<rows {
-                        var s: Float = 0
-                        for i in 0..<dimension { s += bp[r * dimension + i] * qp[i] }
-                        total += s
-                    }
-                    return total
-                }))
-                results.append(("pair: Swift SIMD16<Float>", perDistance(rows) {
-                    var total: Float = 0
-                    let chunks = dimension / 16
-                    UnsafeRawPointer(qp).withMemoryRebound(to: SIMD16<Float>.self, capacity: chunks) { qv in
-                        for r in 0..<rows {
-                            UnsafeRawPointer(bp + r * dimension).withMemoryRebound(to: SIMD16<Float>.self, capacity: chunks) { rv in
-                                var acc = SIMD16<Float>()
-                                for c in 0..<chunks { acc += rv[c] * qv[c] }
-                                total += acc.sum()
+                let bp = b.baseAddress!
+                let qp = q.baseAddress!
+                results.append(
+                    (
+                        "pair: scalar Swift loop",
+                        perDistance(rows) {
+                            var total: Float = 0
+                            for r in 0..<rows {
+                                var s: Float = 0
+                                for i in 0..<dimension { s += bp[r * dimension + i] * qp[i] }
+                                total += s
                             }
+                            return total
                         }
-                    }
-                    return total
-                }))
-                results.append(("pair: C kernel (AVX-512/AVX2 clone)", perDistance(rows) {
-                    var total: Float = 0
-                    for r in 0..<rows { total += quiver_dot_f32(bp + r * dimension, qp, dimension) }
-                    return total
-                }))
-                results.append(("pair: cblas_sdot per pair", perDistance(rows) {
-                    var total: Float = 0
-                    for r in 0..<rows { total += BLASScoring.dot(bp + r * dimension, qp, count: dimension) }
-                    return total
-                }))
+                    ))
+                results.append(
+                    (
+                        "pair: Swift SIMD16<Float>",
+                        perDistance(rows) {
+                            var total: Float = 0
+                            let chunks = dimension / 16
+                            UnsafeRawPointer(qp).withMemoryRebound(to: SIMD16<Float>.self, capacity: chunks) { qv in
+                                for r in 0..<rows {
+                                    UnsafeRawPointer(bp + r * dimension).withMemoryRebound(
+                                        to: SIMD16<Float>.self, capacity: chunks
+                                    ) { rv in
+                                        var acc = SIMD16<Float>()
+                                        for c in 0..<chunks { acc += rv[c] * qv[c] }
+                                        total += acc.sum()
+                                    }
+                                }
+                            }
+                            return total
+                        }
+                    ))
+                results.append(
+                    (
+                        "pair: C kernel (AVX-512/AVX2 clone)",
+                        perDistance(rows) {
+                            var total: Float = 0
+                            for r in 0..<rows { total += quiver_dot_f32(bp + r * dimension, qp, dimension) }
+                            return total
+                        }
+                    ))
+                results.append(
+                    (
+                        "pair: cblas_sdot per pair",
+                        perDistance(rows) {
+                            var total: Float = 0
+                            for r in 0..<rows { total += BLASScoring.dot(bp + r * dimension, qp, count: dimension) }
+                            return total
+                        }
+                    ))
                 codes.withUnsafeBufferPointer { c in
-                    results.append(("pair: float × 8-bit codes (graph walk)", perDistance(rows) {
-                        var total: Float = 0
-                        for r in 0..<rows { total += quiver_dot_f32_u8(qp, c.baseAddress! + r * dimension, dimension) }
-                        return total
-                    }))
+                    results.append(
+                        (
+                            "pair: float × 8-bit codes (graph walk)",
+                            perDistance(rows) {
+                                var total: Float = 0
+                                for r in 0..<rows {
+                                    total += quiver_dot_f32_u8(qp, c.baseAddress! + r * dimension, dimension)
+                                }
+                                return total
+                            }
+                        ))
                 }
                 var out = [Float](repeating: 0, count: rows * 64)
-                results.append(("block: 1 query × 10k rows, sgemv", perDistance(rows) {
-                    out.withUnsafeMutableBufferPointer { BLASScoring.dots(rows: bp, rowCount: rows, dimension: dimension, query: qp, into: $0.baseAddress!) }
-                    return out[0]
-                }))
+                results.append(
+                    (
+                        "block: 1 query × 10k rows, sgemv",
+                        perDistance(rows) {
+                            out.withUnsafeMutableBufferPointer {
+                                BLASScoring.dots(
+                                    rows: bp, rowCount: rows, dimension: dimension, query: qp, into: $0.baseAddress!)
+                            }
+                            return out[0]
+                        }
+                    ))
                 let queries = vector(64 * dimension)
                 queries.withUnsafeBufferPointer { qs in
-                    results.append(("block: 64 queries × 10k rows, 64 × sgemv", perDistance(rows * 64) {
-                        out.withUnsafeMutableBufferPointer { o in
-                            for j in 0..<64 {
-                                BLASScoring.dots(rows: bp, rowCount: rows, dimension: dimension, query: qs.baseAddress! + j * dimension,
-                                                 into: o.baseAddress! + j * rows)
+                    results.append(
+                        (
+                            "block: 64 queries × 10k rows, 64 × sgemv",
+                            perDistance(rows * 64) {
+                                out.withUnsafeMutableBufferPointer { o in
+                                    for j in 0..<64 {
+                                        BLASScoring.dots(
+                                            rows: bp, rowCount: rows, dimension: dimension,
+                                            query: qs.baseAddress! + j * dimension,
+                                            into: o.baseAddress! + j * rows)
+                                    }
+                                }
+                                return out[0]
                             }
-                        }
-                        return out[0]
-                    }))
-                    results.append(("block: 64 queries × 10k rows, one sgemm", perDistance(rows * 64) {
-                        out.withUnsafeMutableBufferPointer { BLASScoring.dots(rows: bp, rowCount: rows, dimension: dimension, queries: qs.baseAddress!, queryCount: 64, into: $0.baseAddress!) }
-                        return out[0]
-                    }))
+                        ))
+                    results.append(
+                        (
+                            "block: 64 queries × 10k rows, one sgemm",
+                            perDistance(rows * 64) {
+                                out.withUnsafeMutableBufferPointer {
+                                    BLASScoring.dots(
+                                        rows: bp, rowCount: rows, dimension: dimension, queries: qs.baseAddress!,
+                                        queryCount: 64, into: $0.baseAddress!)
+                                }
+                                return out[0]
+                            }
+                        ))
                 }
             }
         }

@@ -31,9 +31,13 @@ struct QuiverBench {
         if arguments.first == "build-modes" {
             var o: [String: String] = [:]
             var rest = arguments.dropFirst()
-            while rest.count >= 2 { o[String(rest.first!.dropFirst(2))] = rest.dropFirst().first!; rest = rest.dropFirst(2) }
-            try BuildModesBench.run(base: o["base"] ?? "", db: o["db"] ?? "/tmp/quiver-build-modes", count: Int(o["n"] ?? "") ?? 20_000,
-                                    m: Int(o["m"] ?? "") ?? 16, efConstruction: Int(o["ef-construction"] ?? "") ?? 200)
+            while rest.count >= 2 {
+                o[String(rest.first!.dropFirst(2))] = rest.dropFirst().first!
+                rest = rest.dropFirst(2)
+            }
+            try BuildModesBench.run(
+                base: o["base"] ?? "", db: o["db"] ?? "/tmp/quiver-build-modes", count: Int(o["n"] ?? "") ?? 20_000,
+                m: Int(o["m"] ?? "") ?? 16, efConstruction: Int(o["ef-construction"] ?? "") ?? 200)
             return
         }
         if arguments.first == "http-load" {
@@ -49,28 +53,39 @@ struct QuiverBench {
         if arguments.first == "dedupe" {
             var o: [String: String] = [:]
             var rest = arguments.dropFirst()
-            while rest.count >= 2 { o[String(rest.first!.dropFirst(2))] = rest.dropFirst().first!; rest = rest.dropFirst(2) }
-            try DedupeBench.run(base: o["base"] ?? "../shared/data/base_f16.npy", db: o["db"] ?? "/tmp/quiver-dedupe-bench",
-                                outDirectory: o["out-dir"] ?? "Tools/bench/.cache",
-                                thresholds: (o["thresholds"] ?? "0.95,0.9").split(separator: ",").map { Double($0)! },
-                                limit: o["n"].flatMap { Int($0) }, texts: o["texts"], quick: o["quick"] == "1")
+            while rest.count >= 2 {
+                o[String(rest.first!.dropFirst(2))] = rest.dropFirst().first!
+                rest = rest.dropFirst(2)
+            }
+            try DedupeBench.run(
+                base: o["base"] ?? "../shared/data/base_f16.npy", db: o["db"] ?? "/tmp/quiver-dedupe-bench",
+                outDirectory: o["out-dir"] ?? "Tools/bench/.cache",
+                thresholds: (o["thresholds"] ?? "0.95,0.9").split(separator: ",").map { Double($0)! },
+                limit: o["n"].flatMap { Int($0) }, texts: o["texts"], quick: o["quick"] == "1")
             return
         }
         if arguments.first == "filtered" {
             var o: [String: String] = [:]
             var rest = arguments.dropFirst()
             while let key = rest.first, key.hasPrefix("--") {
-                if key == "--reuse" { o["reuse"] = "1"; rest = rest.dropFirst(); continue }
+                if key == "--reuse" {
+                    o["reuse"] = "1"
+                    rest = rest.dropFirst()
+                    continue
+                }
                 guard rest.count >= 2 else { break }
                 o[String(key.dropFirst(2))] = rest.dropFirst().first!
                 rest = rest.dropFirst(2)
             }
-            try FilteredBench.run(data: o["data"] ?? "../shared/data", db: o["db"] ?? "/tmp/quiver-filtered",
-                                  ef: Int(o["ef"] ?? "") ?? 40, reuse: o["reuse"] != nil)
+            try FilteredBench.run(
+                data: o["data"] ?? "../shared/data", db: o["db"] ?? "/tmp/quiver-filtered",
+                ef: Int(o["ef"] ?? "") ?? 40, reuse: o["reuse"] != nil)
             return
         }
         guard arguments.first == "hnsw" else {
-            FileHandle.standardError.write("usage: quiver-bench hnsw --base B.npy --queries Q.npy --db DIR --out-dir DIR [--m 16 --ef-construction 200 --efs 16,32,64,128,256 --threads 2 --k 10 --metric cosine]\n".data(using: .utf8)!)
+            FileHandle.standardError.write(
+                "usage: quiver-bench hnsw --base B.npy --queries Q.npy --db DIR --out-dir DIR [--m 16 --ef-construction 200 --efs 16,32,64,128,256 --threads 2 --k 10 --metric cosine]\n"
+                    .data(using: .utf8)!)
             exit(2)
         }
         arguments = arguments.dropFirst()
@@ -84,11 +99,14 @@ struct QuiverBench {
         }
         let base = try NumPy.readFloatMatrix(path: option("base"))
         let queries = try NumPy.readFloatMatrix(path: option("queries"))
-        let m = Int(option("m", "16"))!, efConstruction = Int(option("ef-construction", "200"))!
-        let k = Int(option("k", "10"))!, threads = Int(option("threads", "2"))!
+        let m = Int(option("m", "16"))!
+        let efConstruction = Int(option("ef-construction", "200"))!
+        let k = Int(option("k", "10"))!
+        let threads = Int(option("threads", "2"))!
         let efs = option("efs", "16,32,64,128,256").split(separator: ",").map { Int($0)! }
         let metric = option("metric", "cosine")
-        let dbPath = option("db"), outDirectory = option("out-dir")
+        let dbPath = option("db")
+        let outDirectory = option("out-dir")
         try? FileManager.default.removeItem(atPath: dbPath)
         try FileManager.default.createDirectory(atPath: outDirectory, withIntermediateDirectories: true)
 
@@ -102,13 +120,17 @@ struct QuiverBench {
         let dimension = base.columns
         _ = try db.execute("CREATE TABLE base (id INTEGER PRIMARY KEY, embedding VECTOR(\(dimension)))")
         let load = try seconds {
-            try db.executeMany("INSERT INTO base VALUES (?, ?)", (0..<base.rows).map {
-                SQLBindings([.integer(Int64($0)), .vector(Array(base[row: $0]))])
-            })
+            try db.executeMany(
+                "INSERT INTO base VALUES (?, ?)",
+                (0..<base.rows).map {
+                    SQLBindings([.integer(Int64($0)), .vector(Array(base[row: $0]))])
+                })
         }
         let rssBefore = residentBytes()
         let build = try seconds {
-            _ = try db.execute("CREATE INDEX base_embedding ON base USING hnsw (embedding vector_\(metric)_ops) WITH (m = \(m), ef_construction = \(efConstruction))")
+            _ = try db.execute(
+                "CREATE INDEX base_embedding ON base USING hnsw (embedding vector_\(metric)_ops) WITH (m = \(m), ef_construction = \(efConstruction))"
+            )
         }
         let file = try db.execute("SELECT file FROM _quiver_indexes")[0].rows[0][0].textValue!
         let indexPath = dbPath + "/indexes/" + file
@@ -123,7 +145,9 @@ struct QuiverBench {
         var runs: [String] = []
         for ef in efs {
             let search = BatchSearch(table: "base", column: "embedding", k: k, threads: 1, ef: ef)
-            _ = try search.run(on: db, queries: Array(queries.values.prefix(dimension * min(20, queries.rows))), queryCount: min(20, queries.rows))
+            _ = try search.run(
+                on: db, queries: Array(queries.values.prefix(dimension * min(20, queries.rows))),
+                queryCount: min(20, queries.rows))
             var best: BatchSearch.Outcome?
             for _ in 0..<3 {
                 let outcome = try search.run(on: db, queries: queries.values, queryCount: queries.rows)
@@ -131,11 +155,16 @@ struct QuiverBench {
                 if best == nil || outcome.elapsed < best!.elapsed { best = outcome }
             }
             let outcome = best!
-            try NumPy.writeInt64Matrix(path: "\(outDirectory)/quiver-ef\(ef).npy", rows: queries.rows, columns: k, values: outcome.keys)
-            runs.append("{\"ef\":\(ef),\"qps\":\(outcome.queriesPerSecond),\"p50_ms\":\(outcome.latencyPercentile(50) * 1000),\"p99_ms\":\(outcome.latencyPercentile(99) * 1000),\"ids\":\"quiver-ef\(ef).npy\"}")
+            try NumPy.writeInt64Matrix(
+                path: "\(outDirectory)/quiver-ef\(ef).npy", rows: queries.rows, columns: k, values: outcome.keys)
+            runs.append(
+                "{\"ef\":\(ef),\"qps\":\(outcome.queriesPerSecond),\"p50_ms\":\(outcome.latencyPercentile(50) * 1000),\"p99_ms\":\(outcome.latencyPercentile(99) * 1000),\"ids\":\"quiver-ef\(ef).npy\"}"
+            )
         }
         let rssAfter = residentBytes()
-        print("{\"engine\":\"quiver\",\"n\":\(base.rows),\"dim\":\(dimension),\"m\":\(m),\"ef_construction\":\(efConstruction),\"threads\":\(threads),\"load_seconds\":\(load),\"build_seconds\":\(build),\"open_seconds\":\(open),\"file_bytes\":\(fileBytes),\"memory_bytes\":\(max(0, rssAfter - rssBefore)),\"runs\":[\(runs.joined(separator: ","))]}")
+        print(
+            "{\"engine\":\"quiver\",\"n\":\(base.rows),\"dim\":\(dimension),\"m\":\(m),\"ef_construction\":\(efConstruction),\"threads\":\(threads),\"load_seconds\":\(load),\"build_seconds\":\(build),\"open_seconds\":\(open),\"file_bytes\":\(fileBytes),\"memory_bytes\":\(max(0, rssAfter - rssBefore)),\"runs\":[\(runs.joined(separator: ","))]}"
+        )
     }
 
     static func residentBytes() -> Int {

@@ -13,8 +13,10 @@ struct Child {
         var elapsed: TimeInterval
     }
 
-    static func run(_ executable: String, _ arguments: [String], stdinPath: String?, killAfter: TimeInterval,
-                    scratch: String) throws -> Outcome {
+    static func run(
+        _ executable: String, _ arguments: [String], stdinPath: String?, killAfter: TimeInterval,
+        scratch: String
+    ) throws -> Outcome {
         let outPath = (scratch as NSString).appendingPathComponent("child.out")
         let errPath = (scratch as NSString).appendingPathComponent("child.err")
         FileManager.default.createFile(atPath: outPath, contents: nil)
@@ -23,7 +25,11 @@ struct Child {
             throw CrashLoopError("cannot create the child's output files in \(scratch)")
         }
         let input = stdinPath.flatMap { FileHandle(forReadingAtPath: $0) } ?? FileHandle.nullDevice
-        defer { try? out.close(); try? err.close(); try? input.close() }
+        defer {
+            try? out.close()
+            try? err.close()
+            try? input.close()
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -41,9 +47,12 @@ struct Child {
             _ = finished.wait(timeout: .now() + 30)
         }
         process.waitUntilExit()
-        let read = { (path: String) in String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self) }
-        return Outcome(killed: killed && process.terminationReason == .uncaughtSignal, status: process.terminationStatus,
-                       stdout: read(outPath), stderr: read(errPath), elapsed: Date().timeIntervalSince(start))
+        let read = { (path: String) in
+            String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
+        }
+        return Outcome(
+            killed: killed && process.terminationReason == .uncaughtSignal, status: process.terminationStatus,
+            stdout: read(outPath), stderr: read(errPath), elapsed: Date().timeIntervalSince(start))
     }
 }
 

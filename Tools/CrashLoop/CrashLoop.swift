@@ -12,8 +12,9 @@ import QuiverStorage
 /// The next iteration starts from what the last one left.
 @main
 struct CrashLoop: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "quiver-crashloop",
-                                                    abstract: "Kill quiver with SIGKILL at random moments and check what it leaves.")
+    static let configuration = CommandConfiguration(
+        commandName: "quiver-crashloop",
+        abstract: "Kill quiver with SIGKILL at random moments and check what it leaves.")
 
     @Option(help: "How many child processes to start (and mostly kill).")
     var iterations = 20
@@ -34,10 +35,16 @@ struct CrashLoop: ParsableCommand {
     var verbose = false
 
     func run() throws {
-        let binary = quiver ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let binary =
+            quiver
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("quiver").path
-        guard FileManager.default.isExecutableFile(atPath: binary) else { throw CrashLoopError("no quiver executable at \(binary); pass --quiver") }
-        let work = directory ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("quiver-crashloop-\(UUID().uuidString)")
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw CrashLoopError("no quiver executable at \(binary); pass --quiver")
+        }
+        let work =
+            directory
+            ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("quiver-crashloop-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         let path = (work as NSString).appendingPathComponent("db")
         var random = SplitMix64(seed: seed)
@@ -59,9 +66,18 @@ struct CrashLoop: ParsableCommand {
                 let file = (work as NSString).appendingPathComponent("import.jsonl")
                 try workload.text.write(toFile: file, atomically: true, encoding: .utf8)
                 let skip = random.below(2) == 0
-                var arguments = ["import", "--db", path, "--table", "imported", file, "--quiet", "--on-error", skip ? "skip" : "abort"]
-                if skip { arguments += ["--batch-size", "100", "--rejects", (work as NSString).appendingPathComponent("import.rejects.jsonl")] }
-                outcome = try Child.run(binary, arguments, stdinPath: nil, killAfter: letFinish ? 120 : delay, scratch: work)
+                var arguments = [
+                    "import", "--db", path, "--table", "imported", file, "--quiet", "--on-error",
+                    skip ? "skip" : "abort",
+                ]
+                if skip {
+                    arguments += [
+                        "--batch-size", "100", "--rejects",
+                        (work as NSString).appendingPathComponent("import.rejects.jsonl"),
+                    ]
+                }
+                outcome = try Child.run(
+                    binary, arguments, stdinPath: nil, killAfter: letFinish ? 120 : delay, scratch: work)
                 what = "import of \(workload.ids.count) rows (\(skip ? "batches of 100" : "one transaction"))"
                 // Under abort all or nothing; under skip any prefix of the file, in record order.
                 if !outcome.killed && outcome.status == 0 {
@@ -76,7 +92,9 @@ struct CrashLoop: ParsableCommand {
                 let workload = ShellWorkload(from: model, steps: 120 + random.below(400), random: &random)
                 let script = (work as NSString).appendingPathComponent("script.sql")
                 try workload.script.write(toFile: script, atomically: true, encoding: .utf8)
-                outcome = try Child.run(binary, ["shell", "--db", path], stdinPath: script, killAfter: letFinish ? 120 : delay, scratch: work)
+                outcome = try Child.run(
+                    binary, ["shell", "--db", path], stdinPath: script, killAfter: letFinish ? 120 : delay,
+                    scratch: work)
                 // The acknowledged step committed; the one after it may have too.
                 let acknowledged = ShellWorkload.lastAcknowledged(in: outcome.stdout)
                 candidates = Array(workload.states[acknowledged...min(acknowledged + 1, workload.states.count - 1)])
@@ -84,23 +102,38 @@ struct CrashLoop: ParsableCommand {
                 what = "shell script, \(acknowledged) of \(workload.states.count - 1) transactions acknowledged"
                 tally.shells += 1
             }
-            if outcome.killed { tally.kills += 1 } else {
+            if outcome.killed {
+                tally.kills += 1
+            } else {
                 tally.finished += 1
-                if outcome.status != 0 { failures.append("iteration \(iteration): the \(importing ? "import" : "script") failed: \(outcome.stderr.prefix(400))") }
+                if outcome.status != 0 {
+                    failures.append(
+                        "iteration \(iteration): the \(importing ? "import" : "script") failed: \(outcome.stderr.prefix(400))"
+                    )
+                }
             }
             var verifier = Verifier(path: path)
             let (found, checkpoints) = try verifier.verify(candidates: candidates, random: &random)
-            for (name, sequence) in checkpoints where lastCheckpoints[name].map({ $0 != sequence }) ?? false { tally.checkpoints += 1 }
+            for (name, sequence) in checkpoints where lastCheckpoints[name].map({ $0 != sequence }) ?? false {
+                tally.checkpoints += 1
+            }
             lastCheckpoints = checkpoints
-            let line = "iteration \(iteration): \(what), \(outcome.killed ? "killed" : "finished") after \(Int(outcome.elapsed * 1000)) ms"
-            if verbose || !verifier.problems.isEmpty { print(line + (verifier.notes.isEmpty ? "" : "; " + verifier.notes.joined(separator: "; "))) }
+            let line =
+                "iteration \(iteration): \(what), \(outcome.killed ? "killed" : "finished") after \(Int(outcome.elapsed * 1000)) ms"
+            if verbose || !verifier.problems.isEmpty {
+                print(line + (verifier.notes.isEmpty ? "" : "; " + verifier.notes.joined(separator: "; ")))
+            }
             failures += verifier.problems.map { "iteration \(iteration) (\(what)): \($0)" }
             guard let found, verifier.problems.isEmpty else { break }
             model = found
         }
         let seconds = Date().timeIntervalSince(started)
-        print(String(format: "crashloop: %d iterations (%d shell scripts, %d imports), %d killed, %d finished, %d index files written (checkpoints, rebuilds), %d failures, %.1f s, seed %llu",
-                     tally.shells + tally.imports, tally.shells, tally.imports, tally.kills, tally.finished, tally.checkpoints, failures.count, seconds, seed))
+        print(
+            String(
+                format:
+                    "crashloop: %d iterations (%d shell scripts, %d imports), %d killed, %d finished, %d index files written (checkpoints, rebuilds), %d failures, %.1f s, seed %llu",
+                tally.shells + tally.imports, tally.shells, tally.imports, tally.kills, tally.finished,
+                tally.checkpoints, failures.count, seconds, seed))
         if failures.isEmpty {
             if directory == nil { try? FileManager.default.removeItem(atPath: work) }
         } else {
@@ -117,10 +150,17 @@ struct CrashLoop: ParsableCommand {
         var model = Model()
         let db = try Database(path: path)
         _ = try db.execute(Model.schema)
-        var items: [SQLBindings] = [], groups: [SQLBindings] = [], imported: [SQLBindings] = []
+        var items: [SQLBindings] = []
+        var groups: [SQLBindings] = []
+        var imported: [SQLBindings] = []
         for g in Int64(1)...150 {
             let n = Int64(1 + random.below(6))
-            for j in 0..<n { items.append(SQLBindings([.integer(g * 8 + j), .integer(g), .integer(0), .vector(Model.vector(id: g * 8 + j, version: 0))])) }
+            for j in 0..<n {
+                items.append(
+                    SQLBindings([
+                        .integer(g * 8 + j), .integer(g), .integer(0), .vector(Model.vector(id: g * 8 + j, version: 0)),
+                    ]))
+            }
             groups.append(SQLBindings([.integer(g), .integer(n), .integer(0)]))
             model.groups[g] = .init(n: n, version: 0)
         }

@@ -4,7 +4,10 @@ import QuiverKernels
 /// What the database must hold: the `items`/`groups` tables the shell workload writes, whether
 /// the index on `items` exists, and the `imported` table the imports write.
 struct Model: Equatable {
-    struct Group: Equatable { var n: Int64; var version: Int64 }
+    struct Group: Equatable {
+        var n: Int64
+        var version: Int64
+    }
     var groups: [Int64: Group] = [:]
     var nextGroup: Int64 = 1
     var itemsIndexed = true
@@ -18,8 +21,10 @@ struct Model: Equatable {
         CREATE TABLE groups (grp INTEGER PRIMARY KEY, n INTEGER NOT NULL, ver INTEGER NOT NULL);
         CREATE TABLE imported (id INTEGER PRIMARY KEY, batch INTEGER NOT NULL, emb VECTOR(8));
         """
-    static let createItemsIndex = "CREATE INDEX ix ON items USING hnsw (emb vector_l2_ops) WITH (m = 12, ef_construction = 48)"
-    static let createImportedIndex = "CREATE INDEX imported_emb ON imported USING hnsw (emb vector_l2_ops) WITH (m = 12, ef_construction = 48)"
+    static let createItemsIndex =
+        "CREATE INDEX ix ON items USING hnsw (emb vector_l2_ops) WITH (m = 12, ef_construction = 48)"
+    static let createImportedIndex =
+        "CREATE INDEX imported_emb ON imported USING hnsw (emb vector_l2_ops) WITH (m = 12, ef_construction = 48)"
 
     /// Twelve cluster centres, so the graphs have structure to get wrong.
     static let centres: [[Float]] = {
@@ -30,7 +35,9 @@ struct Model: Equatable {
     /// The one vector row `id` holds at `version` (items) or `batch` (imported): every row can
     /// be checked on its own.
     static func vector(id: Int64, version: Int64) -> [Float] {
-        var random = SplitMix64(seed: UInt64(bitPattern: id) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(bitPattern: version) &* 0xBF58_476D_1CE4_E5B9)
+        var random = SplitMix64(
+            seed: UInt64(bitPattern: id) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(bitPattern: version) &* 0xBF58_476D_1CE4_E5B9
+        )
         let centre = centres[random.below(centres.count)]
         return centre.map { $0 + Float.random(in: -0.35...0.35, using: &random) }
     }
@@ -69,7 +76,8 @@ struct ShellWorkload {
                 let g = model.nextGroup
                 model.nextGroup += 1
                 let n = Int64(1 + random.below(6))
-                let values = (0..<n).map { j in "(\(g * 8 + j), \(g), 0, \(item(g * 8 + j, 0)))" }.joined(separator: ", ")
+                let values = (0..<n).map { j in "(\(g * 8 + j), \(g), 0, \(item(g * 8 + j, 0)))" }.joined(
+                    separator: ", ")
                 sql = "BEGIN; INSERT INTO items VALUES \(values); INSERT INTO groups VALUES (\(g), \(n), 0); COMMIT;"
                 model.groups[g] = .init(n: n, version: 0)
             } else if roll < 70 || crowded && roll < 88 {
@@ -80,16 +88,22 @@ struct ShellWorkload {
                 let g = live[random.below(live.count)]
                 let group = model.groups[g]!
                 let next = group.version + 1
-                let updates = (0..<group.n).map { j in "UPDATE items SET ver = \(next), emb = \(item(g * 8 + j, next)) WHERE id = \(g * 8 + j);" }
-                sql = "BEGIN; " + updates.joined(separator: " ") + " UPDATE groups SET ver = \(next) WHERE grp = \(g); COMMIT;"
+                let updates = (0..<group.n).map { j in
+                    "UPDATE items SET ver = \(next), emb = \(item(g * 8 + j, next)) WHERE id = \(g * 8 + j);"
+                }
+                sql =
+                    "BEGIN; " + updates.joined(separator: " ")
+                    + " UPDATE groups SET ver = \(next) WHERE grp = \(g); COMMIT;"
                 model.groups[g] = .init(n: group.n, version: next)
             } else if roll < 93 {
                 // Rolled back: must leave no trace, in the rows or the index.
                 let g = model.nextGroup + 1_000_000
-                sql = "BEGIN; INSERT INTO items VALUES (\(g * 8), \(g), 0, \(item(g * 8, 0))); INSERT INTO groups VALUES (\(g), 1, 0); ROLLBACK;"
+                sql =
+                    "BEGIN; INSERT INTO items VALUES (\(g * 8), \(g), 0, \(item(g * 8, 0))); INSERT INTO groups VALUES (\(g), 1, 0); ROLLBACK;"
             } else {
                 // A search makes the child replay the log into its graph.
-                sql = "SELECT id FROM items ORDER BY emb <-> \(Model.literal(Model.vector(id: Int64(random.below(100_000)), version: 99))) LIMIT 3;"
+                sql =
+                    "SELECT id FROM items ORDER BY emb <-> \(Model.literal(Model.vector(id: Int64(random.below(100_000)), version: 99))) LIMIT 3;"
             }
             lines.append(sql + " SELECT 'ack \(step)';")
             states.append(model)
@@ -120,7 +134,8 @@ struct ImportWorkload {
         pool.shuffle(using: &random)
         ids = Array(pool.prefix(100 + random.below(1_500)))
         text = ids.map { id in
-            "{\"id\": \(id), \"batch\": \(batch), \"emb\": [" + Model.vector(id: id, version: batch).map { "\($0)" }.joined(separator: ", ") + "]}\n"
+            "{\"id\": \(id), \"batch\": \(batch), \"emb\": ["
+                + Model.vector(id: id, version: batch).map { "\($0)" }.joined(separator: ", ") + "]}\n"
         }.joined()
     }
 

@@ -31,7 +31,8 @@ struct Model: Equatable {
     /// The vector of a row at a version: the same on every call, so a reader or the verifier can
     /// search for it without asking the writer.
     static func vector(batch: Int64, row: Int, version: Int) -> [Float] {
-        var random = SplitMix64(seed: UInt64(bitPattern: batch) &* 1_000_003 &+ UInt64(row) &* 7_919 &+ UInt64(version) &* 104_729)
+        var random = SplitMix64(
+            seed: UInt64(bitPattern: batch) &* 1_000_003 &+ UInt64(row) &* 7_919 &+ UInt64(version) &* 104_729)
         return (0..<dimension).map { _ in Float(random.unit() * 2 - 1) }
     }
 }
@@ -89,7 +90,8 @@ enum Operation {
 
 /// The tables the run writes (replaced at the start).
 enum Schema {
-    static let accounts = "stress_accounts", transfers = "stress_transfers", items = "stress_items", batches = "stress_batches"
+    static let accounts = "stress_accounts", transfers = "stress_transfers", items = "stress_items",
+        batches = "stress_batches"
 
     static let drop = [accounts, transfers, items, batches].map { "DROP TABLE IF EXISTS \($0)" }.joined(separator: "; ")
 
@@ -102,11 +104,11 @@ enum Schema {
         CREATE TABLE \(batches) (batch INTEGER PRIMARY KEY, n INTEGER NOT NULL);
         """ + (1...Model.accounts).map { "INSERT INTO \(accounts) VALUES (\($0), \(Model.startingBalance));" }.joined()
 
-    static let createIndex = "CREATE INDEX \(items)_emb ON \(items) USING hnsw (emb vector_l2_ops) WITH (m = 12, ef_construction = 48)"
+    static let createIndex =
+        "CREATE INDEX \(items)_emb ON \(items) USING hnsw (emb vector_l2_ops) WITH (m = 12, ef_construction = 48)"
 }
 
 extension SplitMix64 {
     /// A number in [0, 1).
     mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
-

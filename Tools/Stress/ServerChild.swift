@@ -28,7 +28,7 @@ final class ServerChild: @unchecked Sendable {
     /// Starts the server, on the port it had before if any, and waits until it listens on both.
     func start() throws {
         if let port, (try? launch(port: port)) != nil { return }
-        try launch(port: 0)   // the old port was taken meanwhile
+        try launch(port: 0) // the old port was taken meanwhile
     }
 
     private func launch(port requested: Int) throws {
@@ -36,10 +36,15 @@ final class ServerChild: @unchecked Sendable {
         let base = (work as NSString).appendingPathComponent("server-\(starts)")
         FileManager.default.createFile(atPath: base + ".out", contents: nil)
         FileManager.default.createFile(atPath: base + ".err", contents: nil)
-        guard let out = FileHandle(forWritingAtPath: base + ".out"), let err = FileHandle(forWritingAtPath: base + ".err") else {
+        guard let out = FileHandle(forWritingAtPath: base + ".out"),
+            let err = FileHandle(forWritingAtPath: base + ".err")
+        else {
             throw StressError("cannot create the server's output files in \(work)")
         }
-        defer { try? out.close(); try? err.close() }
+        defer {
+            try? out.close()
+            try? err.close()
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["serve", "--db", database, "--port", String(requested), "--socket", socketPath]
@@ -53,7 +58,8 @@ final class ServerChild: @unchecked Sendable {
         self.exited = exited
 
         let deadline = Date().addingTimeInterval(60)
-        var tcp: Int?, unix = false
+        var tcp: Int?
+        var unix = false
         while Date() < deadline {
             let output = String(decoding: FileManager.default.contents(atPath: base + ".out") ?? Data(), as: UTF8.self)
             for line in output.split(separator: "\n") {
@@ -80,12 +86,20 @@ final class ServerChild: @unchecked Sendable {
     /// its standard error that say why (a runtime failure and the frame that crashed).
     func death() -> String {
         guard let process, !process.isRunning else { return "still running" }
-        let how = process.terminationReason == .uncaughtSignal ? "killed by signal \(process.terminationStatus)" : "exited with status \(process.terminationStatus)"
+        let how =
+            process.terminationReason == .uncaughtSignal
+            ? "killed by signal \(process.terminationStatus)" : "exited with status \(process.terminationStatus)"
         let errorPath = (work as NSString).appendingPathComponent("server-\(starts).err")
-        let lines = String(decoding: FileManager.default.contents(atPath: errorPath) ?? Data(), as: UTF8.self).split(separator: "\n")
-        var why = lines.filter { $0.contains("Fatal error") || $0.contains("runtime failure") }.prefix(2).map { $0.trimmingCharacters(in: .whitespaces) }
+        let lines = String(decoding: FileManager.default.contents(atPath: errorPath) ?? Data(), as: UTF8.self).split(
+            separator: "\n")
+        var why = lines.filter { $0.contains("Fatal error") || $0.contains("runtime failure") }.prefix(2).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
         if let crashed = lines.firstIndex(where: { $0.hasSuffix("crashed:") }),
-           let frame = lines[crashed...].dropFirst().first(where: { $0.contains("/Sources/") && !$0.contains("runtime failure") }) {
+            let frame = lines[crashed...].dropFirst().first(where: {
+                $0.contains("/Sources/") && !$0.contains("runtime failure")
+            })
+        {
             why.append(frame.trimmingCharacters(in: .whitespaces))
         }
         return "\(how); \(why.joined(separator: "; ")) (output in \(errorPath))"

@@ -30,13 +30,17 @@ final class Session {
 
     /// `POST /sql`; `kind` names it in the tallies ("sql read", "sql write").
     @discardableResult
-    func sql(_ kind: String, _ what: String, _ text: String, _ parameters: [JSONValue] = []) throws -> [QuiverClient.ResultSet] {
+    func sql(_ kind: String, _ what: String, _ text: String, _ parameters: [JSONValue] = []) throws -> [QuiverClient
+        .ResultSet]
+    {
         try tracked(kind, what) { try client.sql(text, parameters: parameters) }
     }
 
     /// Any endpoint with a JSON body.
     @discardableResult
-    func call(_ kind: String, _ what: String, _ method: String, _ path: String, _ body: JSONValue? = nil) throws -> JSONValue {
+    func call(_ kind: String, _ what: String, _ method: String, _ path: String, _ body: JSONValue? = nil) throws
+        -> JSONValue
+    {
         try tracked(kind, what) { try client.call(method, path, body) }
     }
 

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import QuiverKernels
 import QuiverClient
+import QuiverKernels
 
 /// Readers and a writer through `quiver serve`, for a bounded time: one writer thread and
 /// `--readers` reader threads (half over TCP, half over the Unix socket) on one database, with
@@ -13,12 +13,13 @@ import QuiverClient
 struct Stress: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quiver-stress",
-        abstract: "Readers and a writer through quiver serve, with kill -9 and restart; checks what they see and what survives.",
+        abstract:
+            "Readers and a writer through quiver serve, with kill -9 and restart; checks what they see and what survives.",
         discussion: """
-        Starts `quiver serve` on a new database (or, with --url/--socket, uses a running server, without kills), \
-        creates (replacing) the tables stress_accounts, stress_transfers, stress_items and stress_batches, and runs \
-        the workload. Prints the tallies and the problems found; exits 1 when any invariant was violated.
-        """)
+            Starts `quiver serve` on a new database (or, with --url/--socket, uses a running server, without kills), \
+            creates (replacing) the tables stress_accounts, stress_transfers, stress_items and stress_batches, and runs \
+            the workload. Prints the tallies and the problems found; exits 1 when any invariant was violated.
+            """)
 
     @Option(help: "How long the readers and the writer run, in seconds.")
     var seconds: Double = 30
@@ -26,7 +27,10 @@ struct Stress: ParsableCommand {
     @Option(help: "Reader threads (half over TCP, half over the Unix socket).")
     var readers = 4
 
-    @Option(help: "Times the server is killed with SIGKILL and restarted, evenly spread, the last at the end (default 1; 0 for none).")
+    @Option(
+        help:
+            "Times the server is killed with SIGKILL and restarted, evenly spread, the last at the end (default 1; 0 for none)."
+    )
     var kills: Int?
 
     @Option(help: "The seed of the writer's choices and the readers' picks.")
@@ -56,7 +60,9 @@ struct Stress: ParsableCommand {
     func validate() throws {
         if seconds <= 0 { throw ValidationError("--seconds must be positive") }
         if readers < 1 { throw ValidationError("--readers must be at least 1") }
-        if (url != nil || socket != nil) && (kills ?? 0) > 0 { throw ValidationError("--kills needs a server this tool starts (no --url or --socket)") }
+        if (url != nil || socket != nil) && (kills ?? 0) > 0 {
+            throw ValidationError("--kills needs a server this tool starts (no --url or --socket)")
+        }
         if let kills, kills < 0 { throw ValidationError("--kills must be 0 or more") }
     }
 
@@ -64,7 +70,10 @@ struct Stress: ParsableCommand {
         let targeting = url != nil || socket != nil
         let kills = self.kills ?? (targeting ? 0 : 1)
         let token = self.token ?? ProcessInfo.processInfo.environment["QUIVER_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-        let work = directory ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("quiver-stress-\(UUID().uuidString.prefix(8))")
+        let work =
+            directory
+            ?? (NSTemporaryDirectory() as NSString).appendingPathComponent(
+                "quiver-stress-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
 
         let child: ServerChild?
@@ -76,11 +85,16 @@ struct Stress: ParsableCommand {
                 endpoints.tcpPort = port
             }
         } else {
-            let binary = quiver ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            let binary =
+                quiver
+                ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
                 .deletingLastPathComponent().appendingPathComponent("quiver").path
-            guard FileManager.default.isExecutableFile(atPath: binary) else { throw StressError("no quiver executable at \(binary); pass --quiver") }
-            let server = ServerChild(binary: binary, database: (work as NSString).appendingPathComponent("db"),
-                                     socketPath: (work as NSString).appendingPathComponent("quiver.sock"), work: work)
+            guard FileManager.default.isExecutableFile(atPath: binary) else {
+                throw StressError("no quiver executable at \(binary); pass --quiver")
+            }
+            let server = ServerChild(
+                binary: binary, database: (work as NSString).appendingPathComponent("db"),
+                socketPath: (work as NSString).appendingPathComponent("quiver.sock"), work: work)
             try server.start()
             child = server
             endpoints = server.endpoints
@@ -92,7 +106,9 @@ struct Stress: ParsableCommand {
 
         let watchdog = Watchdog(ledger: ledger, limit: stallSeconds) { message in
             print("STALL: \(message)")
-            if let pid = child?.processIdentifier { print("the server (pid \(pid)) is killed; its database and output are kept in \(work)") }
+            if let pid = child?.processIdentifier {
+                print("the server (pid \(pid)) is killed; its database and output are kept in \(work)")
+            }
             child?.kill()
             Foundation.exit(1)
         }
@@ -100,7 +116,11 @@ struct Stress: ParsableCommand {
 
         let writer = Writer(ledger: ledger, seed: seed, token: token, timeout: requestTimeout)
         // Half over each listener; all over the one there is when a running server has only one.
-        let readerThreads = (1...readers).map { Reader(number: $0, unix: endpoints.tcpPort == nil || (endpoints.socketPath != nil && $0 % 2 == 0), ledger: ledger, seed: seed, token: token, timeout: requestTimeout) }
+        let readerThreads = (1...readers).map {
+            Reader(
+                number: $0, unix: endpoints.tcpPort == nil || (endpoints.socketPath != nil && $0 % 2 == 0),
+                ledger: ledger, seed: seed, token: token, timeout: requestTimeout)
+        }
         let names = Set([Writer.name] + readerThreads.map(\.name))
         Thread { writer.run() }.start()
         for reader in readerThreads { Thread { reader.run() }.start() }
@@ -110,7 +130,8 @@ struct Stress: ParsableCommand {
         let started = Date()
         func awaitThreads(_ what: String) {
             ledger.doing("main", what)
-            if !ledger.awaitParked(names, timeout: stallSeconds) { Thread.sleep(forTimeInterval: stallSeconds) }   // the watchdog reports
+            // The watchdog reports a thread that does not park in time.
+            if !ledger.awaitParked(names, timeout: stallSeconds) { Thread.sleep(forTimeInterval: stallSeconds) }
             ledger.idle("main")
         }
         /// Kill (unless it is dead already), restart, check the database, go on (or stop).
@@ -159,21 +180,29 @@ struct Stress: ParsableCommand {
             ledger.doing("main", "stopping the server with SIGTERM")
             let status = child.terminate()
             ledger.idle("main")
-            if status != 0 { ledger.problem("SIGTERM: the server \(status.map { "exited with status \($0)" } ?? "did not exit within 30 s")") }
+            if status != 0 {
+                ledger.problem(
+                    "SIGTERM: the server \(status.map { "exited with status \($0)" } ?? "did not exit within 30 s")")
+            }
         }
         watchdog.stop()
 
         let tallies = ledger.tallies
-        for (searches, misses) in [("index searches", "index searches that missed their row"),
-                                   ("verifier index searches", "verifier index searches that missed their row")] {
+        for (searches, misses) in [
+            ("index searches", "index searches that missed their row"),
+            ("verifier index searches", "verifier index searches that missed their row"),
+        ] {
             // Own-vector searches through the index may miss what its recall allows: 2%, as the embedded test.
             let (n, missed) = (tallies[searches] ?? 0, tallies[misses] ?? 0)
-            if missed * 50 > max(n, 50) { ledger.problem("\(missed) of \(n) \(searches) missed their own row (more than 2%)") }
+            if missed * 50 > max(n, 50) {
+                ledger.problem("\(missed) of \(n) \(searches) missed their own row (more than 2%)")
+            }
         }
         let problems = ledger.problems
         let against = child == nil ? "a running server" : "\(kills) kill -9 and restart"
-        print("quiver-stress: \(String(format: "%.1f", elapsed)) s, 1 writer, \(readers) readers (\(readerThreads.filter { !$0.unix }.count) over TCP, "
-              + "\(readerThreads.filter(\.unix).count) over the Unix socket), \(against), seed \(seed)")
+        print(
+            "quiver-stress: \(String(format: "%.1f", elapsed)) s, 1 writer, \(readers) readers (\(readerThreads.filter { !$0.unix }.count) over TCP, "
+                + "\(readerThreads.filter(\.unix).count) over the Unix socket), \(against), seed \(seed)")
         for (name, value) in ledger.tallies.sorted(by: { $0.key < $1.key }) { print("  \(name): \(value)") }
         for problem in problems.first { print("PROBLEM: \(problem)") }
         print("stress: \(problems.count) problems")

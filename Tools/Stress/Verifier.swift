@@ -1,7 +1,7 @@
 import Foundation
+import QuiverClient
 import QuiverJSON
 import QuiverKernels
-import QuiverClient
 
 /// The full check, after a kill and restart and at the end, while the writer is parked: the
 /// server answers `/health` on both listeners; in one snapshot the database holds exactly the
@@ -19,15 +19,23 @@ struct Verifier {
     func verify(_ acknowledged: Model, inFlight: Operation?, when: String, random: inout SplitMix64) throws -> Model {
         let tcp = Session(who: Self.name, unix: false, ledger: ledger, token: token, timeout: timeout)
         let unix = Session(who: Self.name, unix: true, ledger: ledger, token: token, timeout: timeout)
-        defer { tcp.close(); unix.close() }
-        for session in [tcp, unix] where try session.call("health", "health", "GET", "/health")["status"]?.stringValue != "ok" {
+        defer {
+            tcp.close()
+            unix.close()
+        }
+        for session in [tcp, unix]
+        where try session.call("health", "health", "GET", "/health")["status"]?.stringValue != "ok" {
             ledger.problem("\(when): /health over \(session.transport) did not answer ok")
         }
         let found = try snapshot(tcp, when: when)
         let candidates = [acknowledged] + (inFlight.map { [$0.applied(to: acknowledged)] } ?? [])
-        let matched = candidates.first { $0.balances == found.balances && $0.transfers == found.transfers && $0.batches == found.batches }
+        let matched = candidates.first {
+            $0.balances == found.balances && $0.transfers == found.transfers && $0.batches == found.batches
+        }
         if let matched, inFlight != nil {
-            ledger.count(matched == candidates[0] ? "writes in flight at a kill: not committed" : "writes in flight at a kill: committed")
+            ledger.count(
+                matched == candidates[0]
+                    ? "writes in flight at a kill: not committed" : "writes in flight at a kill: committed")
         } else if matched == nil {
             report(found, against: acknowledged, inFlight: inFlight, when: when)
         }
@@ -45,7 +53,9 @@ struct Verifier {
     /// Everything, in one script (one snapshot); a torn batch or a count row that disagrees with
     /// its batch is a problem here already.
     private func snapshot(_ session: Session, when: String) throws -> Found {
-        let sets = try session.sql("sql read", "snapshot", """
+        let sets = try session.sql(
+            "sql read", "snapshot",
+            """
             SELECT balance FROM \(Schema.accounts) ORDER BY id;
             SELECT count(*), coalesce(max(seq), 0) FROM \(Schema.transfers);
             SELECT id, batch, n, version, via_sql FROM \(Schema.items) ORDER BY id;
@@ -56,26 +66,36 @@ struct Verifier {
         found.balances = sets[0].rows.compactMap { $0.first?.integerValue }
         found.transfers = sets[1].integer(0, 1) ?? -1
         if sets[1].integer(0, 0) != found.transfers {
-            ledger.problem("\(when): transfers numbered up to \(found.transfers) but \(sets[1].integer(0, 0) ?? -1) of them are there")
+            ledger.problem(
+                "\(when): transfers numbered up to \(found.transfers) but \(sets[1].integer(0, 0) ?? -1) of them are there"
+            )
         }
         var rowsByBatch: [Int64: [[JSONValue]]] = [:]
         for row in sets[2].rows { rowsByBatch[row[1].integerValue ?? -1, default: []].append(row) }
         for (batch, rows) in rowsByBatch {
             let first = rows[0]
-            let state = Model.Batch(n: Int(first[2].integerValue ?? -1), version: Int(first[3].integerValue ?? -1),
-                                    viaSQL: first[4].integerValue == 1)
+            let state = Model.Batch(
+                n: Int(first[2].integerValue ?? -1), version: Int(first[3].integerValue ?? -1),
+                viaSQL: first[4].integerValue == 1)
             let ids = rows.compactMap { $0[0].integerValue }
-            let whole = ids == (0..<state.n).map { Model.id(batch: batch, row: $0) }
+            let whole =
+                ids == (0..<state.n).map { Model.id(batch: batch, row: $0) }
                 && rows.allSatisfy { $0[2] == first[2] && $0[3] == first[3] && $0[4] == first[4] }
-            if !whole { ledger.problem("\(when): torn batch \(batch): \(rows.map { $0.map(\.jsonText).joined(separator: " ") })") }
+            if !whole {
+                ledger.problem(
+                    "\(when): torn batch \(batch): \(rows.map { $0.map(\.jsonText).joined(separator: " ") })")
+            }
             found.batches[batch] = state
         }
-        let counted = Dictionary(uniqueKeysWithValues: sets[3].rows.compactMap { row in
-            row[0].integerValue.flatMap { batch in row[1].integerValue.map { (batch, Int($0)) } }
-        })
+        let counted = Dictionary(
+            uniqueKeysWithValues: sets[3].rows.compactMap { row in
+                row[0].integerValue.flatMap { batch in row[1].integerValue.map { (batch, Int($0)) } }
+            })
         let scripted = found.batches.filter(\.value.viaSQL).mapValues(\.n)
         if counted != scripted {
-            ledger.problem("\(when): count rows disagree with the batches written by scripts: \(counted.count) count rows, \(scripted.count) batches")
+            ledger.problem(
+                "\(when): count rows disagree with the batches written by scripts: \(counted.count) count rows, \(scripted.count) batches"
+            )
         }
         return found
     }
@@ -89,15 +109,25 @@ struct Verifier {
         let deleted = Set(model.deleted)
         let back = found.batches.keys.filter { deleted.contains($0) }.sorted()
         if !back.isEmpty { differences.append("deleted batches back: \(back.prefix(10))") }
-        let changed = model.batches.filter { key, expected in found.batches[key].map { $0 != expected } ?? false }.keys.sorted()
+        let changed = model.batches.filter { key, expected in found.batches[key].map { $0 != expected } ?? false }.keys
+            .sorted()
         if !changed.isEmpty {
-            differences.append("batches not as acknowledged: " + changed.prefix(5).map { "\($0): \(model.batches[$0]!) found \(found.batches[$0]!)" }.joined(separator: "; "))
+            differences.append(
+                "batches not as acknowledged: "
+                    + changed.prefix(5).map { "\($0): \(model.batches[$0]!) found \(found.batches[$0]!)" }.joined(
+                        separator: "; "))
         }
         let unknown = found.batches.keys.filter { model.batches[$0] == nil && !deleted.contains($0) }.sorted()
         if !unknown.isEmpty { differences.append("batches never acknowledged: \(unknown.prefix(10))") }
-        if found.balances != model.balances { differences.append("balances \(found.balances), acknowledged \(model.balances)") }
-        if found.transfers != model.transfers { differences.append("\(found.transfers) transfers, acknowledged \(model.transfers)") }
-        ledger.problem("\(when): the database is neither the acknowledged state nor that plus the write in flight (\(inFlight.map(Writer.describe) ?? "none")): \(differences.joined(separator: "; "))")
+        if found.balances != model.balances {
+            differences.append("balances \(found.balances), acknowledged \(model.balances)")
+        }
+        if found.transfers != model.transfers {
+            differences.append("\(found.transfers) transfers, acknowledged \(model.transfers)")
+        }
+        ledger.problem(
+            "\(when): the database is neither the acknowledged state nor that plus the write in flight (\(inFlight.map(Writer.describe) ?? "none")): \(differences.joined(separator: "; "))"
+        )
     }
 
     /// Rows of the newest batches, and of others drawn at random, found by an index search for
@@ -114,15 +144,18 @@ struct Verifier {
         for (batch, row) in rows {
             let id = Model.id(batch: batch, row: row)
             let vector = JSONValue.vector(Model.vector(batch: batch, row: row, version: state.batches[batch]!.version))
-            let answer = try session.call("query", "search for row \(id)", "POST", "/tables/\(Schema.items)/query",
-                                          .object(["vector": vector, "k": .integer(3), "columns": .array([.string("id")])]))
+            let answer = try session.call(
+                "query", "search for row \(id)", "POST", "/tables/\(Schema.items)/query",
+                .object(["vector": vector, "k": .integer(3), "columns": .array([.string("id")])]))
             ledger.count("verifier index searches")
             if answer["results"]?.arrayValue?.contains(where: { $0["id"]?.integerValue == id }) == true { continue }
             ledger.count("verifier index searches that missed their row")
-            let exact = try session.call("query", "exact search for row \(id)", "POST", "/tables/\(Schema.items)/query",
-                                         .object(["vector": vector, "k": .integer(1), "exact": .bool(true), "columns": .array([.string("id")])]))
+            let exact = try session.call(
+                "query", "exact search for row \(id)", "POST", "/tables/\(Schema.items)/query",
+                .object(["vector": vector, "k": .integer(1), "exact": .bool(true), "columns": .array([.string("id")])]))
             if exact["results"]?[0]?["id"]?.integerValue != id {
-                ledger.problem("row \(id) (batch \(batch)) is not found even by an exact search for its vector: \(exact.jsonText)")
+                ledger.problem(
+                    "row \(id) (batch \(batch)) is not found even by an exact search for its vector: \(exact.jsonText)")
             }
         }
     }

@@ -22,11 +22,15 @@ final class Watchdog: @unchecked Sendable {
                 Thread.sleep(forTimeInterval: 0.5)
                 let now = Date()
                 let activities = ledger.activities
-                guard let stuck = activities.first(where: { now.timeIntervalSince($0.value.since) > limit }) else { continue }
+                guard let stuck = activities.first(where: { now.timeIntervalSince($0.value.since) > limit }) else {
+                    continue
+                }
                 let report = activities.sorted { $0.key < $1.key }
                     .map { "  \($0.key): \($0.value.what), for \(Int(now.timeIntervalSince($0.value.since))) s" }
                     .joined(separator: "\n")
-                onStall("\(stuck.key) made no progress for \(Int(limit)) s (a deadlock or a hung server); what each thread was doing:\n\(report)")
+                onStall(
+                    "\(stuck.key) made no progress for \(Int(limit)) s (a deadlock or a hung server); what each thread was doing:\n\(report)"
+                )
             }
         }
         thread.name = "watchdog"

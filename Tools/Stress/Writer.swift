@@ -1,7 +1,7 @@
 import Foundation
+import QuiverClient
 import QuiverJSON
 import QuiverKernels
-import QuiverClient
 
 /// The one writer: an endless stream of transfers, new batches, updates and deletes, each one
 /// transaction, alternating between TCP and the Unix socket. A write joins the acknowledged
@@ -22,7 +22,9 @@ struct Writer {
         var step = 0
         while let current = ledger.awaitRunning(Self.name) {
             if current != epoch {
-                sessions = [false, true].map { Session(who: Self.name, unix: $0, ledger: ledger, token: token, timeout: timeout) }
+                sessions = [false, true].map {
+                    Session(who: Self.name, unix: $0, ledger: ledger, token: token, timeout: timeout)
+                }
                 epoch = current
             }
             step += 1
@@ -36,7 +38,7 @@ struct Writer {
                 // Killed (or died) mid-request: the verifier settles whether it committed.
                 if ledger.failureIsExplained(since: epoch) { continue }
                 ledger.problem("writer: \(Self.describe(operation)) failed: \(error)")
-                break   // its outcome is unknown, so the writer's model can no longer be trusted
+                break // its outcome is unknown, so the writer's model can no longer be trusted
             }
         }
         ledger.finished(Self.name)
@@ -46,8 +48,10 @@ struct Writer {
     /// deletes of older batches.
     static func plan(from model: Model, nextBatch: inout Int64, random: inout SplitMix64) -> Operation {
         func transfer() -> Operation.Transfer {
-            .init(seq: model.transfers + 1, source: 1 + random.below(Model.accounts), target: 1 + random.below(Model.accounts),
-                  amount: Int64(random.below(50)))
+            .init(
+                seq: model.transfers + 1, source: 1 + random.below(Model.accounts),
+                target: 1 + random.below(Model.accounts),
+                amount: Int64(random.below(50)))
         }
         func newBatch() -> (Int64, Int) {
             defer { nextBatch += 1 }
@@ -75,7 +79,9 @@ struct Writer {
         case ..<88:
             // Mostly recent batches, which the readers look at most.
             let recent = random.below(2) == 0
-            if let (batch, state) = liveBatch(recent ? max(1, model.newest - 50)...max(1, model.newest) : 1...max(1, model.newest)) {
+            if let (batch, state) = liveBatch(
+                recent ? max(1, model.newest - 50)...max(1, model.newest) : 1...max(1, model.newest))
+            {
                 return .update(batch: batch, n: state.n, version: state.version + 1)
             }
             let (batch, n) = newBatch()
@@ -93,48 +99,72 @@ struct Writer {
         let what = Self.describe(operation)
         switch operation {
         case .scriptBatch(let t, let batch, let n, let explicit):
-            var parameters: [JSONValue] = [.integer(t.amount), .integer(Int64(t.source)), .integer(Int64(t.target)), .integer(t.seq),
-                                           .integer(batch), .integer(Int64(n))]
+            var parameters: [JSONValue] = [
+                .integer(t.amount), .integer(Int64(t.source)), .integer(Int64(t.target)), .integer(t.seq),
+                .integer(batch), .integer(Int64(n)),
+            ]
             var rows: [String] = []
             for row in 0..<n {
                 rows.append("(?\(7 + 2 * row), ?5, ?6, 0, 1, ?\(8 + 2 * row))")
-                parameters += [.integer(Model.id(batch: batch, row: row)), .vector(Model.vector(batch: batch, row: row, version: 0))]
+                parameters += [
+                    .integer(Model.id(batch: batch, row: row)),
+                    .vector(Model.vector(batch: batch, row: row, version: 0)),
+                ]
             }
-            let script = Self.transferSQL + """
-                INSERT INTO \(Schema.items) (id, batch, n, version, via_sql, emb) VALUES \(rows.joined(separator: ", "));
-                INSERT INTO \(Schema.batches) VALUES (?5, ?6);
-                """
+            let script =
+                Self.transferSQL + """
+                    INSERT INTO \(Schema.items) (id, batch, n, version, via_sql, emb) VALUES \(rows.joined(separator: ", "));
+                    INSERT INTO \(Schema.batches) VALUES (?5, ?6);
+                    """
             try session.sql("sql write", what, explicit ? "SAVEPOINT w; \(script) RELEASE w" : script, parameters)
         case .transfer(let t, let explicit):
-            let parameters: [JSONValue] = [.integer(t.amount), .integer(Int64(t.source)), .integer(Int64(t.target)), .integer(t.seq)]
-            try session.sql("sql write", what, explicit ? "SAVEPOINT w; \(Self.transferSQL) RELEASE w" : Self.transferSQL, parameters)
+            let parameters: [JSONValue] = [
+                .integer(t.amount), .integer(Int64(t.source)), .integer(Int64(t.target)), .integer(t.seq),
+            ]
+            try session.sql(
+                "sql write", what, explicit ? "SAVEPOINT w; \(Self.transferSQL) RELEASE w" : Self.transferSQL,
+                parameters)
         case .upsertBatch(let batch, let n):
             let rows: [JSONValue] = (0..<n).map { row in
-                .object(["id": .integer(Model.id(batch: batch, row: row)), "batch": .integer(batch), "n": .integer(Int64(n)),
-                         "version": .integer(0), "via_sql": .integer(0), "emb": .vector(Model.vector(batch: batch, row: row, version: 0))])
+                .object([
+                    "id": .integer(Model.id(batch: batch, row: row)), "batch": .integer(batch), "n": .integer(Int64(n)),
+                    "version": .integer(0), "via_sql": .integer(0),
+                    "emb": .vector(Model.vector(batch: batch, row: row, version: 0)),
+                ])
             }
-            try expect(session.call("upsert", what, "POST", "/tables/\(Schema.items)/rows", .object(["rows": .array(rows)]))["upserted"],
-                       n, what)
+            try expect(
+                session.call("upsert", what, "POST", "/tables/\(Schema.items)/rows", .object(["rows": .array(rows)]))[
+                    "upserted"],
+                n, what)
         case .update(let batch, let n, let version):
             // A partial upsert: the key and the columns that change (the NOT NULL batch, n and
             // via_sql are left as they are).
             let rows: [JSONValue] = (0..<n).map { row in
-                .object(["id": .integer(Model.id(batch: batch, row: row)), "version": .integer(Int64(version)),
-                         "emb": .vector(Model.vector(batch: batch, row: row, version: version))])
+                .object([
+                    "id": .integer(Model.id(batch: batch, row: row)), "version": .integer(Int64(version)),
+                    "emb": .vector(Model.vector(batch: batch, row: row, version: version)),
+                ])
             }
-            try expect(session.call("upsert", what, "POST", "/tables/\(Schema.items)/rows", .object(["rows": .array(rows)]))["upserted"],
-                       n, what)
+            try expect(
+                session.call("upsert", what, "POST", "/tables/\(Schema.items)/rows", .object(["rows": .array(rows)]))[
+                    "upserted"],
+                n, what)
         case .delete(let batch, let n, let viaSQL):
             if viaSQL {
-                let results = try session.sql("sql write", what, """
+                let results = try session.sql(
+                    "sql write", what,
+                    """
                     DELETE FROM \(Schema.items) WHERE batch = ?1 RETURNING id; DELETE FROM \(Schema.batches) WHERE batch = ?1 RETURNING batch
                     """, [.integer(batch)])
                 expect(.integer(Int64(results.first?.rows.count ?? -1)), n, what)
                 expect(.integer(Int64(results.last?.rows.count ?? -1)), 1, what + " (its count row)")
             } else {
                 let ids: [JSONValue] = (0..<n).map { .integer(Model.id(batch: batch, row: $0)) }
-                try expect(session.call("delete", what, "POST", "/tables/\(Schema.items)/rows/delete", .object(["ids": .array(ids)]))["deleted"],
-                           n, what)
+                try expect(
+                    session.call(
+                        "delete", what, "POST", "/tables/\(Schema.items)/rows/delete", .object(["ids": .array(ids)]))[
+                            "deleted"],
+                    n, what)
             }
         }
     }
@@ -148,7 +178,9 @@ struct Writer {
 
     private func tally(_ operation: Operation) {
         switch operation {
-        case .scriptBatch: ledger.count("batches by script"); ledger.count("transfers")
+        case .scriptBatch:
+            ledger.count("batches by script")
+            ledger.count("transfers")
         case .transfer: ledger.count("transfers")
         case .upsertBatch: ledger.count("batches by upsert")
         case .update: ledger.count("batch updates")

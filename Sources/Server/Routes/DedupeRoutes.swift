@@ -21,11 +21,13 @@ enum DedupeRoutes {
                 let (sql, bindings) = try statement(body, table: table)
                 let result = try database.execute(sql, bindings, access: access).first
                 let duplicates = (result?.rows ?? []).map { row in
-                    Duplicate(clusterID: row[0].integerValue ?? 0, keptID: ValueMapping.json(row[1]),
-                              duplicateID: ValueMapping.json(row[2]), similarity: row[3].doubleValue ?? 0)
+                    Duplicate(
+                        clusterID: row[0].integerValue ?? 0, keptID: ValueMapping.json(row[1]),
+                        duplicateID: ValueMapping.json(row[2]), similarity: row[3].doubleValue ?? 0)
                 }
-                return DedupeResponse(dryRun: dryRun, groups: Set(duplicates.map(\.clusterID)).count,
-                                      changed: dryRun ? 0 : duplicates.count, duplicates: duplicates)
+                return DedupeResponse(
+                    dryRun: dryRun, groups: Set(duplicates.map(\.clusterID)).count,
+                    changed: dryRun ? 0 : duplicates.count, duplicates: duplicates)
             }
             let response = dryRun ? try await services.read(run) : try await services.write(run)
             return try JSONBody.response(response)
@@ -41,8 +43,12 @@ enum DedupeRoutes {
         let method = body.method?.lowercased() ?? (isVector ? "vector" : "exact")
         var sql = "DEDUPE \(quoteIdentifier(table.name)) ON \(quoteIdentifier(column.name)) "
         func threshold() throws -> Double {
-            guard let value = body.threshold else { throw APIError.badRequest("threshold: required for method \(method)") }
-            guard value > 0 && value <= 1 else { throw APIError.badRequest("threshold: must be in (0, 1], got \(value)") }
+            guard let value = body.threshold else {
+                throw APIError.badRequest("threshold: required for method \(method)")
+            }
+            guard value > 0 && value <= 1 else {
+                throw APIError.badRequest("threshold: must be in (0, 1], got \(value)")
+            }
             return value
         }
         // A parameter the method does not use is refused, not ignored: the caller meant something.
@@ -54,14 +60,18 @@ enum DedupeRoutes {
         }
         switch method {
         case "vector":
-            guard isVector else { throw APIError.badRequest("method vector needs a VECTOR column; \(column.name) is not one") }
+            guard isVector else {
+                throw APIError.badRequest("method vector needs a VECTOR column; \(column.name) is not one")
+            }
             sql += "THRESHOLD \(try threshold())"
         case "exact":
             sql += "EXACT"
         case "minhash":
             sql += "MINHASH THRESHOLD \(try threshold())"
             if let ngram = body.ngram {
-                guard (1...16).contains(ngram) else { throw APIError.badRequest("ngram: must be between 1 and 16, got \(ngram)") }
+                guard (1...16).contains(ngram) else {
+                    throw APIError.badRequest("ngram: must be between 1 and 16, got \(ngram)")
+                }
                 sql += " NGRAM \(ngram)"
             }
         default:

@@ -26,14 +26,16 @@ enum QueryRoutes {
             let name = try ServerServices.tableName(context)
             let body = try await JSONBody.decode(BatchQueryRequest.self, from: request, context: context)
             guard body.queries.count <= services.limits.maxBatchQueries else {
-                throw APIError.tooLarge("\(body.queries.count) queries in one request; the limit is \(services.limits.maxBatchQueries)")
+                throw APIError.tooLarge(
+                    "\(body.queries.count) queries in one request; the limit is \(services.limits.maxBatchQueries)")
             }
             let access = context.role.sqlAccess
             let limits = services.limits
             // One reader runs the batch: its queries share that connection's caches.
             let results = try await services.read { database in
                 try body.queries.enumerated().map { i, query in
-                    try run(query, table: name, place: "queries[\(i)].", limits: limits, access: access, database: database)
+                    try run(
+                        query, table: name, place: "queries[\(i)].", limits: limits, access: access, database: database)
                 }
             }
             services.metrics.add("queries", body.queries.count)
@@ -64,25 +66,31 @@ enum QueryRoutes {
         guard let ef else { return nil }
         let range = HNSWParameters.efSearchRange
         guard range.contains(ef) else {
-            throw APIError.badRequest("\(place)ef: must be between \(range.lowerBound) and \(range.upperBound), got \(ef)")
+            throw APIError.badRequest(
+                "\(place)ef: must be between \(range.lowerBound) and \(range.upperBound), got \(ef)")
         }
         return ef
     }
 
-    static func run(_ query: QueryRequest, table name: String, place: String, limits: RequestLimits, access: SQLAccess,
-                    database: Database) throws -> [Match] {
+    static func run(
+        _ query: QueryRequest, table name: String, place: String, limits: RequestLimits, access: SQLAccess,
+        database: Database
+    ) throws -> [Match] {
         let k = try checkK(query.k, default: 10, place: place, limits: limits)
         let ef = try checkEf(query.ef, place: place)
-        let target = try NearestQuery.target(catalog: database.currentCatalog(), tableName: name, column: query.column,
-                                             metric: query.metric, vector: query.vector, filter: query.filter,
-                                             where: query.where, params: query.params, columns: query.columns, place: place)
+        let target = try NearestQuery.target(
+            catalog: database.currentCatalog(), tableName: name, column: query.column,
+            metric: query.metric, vector: query.vector, filter: query.filter,
+            where: query.where, params: query.params, columns: query.columns, place: place)
         let nearest = NearestQuery(target, k: k, ef: ef, exact: query.exact ?? false)
         guard let result = try database.execute(nearest.sql, nearest.bindings, access: access).first else { return [] }
         return nearest.matches(result)
     }
 
-    static func hybrid(_ body: HybridRequest, table name: String, limits: RequestLimits, access: SQLAccess,
-                       database: Database) throws -> [HybridMatch] {
+    static func hybrid(
+        _ body: HybridRequest, table name: String, limits: RequestLimits, access: SQLAccess,
+        database: Database
+    ) throws -> [HybridMatch] {
         let k = try checkK(body.k, default: 10, place: "", limits: limits)
         let candidates = try checkK(body.candidates, default: max(50, k), place: "candidates/", limits: limits)
         let rrfK = body.rrfK ?? 60
@@ -91,17 +99,24 @@ enum QueryRoutes {
             throw APIError.badRequest("text: give the words to search for")
         }
         let catalog = try database.currentCatalog()
-        let target = try NearestQuery.target(catalog: catalog, tableName: name, column: body.column, metric: body.metric,
-                                             vector: body.vector, filter: body.filter, where: body.where,
-                                             params: body.params, columns: body.columns, place: "")
+        let target = try NearestQuery.target(
+            catalog: catalog, tableName: name, column: body.column, metric: body.metric,
+            vector: body.vector, filter: body.filter, where: body.where,
+            params: body.params, columns: body.columns, place: "")
         let textTable = body.textTable ?? "\(target.table.name)_fts"
-        let isFTS = try database.execute("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE AND sql LIKE '%USING fts5%'",
-                                         SQLBindings([.text(textTable)])).first?.rows.first?.first?.integerValue ?? 0
+        let isFTS =
+            try database.execute(
+                "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE AND sql LIKE '%USING fts5%'",
+                SQLBindings([.text(textTable)])
+            ).first?.rows.first?.first?.integerValue ?? 0
         guard isFTS == 1 else {
-            throw APIError.badRequest("text_table: \(textTable) is not an FTS5 table (create one whose rowids are \(target.table.name)'s rowids, e.g. CREATE VIRTUAL TABLE \(textTable) USING fts5(body, tokenize = 'trigram'))")
+            throw APIError.badRequest(
+                "text_table: \(textTable) is not an FTS5 table (create one whose rowids are \(target.table.name)'s rowids, e.g. CREATE VIRTUAL TABLE \(textTable) USING fts5(body, tokenize = 'trigram'))"
+            )
         }
-        let query = HybridQuery(target, textTable: textTable, text: body.text, k: k, candidates: candidates, rrfK: rrfK,
-                                ef: try checkEf(body.ef, place: ""))
+        let query = HybridQuery(
+            target, textTable: textTable, text: body.text, k: k, candidates: candidates, rrfK: rrfK,
+            ef: try checkEf(body.ef, place: ""))
         guard let result = try database.execute(query.sql, query.bindings, access: access).first else { return [] }
         return query.matches(result)
     }

@@ -49,7 +49,8 @@ enum RowRoutes {
                 guard let table = try database.currentCatalog().table(named: name) else {
                     throw APIError.notFound("no table named \(name)")
                 }
-                let sql = "DELETE FROM \(quoteIdentifier(table.name)) WHERE \(table.rowKeyExpression) IN (SELECT value FROM json_each(?1)) RETURNING 1"
+                let sql =
+                    "DELETE FROM \(quoteIdentifier(table.name)) WHERE \(table.rowKeyExpression) IN (SELECT value FROM json_each(?1)) RETURNING 1"
                 return try database.execute(sql, SQLBindings([.text(ids)])).first?.rows.count ?? 0
             }
             services.metrics.add("rows_deleted", deleted)
@@ -71,7 +72,9 @@ enum RowRoutes {
         for (i, row) in rows.enumerated() {
             guard !row.isEmpty else { throw APIError.badRequest("rows[\(i)]: empty row") }
             if let key = requiredKey, (row.first { $0.key.caseInsensitiveEquals(key.name) }?.value ?? .null) == .null {
-                throw APIError.badRequest("rows[\(i)]: give the key \(key.name); an upsert without it would insert a new row each time it is sent")
+                throw APIError.badRequest(
+                    "rows[\(i)]: give the key \(key.name); an upsert without it would insert a new row each time it is sent"
+                )
             }
             var columns: [ColumnInfo] = []
             for key in row.keys {
@@ -81,7 +84,8 @@ enum RowRoutes {
                 columns.append(column)
             }
             columns.sort { a, b in
-                (table.columns.firstIndex { $0.name == a.name } ?? 0) < (table.columns.firstIndex { $0.name == b.name } ?? 0)
+                (table.columns.firstIndex { $0.name == a.name } ?? 0)
+                    < (table.columns.firstIndex { $0.name == b.name } ?? 0)
             }
             let values = try columns.map { column in
                 let key = row.keys.first { $0.caseInsensitiveEquals(column.name) }!
@@ -99,7 +103,8 @@ enum RowRoutes {
                 // Names the row a failed statement came from; `first` is the group's row it started at.
                 func located(_ error: Database.StatementError, first: Int = 0) -> APIError {
                     let row = group.indices[first + error.statementIndex - 1]
-                    var failure = SQLiteError(code: error.underlying.code, message: "rows[\(row)]: \(error.underlying.message)")
+                    var failure = SQLiteError(
+                        code: error.underlying.code, message: "rows[\(row)]: \(error.underlying.message)")
                     failure.refusal = error.underlying.refusal
                     return APIError.from(failure)
                 }
@@ -133,8 +138,10 @@ enum RowRoutes {
             }
             return column
         }
-        let selectList = ([table.rowKeyExpression + " AS __quiver_id"] + columns.map { quoteIdentifier($0.name) }).joined(separator: ", ")
-        let sql = "SELECT \(selectList) FROM \(quoteIdentifier(table.name)) WHERE \(table.rowKeyExpression) IN (SELECT value FROM json_each(?1))"
+        let selectList = ([table.rowKeyExpression + " AS __quiver_id"] + columns.map { quoteIdentifier($0.name) })
+            .joined(separator: ", ")
+        let sql =
+            "SELECT \(selectList) FROM \(quoteIdentifier(table.name)) WHERE \(table.rowKeyExpression) IN (SELECT value FROM json_each(?1))"
         let result = try database.execute(sql, SQLBindings([.text(try keysJSON(body.ids))])).first
         var byKey: [JSONValue: [String: JSONValue]] = [:]
         for values in result?.rows ?? [] {

@@ -14,7 +14,8 @@ enum SQLRoutes {
         routes.add(.post, "/sql") { request, context in
             let body = try await JSONBody.decode(SQLRequest.self, from: request, context: context)
             guard body.sql.utf8.count <= services.limits.maxSQLBytes else {
-                throw APIError.tooLarge("SQL text of \(body.sql.utf8.count) bytes is over the limit of \(services.limits.maxSQLBytes)")
+                throw APIError.tooLarge(
+                    "SQL text of \(body.sql.utf8.count) bytes is over the limit of \(services.limits.maxSQLBytes)")
             }
             guard !body.sql.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw APIError.badRequest("sql: empty")
@@ -33,13 +34,17 @@ enum SQLRoutes {
                     throw error
                 }
                 if database.rollBackOpenTransaction() {
-                    throw APIError.badRequest("sql: the script leaves a transaction open (BEGIN without COMMIT); it was rolled back. Each request runs as its own transaction: put BEGIN … COMMIT in one request, or send the statements alone")
+                    throw APIError.badRequest(
+                        "sql: the script leaves a transaction open (BEGIN without COMMIT); it was rolled back. Each request runs as its own transaction: put BEGIN … COMMIT in one request, or send the statements alone"
+                    )
                 }
-                return SQLResponse(results: results.map { result in
-                    SQLResultSet(columns: result.columns, rows: result.rows.map { $0.map(ValueMapping.json) })
-                })
+                return SQLResponse(
+                    results: results.map { result in
+                        SQLResultSet(columns: result.columns, rows: result.rows.map { $0.map(ValueMapping.json) })
+                    })
             }
-            let response = access == .readOnly || Database.isReadOnlyScript(body.sql)
+            let response =
+                access == .readOnly || Database.isReadOnlyScript(body.sql)
                 ? try await services.read(run) : try await services.write(run)
             services.metrics.add("sql_statements")
             return try JSONBody.response(response)

@@ -11,7 +11,8 @@ enum TableRoutes {
         routes.add(.get, "/tables") { _, _ in
             let list = try await services.read { database in
                 let catalog = try database.catalogWithIndexes()
-                return TableList(tables: try catalog.tables.map { try describe($0, catalog: catalog, database: database) })
+                return TableList(
+                    tables: try catalog.tables.map { try describe($0, catalog: catalog, database: database) })
             }
             return try JSONBody.response(list)
         }
@@ -32,7 +33,9 @@ enum TableRoutes {
                 guard let table = catalog.table(named: body.name) else {
                     throw APIError.badRequest("table \(body.name) was not created (is it a name Quiver reserves?)")
                 }
-                return (try describe(table, catalog: catalog, database: database), before.table(named: body.name) == nil)
+                return (
+                    try describe(table, catalog: catalog, database: database), before.table(named: body.name) == nil
+                )
             }
             return try JSONBody.response(description, status: created ? .created : .ok)
         }
@@ -54,7 +57,8 @@ enum TableRoutes {
                 let catalog = try database.catalogWithIndexes()
                 guard let table = catalog.table(named: name) else { throw APIError.notFound("no table named \(name)") }
                 // Indexes first, in the same transaction, so their files go only if the table goes.
-                let script = catalog.indexes(on: table.name).map { "DROP INDEX \(quoteIdentifier($0.name));" }.joined()
+                let script =
+                    catalog.indexes(on: table.name).map { "DROP INDEX \(quoteIdentifier($0.name));" }.joined()
                     + "DROP TABLE \(quoteIdentifier(table.name))"
                 _ = try database.execute(script)
                 return DroppedTable(dropped: table.name)
@@ -64,7 +68,9 @@ enum TableRoutes {
     }
 
     static func describe(_ table: TableInfo, catalog: Catalog, database: Database) throws -> TableDescription {
-        let count = try database.execute("SELECT count(*) FROM \(quoteIdentifier(table.name))").first?.rows.first?.first?.integerValue ?? 0
+        let count =
+            try database.execute("SELECT count(*) FROM \(quoteIdentifier(table.name))").first?.rows.first?.first?
+            .integerValue ?? 0
         return TableDescription(
             name: table.name,
             columns: table.columns.map { column in
@@ -74,13 +80,15 @@ enum TableRoutes {
                 case .vector: kind = "vector"
                 case .compressedText: kind = "compressed_text"
                 }
-                return ColumnDescription(name: column.name, type: column.declaredType, kind: kind,
-                                         dimension: column.kind.vectorDimension, primaryKey: column.primaryKeyPosition > 0,
-                                         notNull: column.notNull)
+                return ColumnDescription(
+                    name: column.name, type: column.declaredType, kind: kind,
+                    dimension: column.kind.vectorDimension, primaryKey: column.primaryKeyPosition > 0,
+                    notNull: column.notNull)
             },
             indexes: catalog.indexes(on: table.name).map {
-                IndexDescription(name: $0.name, column: $0.column, metric: $0.metric.rawValue, m: $0.m,
-                                 efConstruction: $0.efConstruction)
+                IndexDescription(
+                    name: $0.name, column: $0.column, metric: $0.metric.rawValue, m: $0.m,
+                    efConstruction: $0.efConstruction)
             },
             rows: count)
     }
@@ -89,7 +97,8 @@ enum TableRoutes {
     static func createScript(_ body: CreateTableRequest) throws -> String {
         guard !body.name.isEmpty else { throw APIError.badRequest("name: a table needs a name") }
         guard !body.name.lowercased().hasPrefix("sqlite_"), !body.name.lowercased().hasPrefix("_quiver_") else {
-            throw APIError.badRequest("name: \(body.name) is reserved (sqlite_… and _quiver_… names belong to the engine)")
+            throw APIError.badRequest(
+                "name: \(body.name) is reserved (sqlite_… and _quiver_… names belong to the engine)")
         }
         guard !body.columns.isEmpty else { throw APIError.badRequest("columns: a table needs at least one column") }
         var seen = Set<String>()
@@ -99,22 +108,28 @@ enum TableRoutes {
             guard !column.name.isEmpty else { throw APIError.badRequest("\(place).name: empty") }
             // SQLite's rowid aliases name the row, not the column, wherever a query says them.
             guard !["rowid", "_rowid_", "oid"].contains(column.name.lowercased()) else {
-                throw APIError.badRequest("\(place).name: \(column.name) is SQLite's name for the row id (as are rowid, _rowid_ and oid); choose another column name")
+                throw APIError.badRequest(
+                    "\(place).name: \(column.name) is SQLite's name for the row id (as are rowid, _rowid_ and oid); choose another column name"
+                )
             }
             guard seen.insert(column.name.lowercased()).inserted else {
                 throw APIError.badRequest("\(place).name: duplicate column \(column.name)")
             }
             let type = column.type.trimmingCharacters(in: .whitespaces)
             guard type.range(of: #"^[A-Za-z][A-Za-z0-9 _]*(\([0-9 ,]+\))?$"#, options: .regularExpression) != nil else {
-                throw APIError.badRequest("\(place).type: '\(column.type)' is not a column type (e.g. INTEGER, TEXT, TEXT COMPRESSED, VECTOR(384))")
+                throw APIError.badRequest(
+                    "\(place).type: '\(column.type)' is not a column type (e.g. INTEGER, TEXT, TEXT COMPRESSED, VECTOR(384))"
+                )
             }
             do {
                 _ = try ColumnKind(declaredType: type)
             } catch {
                 throw APIError.badRequest("\(place).type: \(error.description)")
             }
-            columns.append(TableDefinition.Column(name: column.name, type: type, primaryKey: column.primaryKey == true,
-                                                  notNull: column.notNull == true, unique: column.unique == true))
+            columns.append(
+                TableDefinition.Column(
+                    name: column.name, type: type, primaryKey: column.primaryKey == true,
+                    notNull: column.notNull == true, unique: column.unique == true))
         }
         if body.columns.filter({ $0.primaryKey == true }).count > 1 {
             throw APIError.badRequest("columns: only one column can be the primary key")
@@ -138,9 +153,13 @@ enum TableRoutes {
                 metric = .cosine
             }
             if let m = index.m { try checkLimit(m, HNSWParameters.mRange, "\(place).m") }
-            if let ef = index.efConstruction { try checkLimit(ef, HNSWParameters.efConstructionRange, "\(place).ef_construction") }
-            indexes.append(TableDefinition.VectorIndex(name: index.name ?? "\(body.name)_\(column.name)_idx", column: column.name,
-                                                       metric: metric, m: index.m, efConstruction: index.efConstruction))
+            if let ef = index.efConstruction {
+                try checkLimit(ef, HNSWParameters.efConstructionRange, "\(place).ef_construction")
+            }
+            indexes.append(
+                TableDefinition.VectorIndex(
+                    name: index.name ?? "\(body.name)_\(column.name)_idx", column: column.name,
+                    metric: metric, m: index.m, efConstruction: index.efConstruction))
         }
         return TableDefinition(name: body.name, columns: columns, indexes: indexes).statements.map { $0 + ";" }.joined()
     }
@@ -149,7 +168,8 @@ enum TableRoutes {
     /// with ef_construction ≥ m, when the index is built).
     private static func checkLimit(_ value: Int, _ range: ClosedRange<Int>, _ place: String) throws {
         guard range.contains(value) else {
-            throw APIError.badRequest("\(place): must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+            throw APIError.badRequest(
+                "\(place): must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
         }
     }
 }

@@ -12,7 +12,7 @@ enum FuzzCorpus {
         var entries: [[UInt8]] = []
         for name in names {
             let path = (folder as NSString).appendingPathComponent(name)
-            guard let data = FileManager.default.contents(atPath: path) else { continue }   // a folder
+            guard let data = FileManager.default.contents(atPath: path) else { continue } // a folder
             if name.hasSuffix(".lines") {
                 entries += data.split(separator: 0x0A, omittingEmptySubsequences: true).map(Array.init)
             } else {
@@ -25,11 +25,15 @@ enum FuzzCorpus {
     static func regressions(_ target: String) -> [[UInt8]] {
         let folder = (root as NSString).appendingPathComponent("\(target)/regressions")
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
-        return names.compactMap { FileManager.default.contents(atPath: (folder as NSString).appendingPathComponent($0)).map(Array.init) }
+        return names.compactMap {
+            FileManager.default.contents(atPath: (folder as NSString).appendingPathComponent($0)).map(Array.init)
+        }
     }
 
     /// The inputs of a run: the regressions first, as they are, then mutants.
-    static func inputs(_ target: String, seed: UInt64, corpus: [[UInt8]], dictionary: [String]) -> @Sendable (Int) -> [UInt8] {
+    static func inputs(_ target: String, seed: UInt64, corpus: [[UInt8]], dictionary: [String])
+        -> @Sendable (Int) -> [UInt8]
+    {
         let fixed = regressions(target)
         let mutator = MutatorBox(FuzzMutator(seed: seed, corpus: corpus, dictionary: dictionary))
         return { i in i < fixed.count ? fixed[i] : mutator.next() }

@@ -29,8 +29,9 @@ enum FuzzLoop {
         var slowest = 0.0
         var seconds = 0.0
         var description: String {
-            String(format: "fuzz %@: %d inputs (%d accepted, %d rejected with an error) in %.1f s, slowest %.0f ms",
-                   name, inputs, accepted, rejected, seconds, slowest * 1000)
+            String(
+                format: "fuzz %@: %d inputs (%d accepted, %d rejected with an error) in %.1f s, slowest %.0f ms",
+                name, inputs, accepted, rejected, seconds, slowest * 1000)
         }
     }
 
@@ -57,9 +58,11 @@ enum FuzzLoop {
     /// Runs `body` on a worker thread (its problems are recorded from the test's thread, where
     /// Swift Testing knows which test they belong to).
     @discardableResult
-    static func run(_ name: String, inputs: Int, limit: TimeInterval = 2, grace: TimeInterval = 10,
-                    next: @escaping @Sendable (Int) -> [UInt8], onStall: @escaping @Sendable () -> Void = {},
-                    body: @escaping @Sendable ([UInt8]) -> Outcome) -> Summary {
+    static func run(
+        _ name: String, inputs: Int, limit: TimeInterval = 2, grace: TimeInterval = 10,
+        next: @escaping @Sendable (Int) -> [UInt8], onStall: @escaping @Sendable () -> Void = {},
+        body: @escaping @Sendable ([UInt8]) -> Outcome
+    ) -> Summary {
         let state = State(name)
         let started = Date()
         let lastPath = lastInputPath(name)
@@ -68,7 +71,11 @@ enum FuzzLoop {
             for i in 0..<inputs {
                 let input = next(i)
                 last.replace(with: input)
-                state.lock.withLock { state.index = i; state.input = input; state.startedAt = Date() }
+                state.lock.withLock {
+                    state.index = i
+                    state.input = input
+                    state.startedAt = Date()
+                }
                 let outcome = body(input)
                 let elapsed = Date().timeIntervalSince(state.lock.withLock { state.startedAt })
                 state.lock.withLock {
@@ -77,7 +84,9 @@ enum FuzzLoop {
                     case .accepted: state.summary.accepted += 1
                     case .rejected: state.summary.rejected += 1
                     case .problem(let what):
-                        if state.problems.count < 10 { state.problems.append("input \(i): \(what); input: \(preview(input))") }
+                        if state.problems.count < 10 {
+                            state.problems.append("input \(i): \(what); input: \(preview(input))")
+                        }
                     }
                     state.summary.slowest = max(state.summary.slowest, elapsed)
                 }
@@ -89,7 +98,9 @@ enum FuzzLoop {
         var stalledOn = -1
         while true {
             Thread.sleep(forTimeInterval: 0.02)
-            let (done, index, since, input) = state.lock.withLock { (state.done, state.index, state.startedAt, state.input) }
+            let (done, index, since, input) = state.lock.withLock {
+                (state.done, state.index, state.startedAt, state.input)
+            }
             if done { break }
             let waited = Date().timeIntervalSince(since)
             if waited > limit, stalledOn != index {
@@ -97,12 +108,16 @@ enum FuzzLoop {
                 onStall()
             }
             if waited > limit + grace {
-                Issue.record("fuzz \(name): input \(index) still running after \(Int(waited)) s (a hang); input: \(preview(input))")
+                Issue.record(
+                    "fuzz \(name): input \(index) still running after \(Int(waited)) s (a hang); input: \(preview(input))"
+                )
                 break
             }
         }
         try? FileManager.default.removeItem(atPath: lastPath)
-        for problem in state.lock.withLock({ state.problems }) { Issue.record("fuzz \(name) (seed replayable): \(problem)") }
+        for problem in state.lock.withLock({ state.problems }) {
+            Issue.record("fuzz \(name) (seed replayable): \(problem)")
+        }
         var summary = state.lock.withLock { state.summary }
         summary.seconds = Date().timeIntervalSince(started)
         print(summary)

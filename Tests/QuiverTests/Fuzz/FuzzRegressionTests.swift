@@ -16,9 +16,13 @@ import Testing
         _ = try db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v VECTOR(3))")
         var random = SeededRandom(seed: 8)
         let vectors: [[Float]] = (0..<rows).map { i in
-            i == 0 ? [0x1p127, 0, -0x1p127] : i == 1 ? [.greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1] : random.vector(3)
+            i == 0
+                ? [0x1p127, 0, -0x1p127]
+                : i == 1 ? [.greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1] : random.vector(3)
         }
-        try db.executeMany("INSERT INTO t VALUES (?, ?)", vectors.enumerated().map { SQLBindings([.integer(Int64($0.offset)), .vector($0.element)]) })
+        try db.executeMany(
+            "INSERT INTO t VALUES (?, ?)",
+            vectors.enumerated().map { SQLBindings([.integer(Int64($0.offset)), .vector($0.element)]) })
         _ = try db.execute("CREATE INDEX t_v ON t USING hnsw (v vector_l2_ops)")
         let hits = try db.nearest(vectors[5], metric: .l2, k: 1, table: "t", column: "v")
         #expect(db.lastReport.strategy == .hnsw)
@@ -29,7 +33,8 @@ import Testing
     @Test func limitZeroReturnsNoRows() throws {
         let directory = TemporaryDirectory("quiver-fuzz-regression")
         let db = try Database(path: directory.file("db"))
-        _ = try db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v VECTOR(2)); INSERT INTO t VALUES (1, '[1,2]'), (2, '[3,4]')")
+        _ = try db.execute(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v VECTOR(2)); INSERT INTO t VALUES (1, '[1,2]'), (2, '[3,4]')")
         for hint in ["", "/*+ exact */ "] {
             for limit in ["0", "-0", "(1 - 1)"] {
                 #expect(try db.rows("SELECT \(hint)id FROM t ORDER BY v <-> '[0,0]' LIMIT \(limit)").isEmpty)
@@ -46,7 +51,9 @@ import Testing
         let directory = TemporaryDirectory("quiver-fuzz-regression")
         let db = try Database(path: directory.file("db"))
         let input = (FuzzCorpus.root as NSString).appendingPathComponent("jsonl/regressions/nul-in-field-name.jsonl")
-        #expect { _ = try Importer(database: db, options: ImportOptions(table: "fresh", inputPath: input)).run() } throws: { error in
+        #expect {
+            _ = try Importer(database: db, options: ImportOptions(table: "fresh", inputPath: input)).run()
+        } throws: { error in
             "\(error)".contains("NUL") && "\(error)".contains(input)
         }
         #expect(db.catalog.table(named: "fresh") == nil)
@@ -56,14 +63,22 @@ import Testing
         let directory = TemporaryDirectory("quiver-fuzz-regression")
         let db = try Database(path: directory.file("db"))
         _ = try db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v VECTOR(2))")
-        _ = try db.execute("EXPLAIN ANALYZE")   // SQLite's EXPLAIN of ANALYZE; it trapped when Quiver looked for a query after it
-        for sql in ["SELECT id FROM t ORDER BY v <-> '[0,0]' LIMIT", "SELECT id FROM t ORDER BY v <-> '[0,0]' LIMIT 0x1p3", "SELECT id, v <-> '["] {
+        // SQLite's EXPLAIN of ANALYZE; it trapped when Quiver looked for a query after it.
+        _ = try db.execute("EXPLAIN ANALYZE")
+        for sql in [
+            "SELECT id FROM t ORDER BY v <-> '[0,0]' LIMIT", "SELECT id FROM t ORDER BY v <-> '[0,0]' LIMIT 0x1p3",
+            "SELECT id, v <-> '[",
+        ] {
             #expect { _ = try db.execute(sql) } throws: { error in
                 guard let error = error as? Database.StatementError else { return false }
-                print("FuzzRegressionTests: \(sql.debugDescription): \(error.underlying.message) at \(String(describing: error.underlying.offset)) of \(sql.utf8.count)")
+                print(
+                    "FuzzRegressionTests: \(sql.debugDescription): \(error.underlying.message) at \(String(describing: error.underlying.offset)) of \(sql.utf8.count)"
+                )
                 // The position is the statement's own (it was the generated SQL's, past the end).
-                return (error.underlying.message.contains("syntax error") || error.underlying.message.contains("incomplete input")
-                        || error.underlying.message.contains("unrecognized token"))
+                return
+                    (error.underlying.message.contains("syntax error")
+                    || error.underlying.message.contains("incomplete input")
+                    || error.underlying.message.contains("unrecognized token"))
                     && (error.underlying.offset ?? 0) <= sql.utf8.count
             }
         }

@@ -7,14 +7,17 @@ import Testing
     @Test func tokensAndStatementsCoverTheTextExactly() {
         let corpus = FuzzCorpus.entries("sql")
         #expect(!corpus.isEmpty)
-        let next = FuzzCorpus.inputs("sql", seed: FuzzLoop.seed(0x70C3), corpus: corpus, dictionary: SQLFuzzTests.dictionary)
+        let next = FuzzCorpus.inputs(
+            "sql", seed: FuzzLoop.seed(0x70C3), corpus: corpus, dictionary: SQLFuzzTests.dictionary)
         FuzzLoop.run("tokenizer", inputs: FuzzLoop.count(30_000), next: next) { input in
             let text = String(decoding: input, as: UTF8.self)
             let tokens = Tokenizer.tokenize(text)
             guard tokens.map(\.text).joined() == text else { return .problem("the tokens do not spell the text") }
             var offset = 0
             for token in tokens {
-                guard token.offset == offset else { return .problem("token \(token.text.debugDescription) at \(token.offset), expected \(offset)") }
+                guard token.offset == offset else {
+                    return .problem("token \(token.text.debugDescription) at \(token.offset), expected \(offset)")
+                }
                 offset += token.text.utf8.count
             }
             let statements = StatementSplitter.split(tokens)

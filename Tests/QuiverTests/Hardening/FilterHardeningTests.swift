@@ -1,29 +1,41 @@
 import Foundation
 import QuiverClient
-import Testing
 import QuiverJSON
+import Testing
 
 /// JSON filters against a real server: one meaning of NULL for every operator (MongoDB's),
 /// `$in` lists that cost what their length costs and mean what `IN (…)` means, and bounds.
 @Suite struct FilterHardeningTests {
     /// t(id, lang TEXT, n INTEGER, x REAL, num NUMERIC, b BLOB, e VECTOR(2)) with NULLs, an HNSW index on e.
     func table(_ client: QuiverClient) throws {
-        try client.call("POST", "/tables", ["name": "t", "columns": [
-            ["name": "id", "type": "INTEGER", "primary_key": true], ["name": "lang", "type": "TEXT"],
-            ["name": "n", "type": "INTEGER"], ["name": "x", "type": "REAL"], ["name": "num", "type": "NUMERIC"],
-            ["name": "b", "type": "BLOB"], ["name": "e", "type": "VECTOR(2)"]],
-            "indexes": [["column": "e", "metric": "l2"]]])
-        try client.call("POST", "/tables/t/rows", ["rows": [
-            ["id": 1, "lang": "zh", "n": 1, "x": 1.5, "num": "1", "b": 1, "e": [1, 0]],
-            ["id": 2, "lang": "en", "n": 2, "x": 2.0, "num": 2.5, "b": "1", "e": [0, 1]],
-            ["id": 3, "lang": nil, "n": nil, "x": nil, "num": nil, "b": nil, "e": [1, 1]],
-            ["id": 4, "lang": "1", "n": 10, "x": 0.1, "num": "zh", "b": 2.5, "e": [2, 0]],
-            ["id": 5, "lang": "zh", "n": nil, "x": 3.25, "num": 10, "b": "zh", "e": [0, 2]],
-        ]])
+        try client.call(
+            "POST", "/tables",
+            [
+                "name": "t",
+                "columns": [
+                    ["name": "id", "type": "INTEGER", "primary_key": true], ["name": "lang", "type": "TEXT"],
+                    ["name": "n", "type": "INTEGER"], ["name": "x", "type": "REAL"],
+                    ["name": "num", "type": "NUMERIC"],
+                    ["name": "b", "type": "BLOB"], ["name": "e", "type": "VECTOR(2)"],
+                ],
+                "indexes": [["column": "e", "metric": "l2"]],
+            ])
+        try client.call(
+            "POST", "/tables/t/rows",
+            [
+                "rows": [
+                    ["id": 1, "lang": "zh", "n": 1, "x": 1.5, "num": "1", "b": 1, "e": [1, 0]],
+                    ["id": 2, "lang": "en", "n": 2, "x": 2.0, "num": 2.5, "b": "1", "e": [0, 1]],
+                    ["id": 3, "lang": nil, "n": nil, "x": nil, "num": nil, "b": nil, "e": [1, 1]],
+                    ["id": 4, "lang": "1", "n": 10, "x": 0.1, "num": "zh", "b": 2.5, "e": [2, 0]],
+                    ["id": 5, "lang": "zh", "n": nil, "x": 3.25, "num": 10, "b": "zh", "e": [0, 2]],
+                ]
+            ])
     }
 
     func ids(_ client: QuiverClient, _ filter: JSONValue, exact: Bool) throws -> [Int64] {
-        let answer = try client.call("POST", "/tables/t/query", ["vector": [0, 0], "k": 10, "exact": .bool(exact), "filter": filter])
+        let answer = try client.call(
+            "POST", "/tables/t/query", ["vector": [0, 0], "k": 10, "exact": .bool(exact), "filter": filter])
         return (answer["results"]?.arrayValue?.compactMap { $0["id"]?.integerValue } ?? []).sorted()
     }
 
@@ -86,18 +98,27 @@ import QuiverJSON
         try table(client)
         let lists: [[JSONValue]] = [
             [1, 2], [1.5, 2.0, 0.1], ["zh", "en"], ["1", "2.5", "10"], [1, "1", 2.5, "zh"], [2.5, 10, "1"],
-            [0.30000000000000004, 1e-300, -0.0, 3.25], ["zh\"quoted\\", "line\nbreak", "tab\t", "\u{1}"], [true, false],
+            [0.30000000000000004, 1e-300, -0.0, 3.25], ["zh\"quoted\\", "line\nbreak", "tab\t", "\u{1}"],
+            [true, false],
         ]
         for column in ["lang", "n", "x", "num", "b"] {
             for list in lists {
                 let placeholders = list.indices.map { "?\($0 + 1)" }.joined(separator: ", ")
                 let quoted = "\"\(column)\""
-                let sqlIn = try client.sql("SELECT id FROM t WHERE \(quoted) IN (\(placeholders)) ORDER BY id", parameters: list)
+                let sqlIn =
+                    try client.sql(
+                        "SELECT id FROM t WHERE \(quoted) IN (\(placeholders)) ORDER BY id", parameters: list
+                    )
                     .first?.rows.compactMap { $0.first?.integerValue } ?? []
-                let sqlNotIn = try client.sql("SELECT id FROM t WHERE \(quoted) IS NULL OR \(quoted) NOT IN (\(placeholders)) ORDER BY id",
-                                              parameters: list).first?.rows.compactMap { $0.first?.integerValue } ?? []
+                let sqlNotIn =
+                    try client.sql(
+                        "SELECT id FROM t WHERE \(quoted) IS NULL OR \(quoted) NOT IN (\(placeholders)) ORDER BY id",
+                        parameters: list
+                    ).first?.rows.compactMap { $0.first?.integerValue } ?? []
                 #expect(try ids(client, [column: ["$in": .array(list)]], exact: true) == sqlIn, "\(column) $in \(list)")
-                #expect(try ids(client, [column: ["$nin": .array(list)]], exact: true) == sqlNotIn, "\(column) $nin \(list)")
+                #expect(
+                    try ids(client, [column: ["$nin": .array(list)]], exact: true) == sqlNotIn, "\(column) $nin \(list)"
+                )
             }
         }
     }

@@ -5,20 +5,23 @@ import Testing
 /// names the script and the line where the failing statement or command starts.
 @Suite struct ShellHardeningTests {
     static func shell(_ arguments: [String], stdin: String, in directory: String) throws -> ProcessOutcome {
-        try ProcessRunner.run(QuiverBinary.path(), ["shell"] + arguments, stdin: stdin, currentDirectory: directory,
-                              environment: ["HOME": directory, "TERM": "dumb"])
+        try ProcessRunner.run(
+            QuiverBinary.path(), ["shell"] + arguments, stdin: stdin, currentDirectory: directory,
+            environment: ["HOME": directory, "TERM": "dumb"])
     }
 
     /// The finding: a file that reads itself crashed the shell (the stack overflowed).
     @Test func aFileThatReadsItselfStopsAtTheNestingLimit() throws {
         let tmp = TemporaryDirectory("quiver-shell-hardening")
         let db = tmp.file("db")
-        try ".read loop.sql\nSELECT 1 AS after_the_read;\n".write(toFile: tmp.file("loop.sql"), atomically: true, encoding: .utf8)
+        try ".read loop.sql\nSELECT 1 AS after_the_read;\n".write(
+            toFile: tmp.file("loop.sql"), atomically: true, encoding: .utf8)
         // Two files reading each other, too.
         try ".read pong.sql\n".write(toFile: tmp.file("ping.sql"), atomically: true, encoding: .utf8)
         try ".read ping.sql\n".write(toFile: tmp.file("pong.sql"), atomically: true, encoding: .utf8)
         for start in ["loop.sql", "ping.sql"] {
-            let out = try Self.shell(["--db", db], stdin: ".read \(start)\nSELECT 42 AS still_running;\n", in: tmp.path)
+            let out = try Self.shell(
+                ["--db", db], stdin: ".read \(start)\nSELECT 42 AS still_running;\n", in: tmp.path)
             #expect(out.status == 1 && !out.timedOut, "a clean failure, not a signal: \(out)")
             #expect(out.stderr.contains("nest more than 25 deep"), "\(out.stderr)")
             #expect(out.stdout.contains("42"), "the script goes on after the failed .read: \(out)")
@@ -49,7 +52,8 @@ import Testing
             """
         // A .read file: the error on its line 3, after a comment line, in a statement spread
         // over lines 3 to 4.
-        try "SELECT 2 AS fine;\n-- why\nSELECT *\n  FROM missing_table;\n".write(toFile: tmp.file("sub.sql"), atomically: true, encoding: .utf8)
+        try "SELECT 2 AS fine;\n-- why\nSELECT *\n  FROM missing_table;\n".write(
+            toFile: tmp.file("sub.sql"), atomically: true, encoding: .utf8)
         let out = try Self.shell(["--db", db], stdin: stdin + "\n", in: tmp.path)
         #expect(out.status == 1, "\(out)")
         #expect(out.stderr.contains("Error: <stdin>:4: UNIQUE constraint failed"), "\(out.stderr)")
@@ -58,7 +62,9 @@ import Testing
         #expect(out.stderr.contains("Error: <stdin>:8: sub.sql stopped with errors"), "\(out.stderr)")
 
         // `-c`: named as such.
-        let command = try Self.shell(["--db", db, "-c", "SELECT 1 AS a;\nSELECT nope FROM t;"], stdin: "", in: tmp.path)
-        #expect(command.status == 1 && command.stderr.contains("Error: <command>:2: no such column: nope"), "\(command)")
+        let command = try Self.shell(
+            ["--db", db, "-c", "SELECT 1 AS a;\nSELECT nope FROM t;"], stdin: "", in: tmp.path)
+        #expect(
+            command.status == 1 && command.stderr.contains("Error: <command>:2: no such column: nope"), "\(command)")
     }
 }

@@ -15,7 +15,8 @@ import Testing
 
     func database() throws -> Database {
         let db = try Database(path: tmp.file("db"))
-        _ = try db.execute("""
+        _ = try db.execute(
+            """
             CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT, long TEXT COMPRESSED, v VECTOR(2));
             """)
         return db
@@ -26,27 +27,35 @@ import Testing
     @Test func nulInBoundTextIsStoredReadAndCompared() throws {
         let db = try database()
         let long = String(repeating: "compressible text\u{0}with NULs\r\n", count: 8)
-        _ = try db.execute("INSERT INTO t (id, body, long) VALUES (1, ?, ?), (2, 'before', 'short')",
-                           SQLBindings([.text(Self.withNUL), .text(long)]))
-        let row = try #require(db.rows("SELECT body, length(CAST(body AS BLOB)), long, typeof(long) FROM t WHERE id = 1").first)
+        _ = try db.execute(
+            "INSERT INTO t (id, body, long) VALUES (1, ?, ?), (2, 'before', 'short')",
+            SQLBindings([.text(Self.withNUL), .text(long)]))
+        let row = try #require(
+            db.rows("SELECT body, length(CAST(body AS BLOB)), long, typeof(long) FROM t WHERE id = 1").first)
         #expect(row[0] == .text(Self.withNUL))
         #expect(row[1] == .integer(12))
         #expect(row[2] == .text(long))
-        #expect(row[3] == .text("text"))   // decompressed for readers
-        #expect(try db.rows("SELECT compressed_size(long) < length(CAST(? AS BLOB)) FROM t WHERE id = 1",
-                            SQLBindings([.text(long)])) == [[.integer(1)]])
+        #expect(row[3] == .text("text")) // decompressed for readers
+        #expect(
+            try db.rows(
+                "SELECT compressed_size(long) < length(CAST(? AS BLOB)) FROM t WHERE id = 1",
+                SQLBindings([.text(long)])) == [[.integer(1)]])
         // A filter on the text with a NUL matches only that text, not its prefix.
         #expect(try db.integers("SELECT id FROM t WHERE body = ?", SQLBindings([.text("before\u{0}junk")])) == [])
         #expect(try db.integers("SELECT id FROM t WHERE body = ?", SQLBindings([.text(Self.withNUL)])) == [1])
         #expect(try db.integers("SELECT id FROM t WHERE body = ?", SQLBindings([.text("before")])) == [2])
         // Text made by SQL and text passed through SQL functions keep their NULs too.
         #expect(try db.rows("SELECT 'a' || char(0) || 'b'") == [[.text("a\u{0}b")]])
-        #expect(try db.rows("SELECT upper(?), replace(?, 'after', 'x')", SQLBindings([.text(Self.withNUL), .text(Self.withNUL)]))
+        #expect(
+            try db.rows(
+                "SELECT upper(?), replace(?, 'after', 'x')", SQLBindings([.text(Self.withNUL), .text(Self.withNUL)]))
                 == [[.text("BEFORE\u{0}AFTER"), .text("before\u{0}x")]])
         // Quiver's own functions: compressed text written by an UPDATE and read through quiver_text.
         _ = try db.execute("UPDATE t SET long = body || ? WHERE id = 1", SQLBindings([.text(long)]))
         #expect(try db.rows("SELECT long FROM t WHERE id = 1") == [[.text(Self.withNUL + long)]])
-        #expect(try db.rows("SELECT CAST(long AS BLOB) FROM t WHERE id = 1") == [[.blob(Array((Self.withNUL + long).utf8))]])
+        #expect(
+            try db.rows("SELECT CAST(long AS BLOB) FROM t WHERE id = 1") == [[.blob(Array((Self.withNUL + long).utf8))]]
+        )
     }
 
     /// A quote followed by a combining mark is one Swift Character but still a quote to SQLite
@@ -56,7 +65,8 @@ import Testing
     @Test func aValueLargerThanSQLiteTakesIsAnErrorNotACrash() throws {
         let db = try database()
         let huge = [UInt8](repeating: 0, count: (1 << 31) + 8)
-        #expect { try db.execute("INSERT INTO t (id, body) VALUES (3, ?)", SQLBindings([.blob(huge)])) } throws: { error in
+        #expect { try db.execute("INSERT INTO t (id, body) VALUES (3, ?)", SQLBindings([.blob(huge)])) } throws: {
+            error in
             "\(error)".contains("too big")
         }
         #expect(try db.execute("SELECT count(*) FROM t").first?.rows == [[.integer(0)]])
@@ -69,7 +79,8 @@ import Testing
         #expect(ResultRenderer.render([result], as: .jsonl).contains(#"{"up":Infinity,"down":-Infinity,"none":null}"#))
 
         let server = try ServerProcess(database: tmp.file("served"))
-        let answer = try server.client().call("POST", "/sql", ["sql": "SELECT 1e999 AS up, -1e999 AS down, NULL AS none"])
+        let answer = try server.client().call(
+            "POST", "/sql", ["sql": "SELECT 1e999 AS up, -1e999 AS down, NULL AS none"])
         #expect(answer["results"]?[0]?["rows"]?[0] == ["Infinity", "-Infinity", nil], "\(answer)")
     }
 
@@ -102,7 +113,9 @@ import Testing
         #expect(try db.integers("SELECT id FROM t") == [1])
 
         for literal in ["'[1,2]' || char(0) || 'junk'", "'[1,2' || char(0) || ']'"] {
-            let refused = #expect(throws: (any Error).self) { try db.execute("UPDATE t SET v = \(literal) WHERE id = 1") }
+            let refused = #expect(throws: (any Error).self) {
+                try db.execute("UPDATE t SET v = \(literal) WHERE id = 1")
+            }
             #expect(describe(refused).contains("NUL"), "\(literal): \(describe(refused))")
         }
         let bound = #expect(throws: (any Error).self) {
@@ -131,7 +144,8 @@ import Testing
         for path in [jsonl, csv] {
             _ = try Importer(database: db, options: ImportOptions(table: "t", inputPath: path)).run()
         }
-        #expect(try db.rows("SELECT id, body FROM t ORDER BY id")
+        #expect(
+            try db.rows("SELECT id, body FROM t ORDER BY id")
                 == [[1, .text("a\u{0}b")], [2, .text("c\u{0}d")], [3, .text("e\u{0}f")]])
     }
 
@@ -147,21 +161,30 @@ import Testing
         let text = String(repeating: "valid compressed text ", count: 10)
         _ = try db.execute("INSERT INTO t (id, long) VALUES (1, 'kept')")
         for (label, blob) in [("damaged", Self.damaged), ("not UTF-8", Self.notUTF8), ("plain blob", [1, 2, 3])] {
-            for sql in ["INSERT INTO t (id, long) VALUES (7, ?)", "UPDATE t SET long = ? WHERE id = 1",
-                        "INSERT INTO t (id, long) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET long = excluded.long"] {
-                let error = #expect(throws: (any Error).self, "\(label): \(sql)") { try db.execute(sql, SQLBindings([.blob(blob)])) }
+            for sql in [
+                "INSERT INTO t (id, long) VALUES (7, ?)", "UPDATE t SET long = ? WHERE id = 1",
+                "INSERT INTO t (id, long) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET long = excluded.long",
+            ] {
+                let error = #expect(throws: (any Error).self, "\(label): \(sql)") {
+                    try db.execute(sql, SQLBindings([.blob(blob)]))
+                }
                 let message = describe(error)
                 // (An upsert's excluded.long is read through quiver_text first, which refuses the
                 // damaged frame before the trigger can name the row.)
-                #expect(message.contains("t.long") && message.contains("row id=")
-                        || sql.contains("excluded") && message.contains("compressed text is damaged"), "\(label): \(message)")
+                #expect(
+                    message.contains("t.long") && message.contains("row id=")
+                        || sql.contains("excluded") && message.contains("compressed text is damaged"),
+                    "\(label): \(message)")
             }
         }
         #expect(try db.rows("SELECT id, long FROM t") == [[1, "kept"]])
         // A valid frame (what bulk writers bind) is taken as it is and reads back as its text.
         let frame = try #require(TextCompression.compress(text))
         _ = try db.execute("INSERT INTO t (id, long) VALUES (2, ?)", SQLBindings([.blob(frame)]))
-        #expect(try db.rows("SELECT long, compressed_size(long) FROM t WHERE id = 2") == [[.text(text), .integer(Int64(frame.count))]])
+        #expect(
+            try db.rows("SELECT long, compressed_size(long) FROM t WHERE id = 2") == [
+                [.text(text), .integer(Int64(frame.count))]
+            ])
     }
 
     @Test func aDamagedValueAlreadyStoredIsAnErrorNamingTheColumnNotWrongText() throws {
@@ -181,7 +204,8 @@ import Testing
             #expect(describe(error).contains("damaged"), "\(sql): \(describe(error))")
         }
         let named = #expect(throws: (any Error).self) { try db.execute("SELECT * FROM t") }
-        #expect(describe(named).contains("column t.long in row rowid=2: compressed text is damaged"), "\(describe(named))")
+        #expect(
+            describe(named).contains("column t.long in row rowid=2: compressed text is damaged"), "\(describe(named))")
         #expect(try db.rows("SELECT long FROM t WHERE id = 1") == [["fine"]])
     }
 
@@ -190,33 +214,44 @@ import Testing
     @Test func nulSurvivesUpsertsParametersFiltersAndReadsOverHTTP() throws {
         let server = try ServerProcess(database: tmp.file("served"))
         let client = server.client()
-        try client.call("POST", "/tables", [
-            "name": "docs",
-            "columns": [
-                ["name": "id", "type": "INTEGER", "primary_key": true],
-                ["name": "lang", "type": "TEXT"],
-                ["name": "body", "type": "TEXT COMPRESSED"],
-                ["name": "embedding", "type": "VECTOR(2)"],
-            ],
-        ])
+        try client.call(
+            "POST", "/tables",
+            [
+                "name": "docs",
+                "columns": [
+                    ["name": "id", "type": "INTEGER", "primary_key": true],
+                    ["name": "lang", "type": "TEXT"],
+                    ["name": "body", "type": "TEXT COMPRESSED"],
+                    ["name": "embedding", "type": "VECTOR(2)"],
+                ],
+            ])
         let long = String(repeating: "x\u{0}y ", count: 40)
-        try client.call("POST", "/tables/docs/rows", ["rows": [
-            ["id": 1, "lang": "zh", "body": .string(Self.withNUL), "embedding": [1, 0]],
-            ["id": 2, "lang": "zh\u{0}junk", "body": .string(long), "embedding": [0, 1]],
-        ]])
-        let got = try client.call("POST", "/tables/docs/rows/get", ["ids": [1, 2], "columns": ["id", "lang", "body"]])
+        try client.call(
+            "POST", "/tables/docs/rows",
+            [
+                "rows": [
+                    ["id": 1, "lang": "zh", "body": .string(Self.withNUL), "embedding": [1, 0]],
+                    ["id": 2, "lang": "zh\u{0}junk", "body": .string(long), "embedding": [0, 1]],
+                ]
+            ])
+        let got = try client.call(
+            "POST", "/tables/docs/rows/get", ["ids": [1, 2], "columns": ["id", "lang", "body"]])
         #expect(got["rows"]?[0]?["body"] == .string(Self.withNUL))
         #expect(got["rows"]?[1]?["lang"] == .string("zh\u{0}junk"))
         #expect(got["rows"]?[1]?["body"] == .string(long))
 
-        let sql = try client.sql("SELECT length(CAST(? AS BLOB)), ?, 'a' || char(0) || 'b'",
-                                 parameters: [.string(Self.withNUL), .string(Self.withNUL)])
+        let sql = try client.sql(
+            "SELECT length(CAST(? AS BLOB)), ?, 'a' || char(0) || 'b'",
+            parameters: [.string(Self.withNUL), .string(Self.withNUL)])
         #expect(sql.first?.rows == [[12, .string(Self.withNUL), "a\u{0}b"]])
         _ = try client.sql("UPDATE docs SET lang = ? WHERE id = 1", parameters: [.string("en\u{0}x")])
         #expect(try client.sql("SELECT lang FROM docs WHERE id = 1").first?.rows == [[.string("en\u{0}x")]])
 
-        for (filter, expected) in [("zh\u{0}junk", [2]), ("zh", []), ("en\u{0}x", [1]), ("en", [])] as [(String, [Int64])] {
-            let answer = try client.call("POST", "/tables/docs/query", ["vector": [1, 1], "k": 5, "filter": ["lang": .string(filter)]])
+        for (filter, expected) in [("zh\u{0}junk", [2]), ("zh", []), ("en\u{0}x", [1]), ("en", [])]
+            as [(String, [Int64])]
+        {
+            let answer = try client.call(
+                "POST", "/tables/docs/query", ["vector": [1, 1], "k": 5, "filter": ["lang": .string(filter)]])
             let ids = answer["results"]?.arrayValue?.compactMap { $0["id"]?.integerValue } ?? []
             #expect(ids == expected, "filter \(filter.debugDescription)")
         }

@@ -1,7 +1,8 @@
 import Foundation
 import QuiverIndex
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An `IndexFileIO` that fails on purpose, for index files under one directory only (other
@@ -92,7 +93,12 @@ final class FaultyIndexIO: @unchecked Sendable {
             },
             truncate: { fd, length, path in system.truncate(fd, length, path) },
             sync: { [self] fd, path in
-                if path.hasPrefix(scope), case .sync(let n) = fault, lock.withLock({ syncs += 1; return syncs == n && fail(EIO) }) {
+                if path.hasPrefix(scope), case .sync(let n) = fault,
+                    lock.withLock({
+                        syncs += 1
+                        return syncs == n && fail(EIO)
+                    })
+                {
                     return -1
                 }
                 return system.sync(fd, path)

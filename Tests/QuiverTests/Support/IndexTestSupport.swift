@@ -23,7 +23,8 @@ func clusteredVectors(count: Int, dimension: Int, seed: UInt64, normalised: Bool
 
 /// Share of `truth`'s ids that `found` holds, summed over queries (recall@k).
 func recallOf(found: [[Int64]], truth: [[Int64]]) -> Double {
-    var hits = 0, total = 0
+    var hits = 0
+    var total = 0
     for (f, t) in zip(found, truth) {
         let wanted = Set(t)
         hits += f.filter { wanted.contains($0) }.count
@@ -56,30 +57,42 @@ struct IndexRecord: Equatable {
 extension Database {
     /// The rows of `_quiver_indexes` (none when the table does not exist yet).
     func indexRecords() throws -> [IndexRecord] {
-        guard try integers("SELECT count(*) FROM sqlite_schema WHERE name = '_quiver_indexes'") == [1] else { return [] }
-        return try rows("SELECT name, table_name, column_name, metric, file, checkpoint_sequence FROM _quiver_indexes ORDER BY name").map {
-            IndexRecord(name: $0[0].textValue ?? "?", table: $0[1].textValue ?? "?", column: $0[2].textValue ?? "?",
-                        metric: $0[3].textValue ?? "?", file: $0[4].textValue ?? "?", checkpointSequence: $0[5].integerValue ?? -1)
+        guard try integers("SELECT count(*) FROM sqlite_schema WHERE name = '_quiver_indexes'") == [1] else {
+            return []
+        }
+        return try rows(
+            "SELECT name, table_name, column_name, metric, file, checkpoint_sequence FROM _quiver_indexes ORDER BY name"
+        ).map {
+            IndexRecord(
+                name: $0[0].textValue ?? "?", table: $0[1].textValue ?? "?", column: $0[2].textValue ?? "?",
+                metric: $0[3].textValue ?? "?", file: $0[4].textValue ?? "?",
+                checkpointSequence: $0[5].integerValue ?? -1)
         }
     }
 
     /// Names of the change-log triggers (`quiver:log_*`).
     func logTriggerNames() throws -> [String] {
-        try rows("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'quiver:log%' ORDER BY name").compactMap { $0[0].textValue }
+        try rows("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'quiver:log%' ORDER BY name")
+            .compactMap { $0[0].textValue }
     }
 
     /// The newest change-log sequence number (0 before any change).
     func latestChangeSequence() throws -> Int64 {
         guard try integers("SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_sequence'") == [1] else { return 0 }
-        return try integers("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = '_quiver_changes'), 0)").first ?? 0
+        return try integers("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = '_quiver_changes'), 0)")
+            .first ?? 0
     }
 
     /// `SELECT id, col <op> :q FROM table ORDER BY col <op> :q LIMIT k` as (id, distance) pairs.
-    func nearest(_ query: [Float], metric: DistanceMetric, k: Int, table: String = "items", column: String = "emb",
-                 hint: String = "") throws -> [(id: Int64, distance: Double)] {
+    func nearest(
+        _ query: [Float], metric: DistanceMetric, k: Int, table: String = "items", column: String = "emb",
+        hint: String = ""
+    ) throws -> [(id: Int64, distance: Double)] {
         let op = metric.sqlOperator
-        return try rows("SELECT \(hint)id, \(column) \(op) :q AS distance FROM \(table) ORDER BY \(column) \(op) :q LIMIT \(k)",
-                        SQLBindings(named: ["q": .vector(query)])).map { ($0[0].integerValue ?? -999, $0[1].doubleValue ?? .nan) }
+        return try rows(
+            "SELECT \(hint)id, \(column) \(op) :q AS distance FROM \(table) ORDER BY \(column) \(op) :q LIMIT \(k)",
+            SQLBindings(named: ["q": .vector(query)])
+        ).map { ($0[0].integerValue ?? -999, $0[1].doubleValue ?? .nan) }
     }
 }
 
@@ -89,17 +102,23 @@ enum QuiverBinary {
 
     static func path() throws -> String {
         guard let path = located.path else {
-            throw ProcessRunnerError(description: "the quiver executable was not found; build it with `swift build --build-tests` (searched: \(located.searched.joined(separator: ", ")))")
+            throw ProcessRunnerError(
+                description:
+                    "the quiver executable was not found; build it with `swift build --build-tests` (searched: \(located.searched.joined(separator: ", ")))"
+            )
         }
         return path
     }
 
-    static func run(_ arguments: [String], stdin: String? = nil, environment: [String: String]? = nil) throws -> ProcessOutcome {
+    static func run(_ arguments: [String], stdin: String? = nil, environment: [String: String]? = nil) throws
+        -> ProcessOutcome
+    {
         try ProcessRunner.run(path(), arguments, stdin: stdin, environment: environment)
     }
 
     /// The rows of each SELECT of `sql` (run by `quiver sql --format json`), as arrays of objects.
-    static func selectResults(db: String, _ sql: String) throws -> (outcome: ProcessOutcome, results: [[[String: Any]]]) {
+    static func selectResults(db: String, _ sql: String) throws -> (outcome: ProcessOutcome, results: [[[String: Any]]])
+    {
         let outcome = try run(["sql", "--db", db, "--format", "json"], stdin: sql)
         guard outcome.succeeded else { return (outcome, []) }
         let parsed = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8))
@@ -109,15 +128,23 @@ enum QuiverBinary {
     }
 
     /// `quiver search … --out` in a child process: the hit keys, nq × k (-1 for none).
-    static func search(db: String, table: String = "items", column: String = "emb", queries: [[Float]], k: Int,
-                       metric: DistanceMetric, ef: Int? = nil, exact: Bool = false, scratch: String) throws -> (outcome: ProcessOutcome, keys: [[Int64]]) {
+    static func search(
+        db: String, table: String = "items", column: String = "emb", queries: [[Float]], k: Int,
+        metric: DistanceMetric, ef: Int? = nil, exact: Bool = false, scratch: String
+    ) throws -> (outcome: ProcessOutcome, keys: [[Int64]]) {
         let queryPath = (scratch as NSString).appendingPathComponent("queries-\(UUID().uuidString).npy")
         let outPath = (scratch as NSString).appendingPathComponent("hits-\(UUID().uuidString).npy")
-        defer { try? FileManager.default.removeItem(atPath: queryPath); try? FileManager.default.removeItem(atPath: outPath) }
+        defer {
+            try? FileManager.default.removeItem(atPath: queryPath)
+            try? FileManager.default.removeItem(atPath: outPath)
+        }
         let dimension = queries.first?.count ?? 0
-        try NumPy.writeFloatMatrix(path: queryPath, rows: queries.count, columns: dimension, values: queries.flatMap { $0 })
-        var arguments = ["search", "--db", db, "--table", table, "--column", column, "--queries", queryPath, "--k", "\(k)",
-                         "--metric", metric.rawValue, "--out", outPath]
+        try NumPy.writeFloatMatrix(
+            path: queryPath, rows: queries.count, columns: dimension, values: queries.flatMap { $0 })
+        var arguments = [
+            "search", "--db", db, "--table", table, "--column", column, "--queries", queryPath, "--k", "\(k)",
+            "--metric", metric.rawValue, "--out", outPath,
+        ]
         if let ef { arguments += ["--ef", "\(ef)"] }
         if exact { arguments.append("--exact") }
         let outcome = try run(arguments)
@@ -139,8 +166,10 @@ enum KillableChild {
 
     /// Runs `executable arguments` with standard input from `stdinPath`; kills it with SIGKILL
     /// after `killAfter` seconds if it is still running.
-    static func run(_ executable: String, _ arguments: [String], stdinPath: String, killAfter: TimeInterval,
-                    environment: [String: String]? = nil) throws -> Outcome {
+    static func run(
+        _ executable: String, _ arguments: [String], stdinPath: String, killAfter: TimeInterval,
+        environment: [String: String]? = nil
+    ) throws -> Outcome {
         let scratch = (NSTemporaryDirectory() as NSString).appendingPathComponent("quiver-kill-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -149,10 +178,15 @@ enum KillableChild {
         _ = FileManager.default.createFile(atPath: outPath, contents: nil)
         _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         guard let input = FileHandle(forReadingAtPath: stdinPath), let out = FileHandle(forWritingAtPath: outPath),
-              let err = FileHandle(forWritingAtPath: errPath) else {
+            let err = FileHandle(forWritingAtPath: errPath)
+        else {
             throw ProcessRunnerError(description: "cannot open the child's files in \(scratch)")
         }
-        defer { try? input.close(); try? out.close(); try? err.close() }
+        defer {
+            try? input.close()
+            try? out.close()
+            try? err.close()
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

@@ -13,7 +13,8 @@ final class OpenAPIContract: @unchecked Sendable {
     /// A fresh checker over the document (nil when it is missing or not JSON).
     static func load() -> OpenAPIContract? {
         guard let data = FileManager.default.contents(atPath: documentPath),
-              let document = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+            let document = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
         return OpenAPIContract(document: document)
     }
 
@@ -42,7 +43,9 @@ final class OpenAPIContract: @unchecked Sendable {
 
     private func problems(method: String, path: String, response: QuiverClient.Response) -> [String] {
         let bare = String(path.split(separator: "?", maxSplits: 1).first ?? "")
-        guard let template = paths.keys.first(where: { Self.matches(template: $0, path: bare) }), let item = paths[template] else {
+        guard let template = paths.keys.first(where: { Self.matches(template: $0, path: bare) }),
+            let item = paths[template]
+        else {
             // Undeclared paths must answer with the API's error shape.
             guard response.status == 404 else { return ["undeclared path answered \(response.status)"] }
             return validateJSON(response, schema: ["$ref": "#/components/schemas/Error"])
@@ -60,11 +63,14 @@ final class OpenAPIContract: @unchecked Sendable {
             return response.body.isEmpty ? [] : ["a body where none is declared"]
         }
         if let json = content["application/json"] as? [String: Any] {
-            guard response.contentType.hasPrefix("application/json") else { return ["content type \(response.contentType), not JSON"] }
+            guard response.contentType.hasPrefix("application/json") else {
+                return ["content type \(response.contentType), not JSON"]
+            }
             return validateJSON(response, schema: json["schema"] as? [String: Any] ?? [:])
         }
         if content["text/plain"] != nil {
-            return response.contentType.hasPrefix("text/plain") ? [] : ["content type \(response.contentType), not text/plain"]
+            return response.contentType.hasPrefix("text/plain")
+                ? [] : ["content type \(response.contentType), not text/plain"]
         }
         return []
     }
@@ -77,7 +83,8 @@ final class OpenAPIContract: @unchecked Sendable {
     }
 
     static func matches(template: String, path: String) -> Bool {
-        let t = template.split(separator: "/"), p = path.split(separator: "/")
+        let t = template.split(separator: "/")
+        let p = path.split(separator: "/")
         guard t.count == p.count else { return false }
         return zip(t, p).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
     }
@@ -103,7 +110,9 @@ final class OpenAPIContract: @unchecked Sendable {
         }
         switch schema["type"] as? String {
         case "object":
-            guard let object = value.objectValue else { return ["\(place): expected an object, got \(value.jsonText.prefix(80))"] }
+            guard let object = value.objectValue else {
+                return ["\(place): expected an object, got \(value.jsonText.prefix(80))"]
+            }
             let properties = schema["properties"] as? [String: Any] ?? [:]
             for name in schema["required"] as? [String] ?? [] where object[name] == nil {
                 found.append("\(place): missing required \(name)")
@@ -123,13 +132,21 @@ final class OpenAPIContract: @unchecked Sendable {
                 for (i, element) in array.enumerated() { found += validate(element, items, at: "\(place)[\(i)]") }
             }
         case "string":
-            guard let string = value.stringValue else { return ["\(place): expected a string, got \(value.jsonText.prefix(80))"] }
-            if let minimum = schema["minLength"] as? Int, string.count < minimum { found.append("\(place): shorter than \(minimum)") }
+            guard let string = value.stringValue else {
+                return ["\(place): expected a string, got \(value.jsonText.prefix(80))"]
+            }
+            if let minimum = schema["minLength"] as? Int, string.count < minimum {
+                found.append("\(place): shorter than \(minimum)")
+            }
         case "integer":
-            guard case .integer(let number) = value else { return ["\(place): expected an integer, got \(value.jsonText.prefix(80))"] }
+            guard case .integer(let number) = value else {
+                return ["\(place): expected an integer, got \(value.jsonText.prefix(80))"]
+            }
             found += bounds(Double(number), schema, place)
         case "number":
-            guard let number = value.doubleValue else { return ["\(place): expected a number, got \(value.jsonText.prefix(80))"] }
+            guard let number = value.doubleValue else {
+                return ["\(place): expected a number, got \(value.jsonText.prefix(80))"]
+            }
             found += bounds(number, schema, place)
         case "boolean":
             guard case .bool = value else { return ["\(place): expected a boolean"] }
@@ -141,8 +158,12 @@ final class OpenAPIContract: @unchecked Sendable {
 
     private func bounds(_ value: Double, _ schema: [String: Any], _ place: String) -> [String] {
         var found: [String] = []
-        if let minimum = (schema["minimum"] as? NSNumber)?.doubleValue, value < minimum { found.append("\(place): \(value) < \(minimum)") }
-        if let maximum = (schema["maximum"] as? NSNumber)?.doubleValue, value > maximum { found.append("\(place): \(value) > \(maximum)") }
+        if let minimum = (schema["minimum"] as? NSNumber)?.doubleValue, value < minimum {
+            found.append("\(place): \(value) < \(minimum)")
+        }
+        if let maximum = (schema["maximum"] as? NSNumber)?.doubleValue, value > maximum {
+            found.append("\(place): \(value) > \(maximum)")
+        }
         return found
     }
 }

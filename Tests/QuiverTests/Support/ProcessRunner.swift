@@ -22,9 +22,11 @@ struct ProcessRunnerError: Error, CustomStringConvertible {
 /// Runs an executable to completion. Output goes to temporary files rather than pipes, so a
 /// child that writes a lot can never block on a full pipe while we wait for it to exit.
 enum ProcessRunner {
-    static func run(_ executable: String, _ arguments: [String], stdin: String? = nil,
-                    currentDirectory: String? = nil, environment: [String: String]? = nil,
-                    timeout: TimeInterval = 120) throws -> ProcessOutcome {
+    static func run(
+        _ executable: String, _ arguments: [String], stdin: String? = nil,
+        currentDirectory: String? = nil, environment: [String: String]? = nil,
+        timeout: TimeInterval = 120
+    ) throws -> ProcessOutcome {
         let files = FileManager.default
         let scratch = (NSTemporaryDirectory() as NSString).appendingPathComponent("quiver-proc-\(UUID().uuidString)")
         try files.createDirectory(atPath: scratch, withIntermediateDirectories: true)
@@ -33,10 +35,11 @@ enum ProcessRunner {
         let errPath = (scratch as NSString).appendingPathComponent("stderr")
         let inPath = (scratch as NSString).appendingPathComponent("stdin")
         guard files.createFile(atPath: outPath, contents: nil), files.createFile(atPath: errPath, contents: nil),
-              files.createFile(atPath: inPath, contents: Data((stdin ?? "").utf8)),
-              let outHandle = FileHandle(forWritingAtPath: outPath),
-              let errHandle = FileHandle(forWritingAtPath: errPath),
-              let inHandle = FileHandle(forReadingAtPath: inPath) else {
+            files.createFile(atPath: inPath, contents: Data((stdin ?? "").utf8)),
+            let outHandle = FileHandle(forWritingAtPath: outPath),
+            let errHandle = FileHandle(forWritingAtPath: errPath),
+            let inHandle = FileHandle(forReadingAtPath: inPath)
+        else {
             throw ProcessRunnerError(description: "cannot create the output files in \(scratch)")
         }
         defer {
@@ -125,7 +128,9 @@ enum ProcessRunner {
         let buildFolders = ((try? files.contentsOfDirectory(atPath: root.path)) ?? []).filter { $0.hasPrefix(".build") }
         var found: [(path: String, modified: Date)] = []
         for folder in buildFolders {
-            let candidate = root.appendingPathComponent(folder).appendingPathComponent("debug").appendingPathComponent(name).path
+            let candidate = root.appendingPathComponent(folder).appendingPathComponent("debug").appendingPathComponent(
+                name
+            ).path
             searched.append(candidate)
             guard files.isExecutableFile(atPath: candidate) else { continue }
             let modified = (try? files.attributesOfItem(atPath: candidate)[.modificationDate] as? Date) ?? .distantPast

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct PseudoTerminalError: Error, CustomStringConvertible {
@@ -22,12 +23,15 @@ final class PseudoTerminal {
     private var mark = 0
     private(set) var exitStatus: Int32?
 
-    init(_ executable: String, _ arguments: [String], environment: [String: String],
-         columns: UInt16 = 100, rows: UInt16 = 40) throws {
+    init(
+        _ executable: String, _ arguments: [String], environment: [String: String],
+        columns: UInt16 = 100, rows: UInt16 = 40
+    ) throws {
         master = LibC.posixOpenpt(O_RDWR | O_NOCTTY)
         var name = [CChar](repeating: 0, count: 128)
         guard master >= 0, LibC.grantpt(master) == 0, LibC.unlockpt(master) == 0,
-              LibC.ptsnameR(master, &name, name.count) == 0 else {
+            LibC.ptsnameR(master, &name, name.count) == 0
+        else {
             throw PseudoTerminalError(description: "cannot open a pseudo-terminal: errno \(errno)")
         }
         let slavePath = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -57,8 +61,7 @@ final class PseudoTerminal {
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
+            for pointer in argv + envp { free(pointer) }
         }
         var child: pid_t = 0
         let status = posix_spawn(&child, executable, &actions, &attributes, argv, envp)
@@ -108,11 +111,13 @@ final class PseudoTerminal {
                 return upTo
             }
             let remaining = deadline.timeIntervalSinceNow
-            guard remaining > 0, pump(timeoutMilliseconds: Int32(min(remaining, 0.2) * 1000)) || exitStatus == nil else {
-                throw PseudoTerminalError(description: """
-                    did not see \(text.debugDescription) within \(timeout) s; output since the last match:
-                    \(Self.readable(visible))
-                    """)
+            guard remaining > 0, pump(timeoutMilliseconds: Int32(min(remaining, 0.2) * 1000)) || exitStatus == nil
+            else {
+                throw PseudoTerminalError(
+                    description: """
+                        did not see \(text.debugDescription) within \(timeout) s; output since the last match:
+                        \(Self.readable(visible))
+                        """)
             }
         }
     }
@@ -122,7 +127,8 @@ final class PseudoTerminal {
         let deadline = Date().addingTimeInterval(timeout)
         while !condition(transcript) {
             guard deadline.timeIntervalSinceNow > 0, pump(timeoutMilliseconds: 100) || condition(transcript) else {
-                throw PseudoTerminalError(description: "condition not met within \(timeout) s; output:\n\(Self.readable(transcript))")
+                throw PseudoTerminalError(
+                    description: "condition not met within \(timeout) s; output:\n\(Self.readable(transcript))")
             }
         }
     }
@@ -132,7 +138,8 @@ final class PseudoTerminal {
         let deadline = Date().addingTimeInterval(timeout)
         while exitStatus == nil {
             guard deadline.timeIntervalSinceNow > 0 else {
-                throw PseudoTerminalError(description: "the child did not exit within \(timeout) s; output:\n\(Self.readable(transcript))")
+                throw PseudoTerminalError(
+                    description: "the child did not exit within \(timeout) s; output:\n\(Self.readable(transcript))")
             }
             _ = pump(timeoutMilliseconds: 100)
         }
@@ -185,7 +192,10 @@ final class PseudoTerminal {
         var out = ""
         var scalars = text.unicodeScalars.makeIterator()
         while let scalar = scalars.next() {
-            guard scalar == "\u{1B}" else { out.unicodeScalars.append(scalar); continue }
+            guard scalar == "\u{1B}" else {
+                out.unicodeScalars.append(scalar)
+                continue
+            }
             guard let next = scalars.next() else { break }
             if next == "[" {
                 while let c = scalars.next(), !(0x40...0x7E).contains(c.value) {}
@@ -210,7 +220,8 @@ enum LibC {
     static let posixOpenpt = function("posix_openpt", (@convention(c) (Int32) -> Int32).self)
     static let grantpt = function("grantpt", (@convention(c) (Int32) -> Int32).self)
     static let unlockpt = function("unlockpt", (@convention(c) (Int32) -> Int32).self)
-    static let ptsnameR = function("ptsname_r", (@convention(c) (Int32, UnsafeMutablePointer<CChar>, Int) -> Int32).self)
+    static let ptsnameR = function(
+        "ptsname_r", (@convention(c) (Int32, UnsafeMutablePointer<CChar>, Int) -> Int32).self)
     static let wcwidth = function("wcwidth", (@convention(c) (Int32) -> Int32).self)
     /// glibc's POSIX_SPAWN_SETSID (<spawn.h>, _GNU_SOURCE).
     static let spawnSetsid: Int32 = 0x80

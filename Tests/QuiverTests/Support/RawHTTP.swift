@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A raw HTTP/1 connection over a plain socket (TCP on 127.0.0.1, or a Unix socket), for the
@@ -16,11 +17,13 @@ final class RawHTTP {
         /// The `error.message` of a JSON error answer, or the body.
         var message: String {
             guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
-                  let error = object["error"] as? [String: Any], let message = error["message"] as? String else { return text }
+                let error = object["error"] as? [String: Any], let message = error["message"] as? String
+            else { return text }
             return message
         }
         var code: String? {
-            ((try? JSONSerialization.jsonObject(with: body) as? [String: Any])?["error"] as? [String: Any])?["code"] as? String
+            ((try? JSONSerialization.jsonObject(with: body) as? [String: Any])?["error"] as? [String: Any])?["code"]
+                as? String
         }
     }
 
@@ -39,9 +42,14 @@ final class RawHTTP {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
-        guard connected == 0 else { close(fd); throw Failure(description: "connect to port \(port): errno \(errno)") }
+        guard connected == 0 else {
+            close(fd)
+            throw Failure(description: "connect to port \(port): errno \(errno)")
+        }
     }
 
     init(unixPath: String) throws {
@@ -53,9 +61,14 @@ final class RawHTTP {
             for (i, byte) in unixPath.utf8.prefix(raw.count - 1).enumerated() { raw[i] = byte }
         }
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
-        guard connected == 0 else { close(fd); throw Failure(description: "connect to \(unixPath): errno \(errno)") }
+        guard connected == 0 else {
+            close(fd)
+            throw Failure(description: "connect to \(unixPath): errno \(errno)")
+        }
     }
 
     deinit { close(fd) }
@@ -91,9 +104,15 @@ final class RawHTTP {
         let deadline = Date().addingTimeInterval(timeout)
         func fill() throws {
             guard let bytes = receive(timeout: max(0.01, deadline.timeIntervalSinceNow)) else {
-                throw Failure(description: "no complete response within \(timeout) s; got \(String(decoding: buffer, as: UTF8.self).prefix(300))")
+                throw Failure(
+                    description:
+                        "no complete response within \(timeout) s; got \(String(decoding: buffer, as: UTF8.self).prefix(300))"
+                )
             }
-            if bytes.isEmpty { throw Failure(description: "connection closed; got \(String(decoding: buffer, as: UTF8.self).prefix(300))") }
+            if bytes.isEmpty {
+                throw Failure(
+                    description: "connection closed; got \(String(decoding: buffer, as: UTF8.self).prefix(300))")
+            }
             buffer += bytes
         }
         let separator: [UInt8] = Array("\r\n\r\n".utf8)
@@ -106,11 +125,14 @@ final class RawHTTP {
         buffer.removeFirst(end! + 4)
         var lines = headText.components(separatedBy: "\r\n")
         let statusLine = lines.removeFirst().split(separator: " ")
-        guard statusLine.count >= 2, let status = Int(statusLine[1]) else { throw Failure(description: "bad status line in \(headText)") }
+        guard statusLine.count >= 2, let status = Int(statusLine[1]) else {
+            throw Failure(description: "bad status line in \(headText)")
+        }
         var headers: [String: String] = [:]
         for line in lines {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
         }
         let length = head ? 0 : Int(headers["content-length"] ?? "0") ?? 0
         while buffer.count < length { try fill() }
@@ -130,8 +152,10 @@ final class RawHTTP {
     }
 
     /// One request on a new connection; `headers` are written as given, then Content-Length for the body.
-    static func exchange(port: Int, _ method: String, _ path: String, headers: [String] = [], body: String? = nil,
-                         host: String? = nil) throws -> Response {
+    static func exchange(
+        port: Int, _ method: String, _ path: String, headers: [String] = [], body: String? = nil,
+        host: String? = nil
+    ) throws -> Response {
         let connection = try RawHTTP(port: port)
         var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host ?? "127.0.0.1:\(port)")\r\n"
         for header in headers { head += header + "\r\n" }

@@ -17,9 +17,13 @@ final class ServerProcess: @unchecked Sendable {
 
     /// Starts `quiver serve --db DATABASE ARGS` (with `--port 0` unless ARGS say where to
     /// listen) and waits until it listens on every address it was asked to.
-    init(database: String, _ arguments: [String] = [], environment: [String: String] = [:],
-         sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let binary = try #require(Self.located.path, """
+    init(
+        database: String, _ arguments: [String] = [], environment: [String: String] = [:],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let binary = try #require(
+            Self.located.path,
+            """
             the quiver executable was not found; build it with `swift build --build-tests` \
             (searched: \(Self.located.searched.joined(separator: ", ")))
             """, sourceLocation: sourceLocation)
@@ -72,11 +76,13 @@ final class ServerProcess: @unchecked Sendable {
     /// A client over TCP (or the Unix socket), with a token or none.
     /// Every answer it receives is checked against the OpenAPI document (see `contract`).
     func client(token: String? = nil, unix: Bool = false, timeout: TimeInterval = 60) -> QuiverClient {
-        let client = unix && socketPath != nil
+        let client =
+            unix && socketPath != nil
             ? QuiverClient(endpoint: .unix(path: socketPath!), token: token, timeout: timeout)
             : QuiverClient(endpoint: .tcp(host: "127.0.0.1", port: port ?? 0), token: token, timeout: timeout)
         let contract = self.contract
-        client.onResponse = { method, path, response in contract?.check(method: method, path: path, response: response) }
+        client.onResponse = { method, path, response in contract?.check(method: method, path: path, response: response)
+        }
         return client
     }
 
@@ -107,8 +113,10 @@ final class ServerProcess: @unchecked Sendable {
 /// Runs a call that must fail with HTTP `status` (and `code`, when given) and a message; returns
 /// the error for further checks.
 @discardableResult
-func expectStatus(_ status: Int, code: String? = nil, _ body: () throws -> Void,
-                  sourceLocation: SourceLocation = #_sourceLocation) -> ClientError? {
+func expectStatus(
+    _ status: Int, code: String? = nil, _ body: () throws -> Void,
+    sourceLocation: SourceLocation = #_sourceLocation
+) -> ClientError? {
     do {
         try body()
         Issue.record("expected HTTP \(status), got success", sourceLocation: sourceLocation)

@@ -54,7 +54,11 @@ let repositoryRoot: String = {
 
 /// The shared real embedding set, when present beside the repository.
 let sharedDataDirectory: String? = {
-    let candidates = [ProcessInfo.processInfo.environment["QUIVER_SHARED_DATA"],
-                      (repositoryRoot as NSString).appendingPathComponent("../shared/data")].compactMap { $0 }
-    return candidates.first { FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent("base_f16.npy")) }
+    let candidates = [
+        ProcessInfo.processInfo.environment["QUIVER_SHARED_DATA"],
+        (repositoryRoot as NSString).appendingPathComponent("../shared/data"),
+    ].compactMap { $0 }
+    return candidates.first {
+        FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent("base_f16.npy"))
+    }
 }()
