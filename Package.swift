@@ -1,19 +1,22 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Layers, each depending only on those below it:
-//   C shims (SQLite, LZ4, BLAS, SIMD kernels)
+// Layers, each depending only on those above it (ARCHITECTURE.md's table, in the same order):
+//   C shims (SQLite, LZ4, zlib, BLAS) and CQuiverSIMD (SIMD distance kernels, CRC32C)
 //   → QuiverProgress (how far long work has got) and QuiverJSON (the API's JSON value)
+//   → QuiverClient (a blocking HTTP client for `quiver serve`)
 //   → QuiverKernels (distances, BLAS scoring, top-k)
 //   → QuiverIndex (HNSW graph in a memory-mapped file)
-//   → QuiverStorage (SQLite row store, VECTOR and COMPRESSED columns)
+//   → QuiverStorage (SQLite row store, VECTOR and COMPRESSED columns, transactions, errors)
 //   → QuiverDedupe (text fingerprints, MinHash, all-pairs vector search, duplicate clusters)
-//   → QuiverQuery (SQL tokenizer, rewriting, exact nearest-neighbour execution)
+//   → QuiverQuery (SQL tokenizer, rewriting, nearest-neighbour search and execution)
 //   → QuiverEngine (the database facade)
 //   → QuiverFormats (NumPy files, result rendering)
 //   → QuiverReading (records from JSONL/CSV/TSV files, .npy/.fvecs side vectors, schema inference)
-//   → QuiverImport (bulk import and export of JSONL/CSV/TSV with .npy/.fvecs vectors)
-//   → QuiverShell (the interactive shell) and the `quiver` executable.
+//   → QuiverImport (bulk import and export)
+//   → QuiverShell (the interactive shell, embedded or over QuiverClient)
+//   → QuiverServer (`quiver serve`: HTTP/1.1 and JSON on Hummingbird)
+//   → the `quiver` executable.
 let package = Package(
     name: "Quiver",
     platforms: [.macOS(.v14)],
