@@ -10,7 +10,6 @@ import QuiverStorage
 public final class BulkWriter {
     private let database: Database
     private let statement: Statement
-    private var connection: Connection { database.connection }
 
     /// Prepares `sql` (one statement that returns no rows). Any statements that must run
     /// first, such as the CREATE TABLE of a new table, go through `database.execute` inside
