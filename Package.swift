@@ -59,7 +59,8 @@ let package = Package(
         // Records from JSONL/CSV/TSV files (gzip too) and side vector files, and the table they suggest.
         .target(name: "QuiverReading", dependencies: ["QuiverStorage", "QuiverFormats", "QuiverKernels", "CZlib"],
                 path: "Sources/Reading"),
-        .target(name: "QuiverImport", dependencies: ["QuiverEngine", "QuiverDedupe", "QuiverFormats", "QuiverReading", "QuiverStorage"],
+        .target(name: "QuiverImport", dependencies: ["QuiverEngine", "QuiverDedupe", "QuiverFormats", "QuiverProgress", "QuiverReading",
+                                                     "QuiverStorage"],
                 path: "Sources/Import"),
         .target(name: "QuiverShell", dependencies: ["QuiverEngine", "QuiverFormats", "QuiverQuery", "QuiverStorage", "QuiverDedupe",
                                                     "QuiverImport", "QuiverClient", "QuiverJSON", "QuiverProgress"],

@@ -1,20 +1,27 @@
 import Foundation
+import QuiverProgress
 
-/// The one-line progress display of a long import: a bar when the input's size is known,
-/// rows/s, MB/s and the time left. Rendered as text; the caller decides where it goes.
+/// The one-line progress display of a long import, from the `Progress` the importer reports.
+/// While the file is read (counted in bytes, the rows read alongside): a bar when the input's
+/// size is known, rows, rows/s, MB/s and the time left. In a later stage (an index build,
+/// counted in its own unit): the rows read and the stage's own progress. Rendered as text; the
+/// caller decides where it goes.
 public enum ImportProgressText {
-    public static func render(_ progress: Importer.Progress, width: Int = 80) -> String {
-        let seconds = max(progress.seconds, 0.001)
-        let rows = Double(progress.read) / seconds
-        let megabytes = Double(progress.bytes) / 1_048_576 / seconds
-        var stats =
-            "\(ImportSummary.grouped(progress.read)) rows  \(ImportSummary.grouped(Int(rows))) rows/s  "
-            + String(format: "%.1f MB/s", megabytes)
-        if let phase = progress.phase {
-            return "\(stats)  \(phase)…"
+    public static func render(_ progress: QuiverProgress.Progress, width: Int = 80) -> String {
+        let rowsRead = progress.alongside?.value ?? 0
+        guard progress.unit == .bytes else {
+            var stage = progress
+            stage.alongside = nil
+            return "\(ImportSummary.grouped(rowsRead)) rows  \(stage)"
         }
-        guard let total = progress.totalBytes, total > 0 else { return stats }
-        let fraction = min(1, Double(progress.bytes) / Double(total))
+        let seconds = max(progress.elapsed ?? 0, 0.001)
+        let rows = Double(rowsRead) / seconds
+        let megabytes = Double(progress.done) / 1_048_576 / seconds
+        var stats =
+            "\(ImportSummary.grouped(rowsRead)) rows  \(ImportSummary.grouped(Int(rows))) rows/s  "
+            + String(format: "%.1f MB/s", megabytes)
+        guard progress.total > 0 else { return stats }
+        let fraction = progress.fraction
         let left = fraction > 0 ? seconds * (1 - fraction) / fraction : 0
         stats += "  ETA " + clock(left)
         // A fixed bar (stats vary in length from line to line) that leaves room for them.

@@ -1,5 +1,6 @@
 import Foundation
 import QuiverEngine
+import QuiverProgress
 import QuiverReading
 import QuiverStorage
 
@@ -11,17 +12,6 @@ import QuiverStorage
 /// ends exactly as before or with every row); with `skip` every `batchSize` rows commit, so a
 /// killed import keeps what it committed and a re-run upserts the rest without duplicates.
 public final class Importer {
-    /// Where an import stands, for a progress display.
-    public struct Progress: Sendable {
-        public var read: Int
-        public var written: Int
-        public var bytes: Int
-        public var totalBytes: Int?
-        public var seconds: Double
-        /// What runs after the rows are in, e.g. "building index docs_embedding".
-        public var phase: String?
-    }
-
     private let database: Database
     private let options: ImportOptions
 
@@ -33,7 +23,12 @@ public final class Importer {
     /// Rows sampled before anything is written, to infer or check the table.
     static let sampleSize = 1_000
 
-    public func run(progress: ((Progress) -> Void)? = nil) throws -> ImportSummary {
+    /// Imports the file. `progress` hears how far it has got, one call at a time: while the file
+    /// is read, at most every 0.2 s and at its end, "importing FILE" with the bytes read of the
+    /// file's size (0 when unknown), the rows read alongside and the time since the start; then
+    /// each later stage with the rows read alongside — an index rebuild in its own vectors, from
+    /// the build's threads.
+    public func run(progress: ((QuiverProgress.Progress) -> Void)? = nil) throws -> ImportSummary {
         let started = Date()
         guard let format = options.effectiveFormat else {
             throw ImportError.plan(
@@ -74,6 +69,19 @@ public final class Importer {
             source: source, sample: sample, plan: plan, side: side, deduplicator: deduplicator,
             batchSize: min(options.batchSize, 2_000), keepsText: options.onError == .skip)
         var writers: (update: BulkWriter?, insert: BulkWriter)?
+        let reading = "importing \((options.inputPath as NSString).lastPathComponent)"
+        func reportReading() {
+            progress?(
+                QuiverProgress.Progress(
+                    reading, done: summary.bytes, total: source.totalBytes ?? 0, unit: .bytes,
+                    alongside: .init(summary.read, .rows), elapsed: Date().timeIntervalSince(started)))
+        }
+        func reportStage(_ stage: QuiverProgress.Progress) {
+            var stage = stage
+            stage.alongside = .init(summary.read, .rows)
+            stage.elapsed = Date().timeIntervalSince(started)
+            progress?(stage)
+        }
         var lastReport = Date.distantPast
         var uncommitted = 0
         var finished = false
@@ -123,13 +131,9 @@ public final class Importer {
                             try rejects.add(line: row.line, reason: reason, text: row.text)
                         }
                     }
-                    if let progress, Date().timeIntervalSince(lastReport) >= 0.2 {
+                    if progress != nil, Date().timeIntervalSince(lastReport) >= 0.2 {
                         lastReport = Date()
-                        progress(
-                            Progress(
-                                read: summary.read, written: summary.written, bytes: summary.bytes,
-                                totalBytes: source.totalBytes,
-                                seconds: Date().timeIntervalSince(started)))
+                        reportReading()
                     }
                     if options.onError == .skip, uncommitted >= options.batchSize {
                         uncommitted = 0
@@ -137,6 +141,7 @@ public final class Importer {
                     }
                 }
                 finished = true
+                reportReading() // the whole file, so the bar ends full
                 summary.rejected = rejects?.count ?? 0
                 try rejects?.close()
                 if let side, parser.recordCount != side.count {
@@ -147,23 +152,15 @@ public final class Importer {
                 }
 
                 // Indexes last, in the same transaction as the rows under abort.
-                summary.indexes = try bringIndexesUpToDate(table: plan.table, written: summary.written) { name in
-                    progress?(
-                        Progress(
-                            read: summary.read, written: summary.written, bytes: summary.bytes,
-                            totalBytes: source.totalBytes,
-                            seconds: Date().timeIntervalSince(started), phase: "building index \(name)"))
-                }
+                summary.indexes = try bringIndexesUpToDate(
+                    table: plan.table, written: summary.written, report: progress == nil ? nil : reportStage)
             }
         }
         if summary.indexes.isEmpty, !database.catalog.indexes(on: plan.table).isEmpty {
             // Not rebuilt: replay the rows into the indexes now (in parallel for large imports)
             // if enough changes are pending, so the first query afterwards does not wait.
             let start = Date()
-            progress?(
-                Progress(
-                    read: summary.read, written: summary.written, bytes: summary.bytes, totalBytes: source.totalBytes,
-                    seconds: Date().timeIntervalSince(started), phase: "updating indexes"))
+            reportStage(QuiverProgress.Progress("updating indexes", done: 0, total: 0, unit: .vectors))
             try database.checkpointIndexesIfDue()
             let seconds = Date().timeIntervalSince(start)
             if seconds >= 0.05 {
@@ -177,10 +174,11 @@ public final class Importer {
 
     /// Rebuilds an index (REINDEX, both cores) when the import wrote at least half of the
     /// table's rows; a smaller import leaves its rows in the change log, which the index
-    /// replays when it is next used.
+    /// replays when it is next used. `report` hears each build's own progress, from the
+    /// threads of the build, one call at a time.
     private func bringIndexesUpToDate(
         table: String, written: Int,
-        announce: (String) -> Void
+        report: ((QuiverProgress.Progress) -> Void)?
     ) throws -> [(name: String, seconds: Double, rebuilt: Bool)] {
         let indexes = database.catalog.indexes(on: table)
         guard !indexes.isEmpty, written > 0 else { return [] }
@@ -189,8 +187,12 @@ public final class Importer {
             .integerValue ?? 0
         guard Int64(written) * 2 >= rows else { return [] }
         var done: [(String, Double, Bool)] = []
+        let caller = database.progressHandler
+        defer { database.progressHandler = caller }
+        if let report { database.progressHandler = report }
         for index in indexes {
-            announce(index.name)
+            // Named before the build reads its rows; its own reports follow.
+            report?(QuiverProgress.Progress("rebuilding index \(index.name)", done: 0, total: 0, unit: .vectors))
             let start = Date()
             _ = try database.execute("REINDEX \(quoteIdentifier(index.name))")
             done.append((index.name, Date().timeIntervalSince(start), true))
