@@ -48,6 +48,15 @@ public final class Importer {
                 sample.append(item)
             }
         }
+        // Under abort a bad record stops the import wherever it lies; one in the sample stops it
+        // before the plan, which cannot name the problem (a sample of bad records has no fields).
+        if options.onError == .abort,
+            case .malformed(let line, _, let reason)? = sample.first(where: {
+                if case .malformed = $0 { true } else { false }
+            })
+        {
+            throw ImportError.rejected(path: options.inputPath, line: line, reason: reason)
+        }
         let records = sample.compactMap { if case .record(let r) = $0 { r } else { nil } }
         let plan = try ImportPlan.make(
             options: options, existing: try database.currentCatalog().table(named: options.table), schema: schema,

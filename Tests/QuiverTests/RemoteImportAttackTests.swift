@@ -217,6 +217,26 @@ import Testing
         }
     }
 
+    /// A file of nothing but bad records (here unpaired surrogates) is stopped at its first bad
+    /// line, over a server and in process alike, rather than by a plan that finds no fields.
+    @Test func aFileOfBadRecordsIsStoppedAtItsFirstBadLineInBothShells() throws {
+        let tmp = TemporaryDirectory("quiver-remote-import-attack")
+        let server = try startServer(tmp)
+        let jsonl = tmp.file("bad.jsonl")
+        try "{\"id\": 1, \"t\": \"a\\ud800b\"}\n{\"id\": 2, \"t\": \"\\udc00\"}\n".write(
+            toFile: jsonl, atomically: true, encoding: .utf8)
+        let before = try snapshot(server)
+        let remote = try shell(server, Self.writer, ".import \(jsonl) bad\n")
+        let local = try shellTests.script(["--db", tmp.file("local")], stdin: ".import \(jsonl) bad\n")
+        for out in [remote, local] {
+            #expect(
+                out.status == 1 && out.stderr.contains("bad.jsonl:1: ")
+                    && out.stderr.contains("unpaired UTF-16 surrogate"),
+                "\(out)")
+        }
+        #expect(try snapshot(server) == before)
+    }
+
     /// A table name given to `.import` or `.export` is quoted as a name wherever it is used.
     @Test func aHostileTableNameIsOnlyAName() throws {
         let tmp = TemporaryDirectory("quiver-remote-import-attack")
