@@ -8,6 +8,7 @@ import PackageDescription
 //   → QuiverKernels (distances, BLAS scoring, top-k)
 //   → QuiverIndex (HNSW graph in a memory-mapped file)
 //   → QuiverStorage (SQLite row store, VECTOR and COMPRESSED columns, transactions, errors)
+//   → QuiverIndexing (index kinds kept in step with the rows: change log, catch-up, checkpoints)
 //   → QuiverDedupe (text fingerprints, MinHash, all-pairs vector search, duplicate clusters)
 //   → QuiverQuery (SQL tokenizer, rewriting, nearest-neighbour search and execution)
 //   → QuiverEngine (the database facade)
@@ -49,8 +50,11 @@ let package = Package(
         .target(name: "QuiverKernels", dependencies: ["CBLAS", "CQuiverSIMD"], path: "Sources/Kernels"),
         .target(name: "QuiverIndex", dependencies: ["QuiverKernels", "CQuiverSIMD"], path: "Sources/Index"),
         .target(name: "QuiverStorage", dependencies: ["CSQLite", "CLZ4", "QuiverKernels"], path: "Sources/Storage"),
+        // The index lifecycle every index kind shares (HNSW is one kind): builds, catch-up, checkpoints.
+        .target(name: "QuiverIndexing", dependencies: ["QuiverStorage", "QuiverIndex"], path: "Sources/Indexing"),
         .target(name: "QuiverDedupe", dependencies: ["QuiverKernels", "QuiverProgress"], path: "Sources/Dedupe"),
-        .target(name: "QuiverQuery", dependencies: ["QuiverStorage", "QuiverIndex", "QuiverKernels", "QuiverDedupe", "QuiverProgress"],
+        .target(name: "QuiverQuery", dependencies: ["QuiverStorage", "QuiverIndex", "QuiverIndexing", "QuiverKernels", "QuiverDedupe",
+                                                   "QuiverProgress"],
                 path: "Sources/Query"),
         .target(name: "QuiverEngine", dependencies: ["QuiverQuery", "QuiverIndex", "QuiverStorage", "QuiverKernels", "QuiverDedupe",
                                                     "QuiverProgress"],
@@ -92,7 +96,7 @@ let package = Package(
         .executableTarget(name: "quiver-stress", dependencies: ["QuiverClient", "QuiverJSON", "QuiverKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Tools/Stress"),
         .testTarget(name: "QuiverTests",
-                    dependencies: ["QuiverEngine", "QuiverFormats", "QuiverImport", "QuiverIndex", "QuiverKernels", "QuiverQuery",
+                    dependencies: ["QuiverEngine", "QuiverFormats", "QuiverImport", "QuiverIndex", "QuiverIndexing", "QuiverKernels", "QuiverQuery",
                                    "QuiverStorage", "QuiverDedupe", "QuiverClient", "QuiverJSON", "QuiverProgress", "QuiverShell"],
                     path: "Tests/QuiverTests"),
         // The server's internals (with @testable), apart from the end-to-end tests.

@@ -1,4 +1,5 @@
 import QuiverIndex
+import QuiverIndexing
 import QuiverKernels
 import QuiverStorage
 
@@ -65,12 +66,13 @@ package final class NearestNeighbourSearch {
             try catalog.reloadIndexes(from: connection)
             indexRecordsReadAt = state
         }
-        guard !hasUncommittedWrites, let dimension = column.kind.vectorDimension,
+        guard !hasUncommittedWrites, column.kind.vectorDimension != nil,
             let definition = catalog.indexes(on: table.name).first(where: {
-                $0.column.caseInsensitiveEquals(column.name) && (metric == nil || $0.metric == metric)
+                indexes.manages($0) && $0.column.caseInsensitiveEquals(column.name)
+                    && (metric == nil || $0.metric == metric)
             })
         else { return nil }
-        return try indexes.current(definition, dimension: dimension, rowid: try VectorIndexes.rowid(of: table))
+        return try indexes.current(definition, rowid: try VectorIndexes.rowid(of: table))
     }
 
     /// The ids of the k nearest rows under the plan's filter; nil when the plan does not apply

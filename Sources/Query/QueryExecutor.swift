@@ -1,5 +1,6 @@
 import QuiverDedupe
 import QuiverIndex
+import QuiverIndexing
 import QuiverKernels
 import QuiverProgress
 import QuiverStorage
@@ -36,7 +37,7 @@ public final class QueryExecutor {
     public init(connection: Connection, indexDirectory: String) throws {
         self.connection = connection
         self.catalog = try Catalog.load(from: connection)
-        self.indexes = VectorIndexes(connection: connection, directory: indexDirectory)
+        self.indexes = VectorIndexes(connection: connection, directory: indexDirectory, kind: HNSWIndexKind())
         self.search = NearestNeighbourSearch(connection: connection, indexes: indexes)
         connection.transactionHooks.afterEveryTransaction { [weak self] in self?.search.transactionEnded() }
     }
@@ -191,7 +192,7 @@ public final class QueryExecutor {
         return try search.usableIndex(table: table, column: column, metric: metric, catalog: &catalog)
     }
 
-    /// Removes index files no index record names (see `VectorIndexes.removeOrphanFiles`).
+    /// Removes index files no index record names (see `IndexLifecycle.removeOrphanFiles`).
     @discardableResult
     public func removeOrphanIndexFiles() throws -> [String] {
         try indexes.removeOrphanFiles(catalog)
@@ -231,16 +232,17 @@ public final class QueryExecutor {
             case .reindex(let name): "rebuilding index \(name)"
             default: ""
             }
-        indexes.buildMonitor = HNSWIndex.BuildMonitor(
+        indexes.kind.buildMonitor = HNSWIndex.BuildMonitor(
             progress: { done, total in handler?(Progress(activity, done: done, total: total, unit: .vectors)) },
             isCancelled: { flag.isRaised })
-        defer { indexes.buildMonitor = .none }
+        defer { indexes.kind.buildMonitor = .none }
         let none = ResultSet(columns: [], rows: [])
         switch statement {
         case .create(let name, let table, let column, let metric, let m, let ef, let ifNotExists):
-            try indexes.create(
-                name: name, table: table, column: column, metric: metric, m: m, efConstruction: ef,
-                ifNotExists: ifNotExists, catalog: catalog)
+            let definition = IndexDefinition(
+                name: name, table: table, column: column, metric: metric, m: m, efConstruction: ef, file: "",
+                checkpointSequence: 0)
+            try indexes.create(definition, ifNotExists: ifNotExists, catalog: catalog)
             try schemaDidChange()
         case .drop(let name, _):
             if let definition = catalog.indexes.first(where: { $0.name.caseInsensitiveEquals(name) }) {
