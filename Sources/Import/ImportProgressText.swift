@@ -4,15 +4,15 @@ import QuiverProgress
 /// The one-line progress display of a long import, from the `Progress` the importer reports.
 /// While the file is read (counted in bytes, the rows read alongside): a bar when the input's
 /// size is known, rows, rows/s, MB/s and the time left. In a later stage (an index build,
-/// counted in its own unit): the rows read and the stage's own progress. Rendered as text; the
-/// caller decides where it goes.
+/// counted in its own unit): the stage's own progress, then the rows read (first what is news:
+/// a narrow line is cut at its end). Rendered as text; the caller decides where it goes.
 public enum ImportProgressText {
     public static func render(_ progress: QuiverProgress.Progress, width: Int = 80) -> String {
         let rowsRead = progress.alongside?.value ?? 0
         guard progress.unit == .bytes else {
             var stage = progress
             stage.alongside = nil
-            return "\(ImportSummary.grouped(rowsRead)) rows  \(stage)"
+            return "\(stage)  \(ImportSummary.grouped(rowsRead)) rows read"
         }
         let seconds = max(progress.elapsed ?? 0, 0.001)
         let rows = Double(rowsRead) / seconds

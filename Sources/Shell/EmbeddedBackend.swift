@@ -2,6 +2,7 @@ import Foundation
 import QuiverDedupe
 import QuiverEngine
 import QuiverImport
+import QuiverProgress
 import QuiverStorage
 
 /// The shell on a database directory opened in this process.
@@ -10,10 +11,9 @@ public final class EmbeddedBackend: ShellBackend {
     public let location: String
     public let interrupter: any StatementInterrupter
 
-    public var progressHandler: ((String) -> Void)? {
-        didSet {
-            database.progressHandler = progressHandler.map { report in { report($0.description) } }
-        }
+    public var progressHandler: ((QuiverProgress.Progress) -> Void)? {
+        get { database.progressHandler }
+        set { database.progressHandler = newValue }
     }
 
     private let importInterrupter: DatabaseInterrupter
@@ -76,14 +76,14 @@ private final class DatabaseInterrupter: StatementInterrupter, @unchecked Sendab
 /// `quiver import` and `quiver export` do: type inference for new tables, vectors, upserts by
 /// key, one transaction, a bad record named by file and line, indexes rebuilt in bulk.
 extension EmbeddedBackend {
-    public func importFile(_ path: String, into table: String, progress: @escaping (String) -> Void) throws -> String {
+    public func importFile(
+        _ path: String, into table: String, progress: @escaping (QuiverProgress.Progress) -> Void
+    ) throws -> String {
         let options = ImportOptions(table: table, inputPath: path)
         importInterrupter.begin()
         defer { importInterrupter.end() }
         do {
-            let summary = try Importer(database: database, options: options).run { step in
-                progress(ImportProgressText.render(step, width: 60))
-            }
+            let summary = try Importer(database: database, options: options).run(progress: progress)
             return summary.text
         } catch ImportError.interrupted(let file, let line) {
             throw StatementFailure(message: "interrupted at \(file):\(line); nothing was loaded")

@@ -2,6 +2,7 @@ import Foundation
 import QuiverClient
 import QuiverImport
 import QuiverJSON
+import QuiverProgress
 import QuiverStorage
 
 /// `.import` and `.export` over a server: the file is read, planned and converted here with
@@ -10,12 +11,17 @@ import QuiverStorage
 /// the server's --max-sql-bytes. An export reads the table in one request (one snapshot) and
 /// writes it with the exporter's encoding and checks.
 extension RemoteBackend {
-    public func importFile(_ path: String, into table: String, progress: @escaping (String) -> Void) throws -> String {
+    public func importFile(
+        _ path: String, into table: String, progress: @escaping (QuiverProgress.Progress) -> Void
+    ) throws -> String {
         let started = Date()
         var options = ImportOptions(table: table, inputPath: path)
         options.onError = .abort
         var load = try RecordLoad(options: options, existing: try describe(table))
-        progress("sending \(load.summary.written) rows")
+        progress(
+            QuiverProgress.Progress(
+                "sending to the server", done: 0, total: 0, unit: .rows,
+                alongside: .init(load.summary.written, .rows)))
         let script = load.statements.map { $0 + ";\n" }.joined()
         _ = try perform { client in try client.sql(script) }
         load.summary.seconds = Date().timeIntervalSince(started)

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import QuiverClient
 import QuiverJSON
+import QuiverProgress
 import QuiverQuery
 import QuiverStorage
 
@@ -15,7 +16,8 @@ public final class RemoteBackend: ShellBackend {
     public let location: String
     /// The server reports its own checkpoint failures (its log, GET /health).
     public var warning: String? { nil }
-    public var progressHandler: ((String) -> Void)?
+    /// The server does not report a statement's progress; kept for the protocol.
+    public var progressHandler: ((QuiverProgress.Progress) -> Void)?
     public var interrupter: any StatementInterrupter { cancel }
 
     private let url: String

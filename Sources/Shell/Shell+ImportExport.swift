@@ -9,7 +9,10 @@ import QuiverImport
 extension Shell {
     func importFile(_ path: String, into table: String) throws {
         let summary = try withProgress("importing \((path as NSString).lastPathComponent) into \(table)") {
-            try backend.importFile(path, into: table) { self.reportProgress($0) }
+            try backend.importFile(path, into: table) {
+                // Narrower than the terminal: the line names the import and its time first.
+                self.reportProgress(ImportProgressText.render($0, width: 60))
+            }
         }
         refreshCompletion()
         message(summary)

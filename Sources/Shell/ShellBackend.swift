@@ -1,5 +1,6 @@
 import Foundation
 import QuiverImport
+import QuiverProgress
 import QuiverStorage
 
 /// What the shell talks to: an embedded database or a running `quiver serve`. Everything the
@@ -14,16 +15,18 @@ public protocol ShellBackend: AnyObject {
 
     /// `.import`: loads a JSONL, CSV or TSV file (gzipped too) into `table` as `quiver import`
     /// does — a missing table created with inferred types, rows upserted by key, all or nothing,
-    /// a bad record named by file and line — and returns the summary. `progress` hears how it goes.
-    func importFile(_ path: String, into table: String, progress: @escaping (String) -> Void) throws -> String
+    /// a bad record named by file and line — and returns the summary. `progress` hears how it
+    /// goes, as `Importer` reports it (the shell draws it with `ImportProgressText`).
+    func importFile(_ path: String, into table: String, progress: @escaping (QuiverProgress.Progress) -> Void) throws
+        -> String
 
     /// `.export`: writes `table` as `quiver export` does (each value as import reads it back);
     /// returns the summary.
     func exportTable(_ table: String, to path: String, format: ExportOptions.Format) throws -> String
 
-    /// Told, on the thread running a long statement (DEDUPE), what it has done so far
-    /// ("comparing blocks 40% (4/10)"), for the progress line.
-    var progressHandler: ((String) -> Void)? { get set }
+    /// Told, on the thread running a long statement (DEDUPE, an index build), how far it has
+    /// got, for the progress line.
+    var progressHandler: ((QuiverProgress.Progress) -> Void)? { get set }
 
     /// What went wrong after the last statement without failing it: the index checkpoint after
     /// its commit (the rows are committed and the index stays correct; the next commit retries).

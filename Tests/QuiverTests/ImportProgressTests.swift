@@ -81,18 +81,18 @@ import Testing
         unsized.total = 0
         #expect(ImportProgressText.render(unsized) == "12,000 rows  6,000 rows/s  2.5 MB/s")
 
-        // The index build's own progress, with the rows read before it.
+        // The index build's own progress, then the rows read before it.
         let building = QuiverProgress.Progress(
             "rebuilding index docs_embedding", done: 4_608, total: 10_000, unit: .vectors,
             alongside: .init(12_000, .rows), elapsed: 5)
         #expect(
             ImportProgressText.render(building)
-                == "12,000 rows  rebuilding index docs_embedding: 46%, 4,608/10,000 vectors"
+                == "rebuilding index docs_embedding: 46%, 4,608/10,000 vectors  12,000 rows read"
         )
         // A stage that counts nothing yet is named alone.
         let updating = QuiverProgress.Progress(
             "updating indexes", done: 0, total: 0, unit: .vectors, alongside: .init(12_000, .rows))
-        #expect(ImportProgressText.render(updating) == "12,000 rows  updating indexes")
+        #expect(ImportProgressText.render(updating) == "updating indexes  12,000 rows read")
         #expect(
             QuiverProgress.Progress("updating indexes", done: 0, total: 0, unit: .vectors).description
                 == "updating indexes")
