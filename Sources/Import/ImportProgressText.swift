@@ -12,13 +12,13 @@ public enum ImportProgressText {
         guard progress.unit == .bytes else {
             var stage = progress
             stage.alongside = nil
-            return "\(stage)  \(ImportSummary.grouped(rowsRead)) rows read"
+            return "\(stage)  \(QuiverProgress.Progress.grouped(rowsRead)) rows read"
         }
         let seconds = max(progress.elapsed ?? 0, 0.001)
         let rows = Double(rowsRead) / seconds
         let megabytes = Double(progress.done) / 1_048_576 / seconds
         var stats =
-            "\(ImportSummary.grouped(rowsRead)) rows  \(ImportSummary.grouped(Int(rows))) rows/s  "
+            "\(QuiverProgress.Progress.grouped(rowsRead)) rows  \(QuiverProgress.Progress.grouped(Int(rows))) rows/s  "
             + String(format: "%.1f MB/s", megabytes)
         guard progress.total > 0 else { return stats }
         let fraction = progress.fraction

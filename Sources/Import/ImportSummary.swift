@@ -1,4 +1,5 @@
 import Foundation
+import QuiverProgress
 
 /// What an import did.
 public struct ImportSummary: Sendable {
@@ -47,13 +48,5 @@ public struct ImportSummary: Sendable {
         return lines.joined(separator: "\n")
     }
 
-    static func grouped(_ n: Int) -> String {
-        let digits = String(n)
-        var out = ""
-        for (i, c) in digits.enumerated() {
-            if i > 0, (digits.count - i) % 3 == 0, c != "-" { out.append(",") }
-            out.append(c)
-        }
-        return out
-    }
+    private static func grouped(_ n: Int) -> String { QuiverProgress.Progress.grouped(n) }
 }

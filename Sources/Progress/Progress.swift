@@ -60,8 +60,9 @@ public struct Progress: Sendable, Equatable, CustomStringConvertible {
         return counts.isEmpty ? activity : "\(activity): \(counts.joined(separator: ", "))"
     }
 
-    /// 1234567 → "1,234,567".
-    static func grouped(_ n: Int) -> String {
+    /// 1234567 → "1,234,567": how counts of long work are written, in its progress and in
+    /// the summaries after it.
+    public static func grouped(_ n: Int) -> String {
         let digits = String(n.magnitude)
         var out = ""
         for (i, digit) in digits.enumerated() {
