@@ -1,6 +1,7 @@
 import Foundation
 import QuiverEngine
 import QuiverFormats
+import QuiverProgress
 import QuiverReading
 import QuiverStorage
 
@@ -39,9 +40,10 @@ public final class Exporter {
         self.options = options
     }
 
-    /// Returns the number of rows written.
+    /// Returns the number of rows written. `progress` hears the rows written so far after each
+    /// page ("exporting docs: 120,000 rows"; the total is not counted beforehand).
     @discardableResult
-    public func run(progress: ((Int) -> Void)? = nil) throws -> Int {
+    public func run(progress: ((QuiverProgress.Progress) -> Void)? = nil) throws -> Int {
         guard let table = database.catalog.table(named: options.table) else {
             throw ImportError.plan("no such table: \(options.table)")
         }
@@ -110,7 +112,7 @@ public final class Exporter {
                 }
                 try output.write(text)
                 written += rows.count
-                progress?(written)
+                progress?(QuiverProgress.Progress("exporting \(table.name)", done: written, total: 0, unit: .rows))
                 if result.rows.count < Self.pageSize { break }
             }
         }

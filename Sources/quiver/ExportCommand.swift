@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import QuiverEngine
 import QuiverImport
+import QuiverShell
 
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,8 +46,15 @@ struct ExportCommand: ParsableCommand {
         options.whereClause = `where`
         options.schemaPath = schema
         let db = try Database(path: database.path, create: false)
-        let rows = try Exporter(database: db, options: options).run()
-        if output != nil && output != "-" {
+        let toFile = output != nil && output != "-"
+        // Drawn only beside a file: on standard output the line would mix with the records.
+        let display = toFile ? ProgressLine.onStandardError(delay: 1) : nil
+        display?.start()
+        defer { display?.stop() }
+        let rows = try Exporter(database: db, options: options).run(
+            progress: display.map { line in { line.update($0) } })
+        display?.stop()
+        if toFile {
             FileHandle.standardError.write(Data("exported \(rows) rows from \(table)\n".utf8))
         }
     }

@@ -6,7 +6,7 @@ import Testing
 
 /// An import reports the one `Progress` every long piece of work reports: the bytes read of the
 /// file's size with the rows alongside, then the index build's own progress; and its line says
-/// so.
+/// so. An export reports the rows it has written.
 @Suite struct ImportProgressTests {
     /// What a closure heard, from whichever thread called it.
     final class Heard: @unchecked Sendable {
@@ -96,5 +96,25 @@ import Testing
         #expect(
             QuiverProgress.Progress("updating indexes", done: 0, total: 0, unit: .vectors).description
                 == "updating indexes")
+    }
+
+    @Test func theExporterReportsTheRowsWritten() throws {
+        let tmp = TemporaryDirectory("quiver-import-progress")
+        let db = try Database(path: tmp.file("db"))
+        _ = try db.execute(
+            """
+            CREATE TABLE docs (id INTEGER PRIMARY KEY, title TEXT);
+            WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 4500)
+            INSERT INTO docs SELECT i, 'row ' || i FROM r
+            """)
+        var options = ExportOptions(table: "docs")
+        options.outputPath = tmp.file("docs.jsonl")
+        let heard = Heard()
+        let rows = try Exporter(database: db, options: options).run { heard.add($0) }
+        #expect(rows == 4_500)
+        #expect(
+            heard.all.map(\.done) == [2_000, 4_000, 4_500]
+                && heard.all.allSatisfy { $0.activity == "exporting docs" && $0.unit == .rows && $0.total == 0 },
+            "one report a page: \(heard.all)")
     }
 }
