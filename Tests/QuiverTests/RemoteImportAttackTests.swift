@@ -72,6 +72,17 @@ import Testing
         return state
     }
 
+    /// The server's index files, name by name, byte for byte.
+    func indexFiles(_ server: ServerProcess) throws -> [String: Data] {
+        let directory = (server.database as NSString).appendingPathComponent("indexes")
+        var files: [String: Data] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory) {
+            files[name] = try Data(
+                contentsOf: URL(fileURLWithPath: (directory as NSString).appendingPathComponent(name)))
+        }
+        return files
+    }
+
     /// The UTF-8 bytes of `text` as SQLite's hex() writes them.
     static func hex(_ text: String) -> String {
         text.utf8.map { String(format: "%02X", $0) }.joined()
@@ -116,6 +127,8 @@ import Testing
 
         """.write(toFile: existing, atomically: true, encoding: .utf8)
         let before = try snapshot(server)
+        let indexesBefore = try indexFiles(server)
+        #expect(!indexesBefore.isEmpty)
 
         for (file, table) in [(fresh, "fresh"), (existing, "canary")] {
             let refused = try shell(server, Self.reader, ".import \(file) \(table)\n")
@@ -124,6 +137,7 @@ import Testing
                 "the server refuses the write and says why: \(refused)")
             #expect(!refused.stderr.contains("imported"), "\(refused)")
             #expect(try snapshot(server) == before, "no table or row is created or changed by .import into \(table)")
+            #expect(try indexFiles(server) == indexesBefore, "no index file is touched")
         }
 
         // The same files load with the write token: the token alone was refused.
