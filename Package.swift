@@ -6,6 +6,7 @@ import PackageDescription
 //   → QuiverProgress (how far long work has got) and QuiverJSON (the API's JSON value)
 //   → QuiverClient (a blocking HTTP client for `quiver serve`)
 //   → QuiverKernels (distances, BLAS scoring, top-k)
+//   → QuiverText (full-text terms: normalization, CJK bigrams, query syntax)
 //   → QuiverIndex (HNSW graph in a memory-mapped file)
 //   → QuiverStorage (SQLite row store, VECTOR and COMPRESSED columns, transactions, errors)
 //   → QuiverIndexing (index kinds kept in step with the rows: change log, catch-up, checkpoints)
@@ -48,8 +49,10 @@ let package = Package(
         // How far long work has got (Foundation only): reported by deduplication, index builds and imports.
         .target(name: "QuiverProgress", path: "Sources/Progress"),
         .target(name: "QuiverKernels", dependencies: ["CBLAS", "CQuiverSIMD"], path: "Sources/Kernels"),
+        // How full-text search reads text (Foundation only): terms of documents and queries.
+        .target(name: "QuiverText", path: "Sources/Text"),
         .target(name: "QuiverIndex", dependencies: ["QuiverKernels", "CQuiverSIMD"], path: "Sources/Index"),
-        .target(name: "QuiverStorage", dependencies: ["CSQLite", "CLZ4", "QuiverKernels"], path: "Sources/Storage"),
+        .target(name: "QuiverStorage", dependencies: ["CSQLite", "CLZ4", "QuiverKernels", "QuiverText"], path: "Sources/Storage"),
         // The index lifecycle every index kind shares (HNSW is one kind): builds, catch-up, checkpoints.
         .target(name: "QuiverIndexing", dependencies: ["QuiverStorage", "QuiverIndex"], path: "Sources/Indexing"),
         .target(name: "QuiverDedupe", dependencies: ["QuiverKernels", "QuiverProgress"], path: "Sources/Dedupe"),
@@ -97,7 +100,8 @@ let package = Package(
                           path: "Tools/Stress"),
         .testTarget(name: "QuiverTests",
                     dependencies: ["QuiverEngine", "QuiverFormats", "QuiverImport", "QuiverIndex", "QuiverIndexing", "QuiverKernels", "QuiverQuery",
-                                   "QuiverStorage", "QuiverDedupe", "QuiverClient", "QuiverJSON", "QuiverProgress", "QuiverShell"],
+                                   "QuiverStorage", "QuiverDedupe", "QuiverClient", "QuiverJSON", "QuiverProgress", "QuiverShell",
+                                   "QuiverText"],
                     path: "Tests/QuiverTests"),
         // The server's internals (with @testable), apart from the end-to-end tests.
         .testTarget(name: "QuiverServerTests", dependencies: ["QuiverServer", "QuiverStorage"],

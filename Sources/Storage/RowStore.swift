@@ -15,6 +15,7 @@ public enum RowStore {
         try connection.execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA trusted_schema = OFF")
         try VectorFunctions.register(on: connection)
         try CompressionFunctions.register(on: connection)
+        try FullTextTokenizerRegistration.register(on: connection)
         return connection
     }
 }
