@@ -2,11 +2,12 @@
 import PackageDescription
 
 // Layers, each depending only on those above it (ARCHITECTURE.md's table, in the same order):
-//   C shims (SQLite, LZ4, zlib, BLAS) and CQuiverSIMD (SIMD distance kernels, CRC32C)
+//   C shims (SQLite, LZ4, zlib, BLAS, ICU) and CQuiverSIMD (SIMD distance kernels, CRC32C)
 //   → QuiverProgress (how far long work has got) and QuiverJSON (the API's JSON value)
 //   → QuiverClient (a blocking HTTP client for `quiver serve`)
 //   → QuiverKernels (distances, BLAS scoring, top-k)
-//   → QuiverText (full-text terms: normalization, CJK bigrams, query syntax)
+//   → QuiverWordBreak (CJK words by ICU's dictionary) → QuiverText (full-text terms: normalization,
+//     CJK bigrams, query syntax)
 //   → QuiverIndex (HNSW graph in a memory-mapped file)
 //   → QuiverStorage (SQLite row store, VECTOR and COMPRESSED columns, transactions, errors)
 //   → QuiverIndexing (index kinds kept in step with the rows: change log, catch-up, checkpoints)
@@ -42,6 +43,8 @@ let package = Package(
                        providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CICU", path: "Sources/CICU", pkgConfig: "icu-uc",
+                       providers: [.apt(["libicu-dev"])]),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS",
                        providers: [.apt(["libblas-dev", "libopenblas0-pthread"])]),
         .target(name: "CQuiverSIMD", path: "Sources/CQuiverSIMD",
@@ -50,7 +53,9 @@ let package = Package(
         .target(name: "QuiverProgress", path: "Sources/Progress"),
         .target(name: "QuiverKernels", dependencies: ["CBLAS", "CQuiverSIMD"], path: "Sources/Kernels"),
         // How full-text search reads text (Foundation only): terms of documents and queries.
-        .target(name: "QuiverText", path: "Sources/Text"),
+        // Words of a CJK run by ICU's dictionary, behind a string-only surface (ICU's headers clash with Foundation's).
+        .target(name: "QuiverWordBreak", dependencies: ["CICU"], path: "Sources/WordBreak"),
+        .target(name: "QuiverText", dependencies: ["QuiverWordBreak"], path: "Sources/Text"),
         .target(name: "QuiverIndex", dependencies: ["QuiverKernels", "CQuiverSIMD"], path: "Sources/Index"),
         .target(name: "QuiverStorage", dependencies: ["CSQLite", "CLZ4", "QuiverKernels", "QuiverText"], path: "Sources/Storage"),
         // The index lifecycle every index kind shares (HNSW is one kind): builds, catch-up, checkpoints.

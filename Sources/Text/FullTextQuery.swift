@@ -1,3 +1,5 @@
+import QuiverWordBreak
+
 /// A full-text query as users write it, checked and turned into an FTS5 expression over the
 /// terms of `FullTextTokenizer`:
 ///
@@ -8,8 +10,10 @@
 ///     (steel OR iron) price
 ///
 /// Operators are upper case, as in FTS5; a term is anything else up to a space, a quote or a
-/// parenthesis. A term that holds several index terms (a run of Chinese characters, `e-mail`)
-/// must match them in order, as a phrase; one Chinese character matches wherever it occurs.
+/// parenthesis. A run of Chinese characters in a bare term is split into words, each required
+/// (`钢铁价格` finds rows with `钢铁` and `价格`); quoted, it is found as written. A word that
+/// holds several index terms (a Chinese word, `e-mail`) matches them in order, as a phrase; one
+/// Chinese character matches wherever it occurs.
 package struct FullTextQuery: Sendable, Equatable {
     /// The FTS5 expression, every term quoted so that FTS5 reads no syntax of its own in it.
     package let expression: String
@@ -32,15 +36,47 @@ package struct FullTextQuery: Sendable, Equatable {
     private init(expression: String) { self.expression = expression }
 
     /// A natural-language question (`钢铁价格走势如何`, `how did steel prices move`) as a query
-    /// any of whose terms may match, for ranking by relevance: every index term of the text, ORed.
-    /// Nil when the text holds no term at all.
+    /// any of whose words may match, for ranking by relevance: its words (Chinese runs split by
+    /// WordSegmenter), each a phrase, ORed. Nil when the text holds no word at all.
     package static func anyTerm(of question: String) -> FullTextQuery? {
         let tokenizer = FullTextTokenizer()
         var seen = Set<String>()
-        let parts = tokenizer.terms(of: question, mode: .query).filter { seen.insert($0.term).inserted }.map {
-            quoted($0.term) + ($0.kind == .character ? " *" : "")
-        }
+        let parts = words(of: question).compactMap { phrase(of: $0, tokenizer) }.filter { seen.insert($0).inserted }
         return parts.isEmpty ? nil : FullTextQuery(expression: parts.joined(separator: " OR "))
+    }
+
+    /// `text` cut into the pieces a bare term stands for: every run of three or more CJK
+    /// characters split into words, the text between runs kept whole.
+    static func words(of text: String) -> [String] {
+        var pieces: [String] = []
+        var other = ""
+        var run = ""
+        func flushRun() {
+            guard !run.isEmpty else { return }
+            pieces += run.count >= 3 ? WordSegmenter.words(of: run) : [run]
+            run = ""
+        }
+        for scalar in text.unicodeScalars {
+            if FullTextTokenizer.characterClass(scalar.value) == .cjk {
+                if !other.isEmpty { pieces.append(other) }
+                other = ""
+                run.unicodeScalars.append(scalar)
+            } else {
+                flushRun()
+                other.unicodeScalars.append(scalar)
+            }
+        }
+        flushRun()
+        if !other.isEmpty { pieces.append(other) }
+        return pieces
+    }
+
+    /// The text as one FTS5 phrase of its index terms, the last a prefix when it is a lone CJK
+    /// character (see FullTextTokenizer); nil when it has no terms.
+    static func phrase(of text: String, _ tokenizer: FullTextTokenizer) -> String? {
+        let terms = tokenizer.terms(of: text, mode: .query)
+        guard let last = terms.last else { return nil }
+        return quoted(terms.map(\.term).joined(separator: " ")) + (last.kind == .character ? " *" : "")
     }
 
     static func quoted(_ text: String) -> String { "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
@@ -167,16 +203,18 @@ package struct FullTextQuery: Sendable, Equatable {
                     text.append(characters[position])
                     position += 1
                 }
-                return phrase(text)
+                return bareTerm(text)
             }
         }
 
-        /// The text as one FTS5 phrase of its index terms, the last a prefix when it is a lone
-        /// CJK character (see FullTextTokenizer); nil when it has no terms.
-        func phrase(_ text: String) -> String? {
-            let terms = tokenizer.terms(of: text, mode: .query)
-            guard let last = terms.last else { return nil }
-            return quoted(terms.map(\.term).joined(separator: " ")) + (last.kind == .character ? " *" : "")
+        /// A quoted phrase: its terms in order, nil when it has none.
+        func phrase(_ text: String) -> String? { FullTextQuery.phrase(of: text, tokenizer) }
+
+        /// A bare term: its pieces (Chinese runs split into words), all required.
+        func bareTerm(_ text: String) -> String? {
+            let parts = FullTextQuery.words(of: text).compactMap { FullTextQuery.phrase(of: $0, tokenizer) }
+            guard !parts.isEmpty else { return nil }
+            return parts.count == 1 ? parts[0] : "(" + parts.joined(separator: " AND ") + ")"
         }
 
         /// Whether an operator keyword stands here as a word of its own.
