@@ -58,11 +58,12 @@ let package = Package(
         .target(name: "QuiverText", dependencies: ["QuiverWordBreak"], path: "Sources/Text"),
         .target(name: "QuiverIndex", dependencies: ["QuiverKernels", "CQuiverSIMD"], path: "Sources/Index"),
         .target(name: "QuiverStorage", dependencies: ["CSQLite", "CLZ4", "QuiverKernels", "QuiverText"], path: "Sources/Storage"),
-        // The index lifecycle every index kind shares (HNSW is one kind): builds, catch-up, checkpoints.
-        .target(name: "QuiverIndexing", dependencies: ["QuiverStorage", "QuiverIndex"], path: "Sources/Indexing"),
+        // The index lifecycle every file-backed index kind shares (HNSW is one kind): builds, catch-up,
+        // checkpoints; and full-text indexes, kept in the row store.
+        .target(name: "QuiverIndexing", dependencies: ["QuiverStorage", "QuiverIndex", "QuiverText"], path: "Sources/Indexing"),
         .target(name: "QuiverDedupe", dependencies: ["QuiverKernels", "QuiverProgress"], path: "Sources/Dedupe"),
         .target(name: "QuiverQuery", dependencies: ["QuiverStorage", "QuiverIndex", "QuiverIndexing", "QuiverKernels", "QuiverDedupe",
-                                                   "QuiverProgress"],
+                                                   "QuiverProgress", "QuiverText"],
                 path: "Sources/Query"),
         .target(name: "QuiverEngine", dependencies: ["QuiverQuery", "QuiverIndex", "QuiverStorage", "QuiverKernels", "QuiverDedupe",
                                                     "QuiverProgress"],

@@ -2,12 +2,13 @@ import QuiverIndex
 import QuiverKernels
 import QuiverStorage
 
-/// Statements about vector indexes that SQLite does not know, in pgvector's syntax:
+/// Statements about Quiver's indexes that SQLite does not know, in pgvector's syntax:
 ///
 ///     CREATE INDEX [IF NOT EXISTS] name ON table USING hnsw (column [vector_cosine_ops])
 ///         [WITH (m = 16, ef_construction = 64)]
-///     DROP INDEX [IF EXISTS] name          -- when name is a vector index
-///     REINDEX name                         -- rebuilds a vector index from the rows
+///     CREATE INDEX [IF NOT EXISTS] name ON table USING fts (column [, column …])
+///     DROP INDEX [IF EXISTS] name          -- when name is a vector or full-text index
+///     REINDEX name                         -- rebuilds it from the rows
 ///     SET [LOCAL] hnsw.ef_search = 100     -- or TO 100; RESET hnsw.ef_search; SHOW hnsw.ef_search
 ///
 /// and the per-query hints `/*+ hnsw.ef_search = 100 */` and `/*+ exact */` anywhere in a SELECT.
@@ -15,6 +16,7 @@ public enum IndexStatement: Equatable {
     case create(
         name: String, table: String, column: String, metric: DistanceMetric, m: Int, efConstruction: Int,
         ifNotExists: Bool)
+    case createFullText(name: String, table: String, columns: [String], ifNotExists: Bool)
     case drop(name: String, ifExists: Bool)
     case reindex(name: String)
     case setEfSearch(Int?, local: Bool) // nil: reset
@@ -24,9 +26,9 @@ public enum IndexStatement: Equatable {
         public var description: String
     }
 
-    /// The vector-index statement this is, nil for anything else (left to SQLite).
-    /// `isVectorIndex` tells whether a name belongs to a vector index (DROP and REINDEX).
-    public static func parse(_ statement: SQLStatement, isVectorIndex: (String) -> Bool) throws -> IndexStatement? {
+    /// The index statement this is, nil for anything else (left to SQLite). `isQuiverIndex`
+    /// tells whether a name belongs to one of Quiver's indexes, of any kind (DROP and REINDEX).
+    public static func parse(_ statement: SQLStatement, isQuiverIndex: (String) -> Bool) throws -> IndexStatement? {
         let t = statement.significant
         let words = t.map { $0.kind == .identifier ? $0.text.uppercased() : $0.text }
         guard let first = words.first else { return nil }
@@ -36,8 +38,8 @@ public enum IndexStatement: Equatable {
         case "DROP" where words.count >= 3 && words[1] == "INDEX":
             let ifExists = words.count >= 5 && words[2] == "IF" && words[3] == "EXISTS"
             let name = t[ifExists ? 4 : 2].identifierName
-            return isVectorIndex(name) && t.count == (ifExists ? 5 : 3) ? .drop(name: name, ifExists: ifExists) : nil
-        case "REINDEX" where t.count == 2 && isVectorIndex(t[1].identifierName):
+            return isQuiverIndex(name) && t.count == (ifExists ? 5 : 3) ? .drop(name: name, ifExists: ifExists) : nil
+        case "REINDEX" where t.count == 2 && isQuiverIndex(t[1].identifierName):
             return .reindex(name: t[1].identifierName)
         case "SET", "RESET", "SHOW":
             return try parseSetting(t, words)
@@ -64,8 +66,13 @@ public enum IndexStatement: Equatable {
         let name = t[i].identifierName
         let table = t[i + 2].identifierName
         let method = t[i + 4].identifierName.lowercased()
+        if method == "fts" {
+            return .createFullText(
+                name: name, table: table, columns: try parseColumnList(t, words, from: i + 5),
+                ifNotExists: ifNotExists)
+        }
         guard method == "hnsw" else {
-            throw SyntaxError(description: "unknown index method '\(method)'; Quiver builds USING hnsw")
+            throw SyntaxError(description: "unknown index method '\(method)'; Quiver builds USING hnsw or USING fts")
         }
         i += 5
         guard words.count > i + 2, words[i] == "(", t[i + 1].kind == .identifier else {
@@ -116,6 +123,26 @@ public enum IndexStatement: Equatable {
         return .create(
             name: name, table: table, column: column, metric: metric, m: m, efConstruction: efConstruction,
             ifNotExists: ifNotExists)
+    }
+
+    /// `( column [, column …] )` ending the statement, for USING fts.
+    private static func parseColumnList(_ t: [Token], _ words: [String], from start: Int) throws -> [String] {
+        let expected = "expected (column [, column …]) after USING fts"
+        guard start < words.count, words[start] == "(" else { throw SyntaxError(description: expected) }
+        var columns: [String] = []
+        var i = start + 1
+        while true {
+            guard i + 1 < words.count, t[i].kind == .identifier, words[i + 1] == "," || words[i + 1] == ")" else {
+                throw SyntaxError(description: expected)
+            }
+            columns.append(t[i].identifierName)
+            i += 2
+            if words[i - 1] == ")" { break }
+        }
+        guard i == words.count else {
+            throw SyntaxError(description: "unexpected '\(t[i].text)' after the columns of USING fts")
+        }
+        return columns
     }
 
     private static func parseSetting(_ t: [Token], _ words: [String]) throws -> IndexStatement? {

@@ -11,7 +11,9 @@ import QuiverStorage
 /// step with DDL, and decodes results. Finding nearest rows is `search`'s part.
 public final class QueryExecutor {
     public let connection: Connection
-    public internal(set) var catalog: Catalog
+    public internal(set) var catalog: Catalog {
+        didSet { fullText.catalog = catalog }
+    }
 
     /// What the last statement's nearest-neighbour search did.
     public var lastReport: ExecutionTrace { search.trace }
@@ -28,9 +30,11 @@ public final class QueryExecutor {
     private var preparedStatements:
         [String: (
             schemaVersion: Int64, indexes: Int, rewritten: SQLStatement,
-            plan: NearestNeighbourPlan?
+            plan: NearestNeighbourPlan?, readsFullText: Bool
         )] = [:]
     let indexes: VectorIndexes
+    /// Full-text indexes: created, dropped and kept in step with this connection's writes.
+    let fullText: FullTextIndexes
     /// Nearest-neighbour search: its `ef_search` settings and what it remembers between queries.
     package let search: NearestNeighbourSearch
 
@@ -39,7 +43,15 @@ public final class QueryExecutor {
         self.catalog = try Catalog.load(from: connection)
         self.indexes = VectorIndexes(connection: connection, directory: indexDirectory, kind: HNSWIndexKind())
         self.search = NearestNeighbourSearch(connection: connection, indexes: indexes)
+        self.fullText = FullTextIndexes(connection: connection)
+        fullText.catalog = catalog
         connection.transactionHooks.afterEveryTransaction { [weak self] in self?.search.transactionEnded() }
+        // What the transaction wrote reaches its full-text indexes before it commits (a bulk
+        // writer's batches, executeMany, scripts).
+        connection.transactionHooks.beforeEveryCommit { [weak self] in
+            guard let self else { return }
+            try fullText.applyPending()
+        }
     }
 
     /// Reloads the catalog when another connection changed the schema.
@@ -57,18 +69,34 @@ public final class QueryExecutor {
         where catalog.table(named: definition.table)?.column(named: definition.column) == nil {
             try indexes.drop(definition)
         }
+        for definition in catalog.fullTextIndexes {
+            let table = catalog.table(named: definition.table)
+            if table == nil || definition.columns.contains(where: { table?.column(named: $0) == nil }) {
+                try fullText.drop(definition)
+            }
+        }
         try MaintenanceTriggers.synchronize(connection, catalog: catalog)
         catalog = try Catalog.load(from: connection)
     }
 
-    /// `ALTER TABLE t RENAME TO u` and `… RENAME [COLUMN] a TO b` carry vector indexes along.
+    /// `ALTER TABLE t RENAME TO u` and `… RENAME [COLUMN] a TO b` carry indexes along.
     private func followRenames(_ statement: SQLStatement) throws {
         let t = statement.significant
         let words = t.map { $0.text.uppercased() }
-        guard words.count >= 6, words[0] == "ALTER", words[1] == "TABLE", words[3] == "RENAME",
-            !catalog.indexes(on: t[2].identifierName).isEmpty
-        else { return }
+        guard words.count >= 6, words[0] == "ALTER", words[1] == "TABLE", words[3] == "RENAME" else { return }
         let table = t[2].identifierName
+        for var definition in catalog.fullTextIndexes(on: table) {
+            if words[4] == "TO", words.count == 6 {
+                definition.table = t[5].identifierName
+            } else if let to = words.lastIndex(of: "TO"), to == words.count - 2, to >= 5 {
+                let old = t[to - 1].identifierName
+                definition.columns = definition.columns.map {
+                    $0.caseInsensitiveEquals(old) ? t[to + 1].identifierName : $0
+                }
+            }
+            try definition.update(in: connection)
+        }
+        guard !catalog.indexes(on: table).isEmpty else { return }
         try connection.execute(IndexDefinition.createTables)
         if words[4] == "TO", words.count == 6 {
             let renamed = SQLBindings([.text(t[5].identifierName), .text(table)])
@@ -84,6 +112,22 @@ public final class QueryExecutor {
     }
 
     public func run(_ statement: SQLStatement, _ bindings: SQLBindings = .none) throws -> ResultSet {
+        if !catalog.fullTextIndexes.isEmpty, !connection.isInTransaction, Self.mayWrite(statement) {
+            // On its own the statement would commit before its full-text indexes took its rows.
+            return try connection.transaction(.immediate) { try runStatement(statement, bindings) }
+        }
+        return try runStatement(statement, bindings)
+    }
+
+    /// Whether a statement may change rows or the schema (by its first word; WITH may).
+    private static func mayWrite(_ statement: SQLStatement) -> Bool {
+        let writing: Set<String> = [
+            "INSERT", "UPDATE", "DELETE", "REPLACE", "WITH", "DEDUPE", "CREATE", "DROP", "ALTER", "REINDEX",
+        ]
+        return statement.leadingKeywords(1).first.map(writing.contains) ?? false
+    }
+
+    private func runStatement(_ statement: SQLStatement, _ bindings: SQLBindings) throws -> ResultSet {
         search.trace = ExecutionTrace()
         // The statement may be the caller's own COMMIT or ROLLBACK.
         defer { connection.settleEndedTransaction() }
@@ -104,8 +148,13 @@ public final class QueryExecutor {
         {
             return explanation
         }
-        let (rewritten, plan) = try prepared(statement)
+        let (rewritten, plan, readsFullText) = try prepared(statement)
         let words = statement.leadingKeywords(5)
+        // A full-text search sees this transaction's own writes, and a caller's COMMIT commits
+        // its full-text indexes with its rows.
+        if !catalog.fullTextIndexes.isEmpty, readsFullText || ["COMMIT", "END", "RELEASE"].contains(words.first ?? "") {
+            try fullText.applyPending()
+        }
         let changesSchema = ["CREATE", "ALTER", "DROP"].contains(words.first ?? "")
         if words.starts(with: ["ALTER", "TABLE"]), words.contains("DROP"), let table = alteredTable(statement) {
             try MaintenanceTriggers.dropAll(on: table, connection)
@@ -145,23 +194,25 @@ public final class QueryExecutor {
     /// The rewritten statement and its nearest-neighbour plan, reused while the schema is
     /// unchanged: applications run the same query text over and over with new bindings, and
     /// rewriting and planning cost more than a fast index search.
-    private func prepared(_ statement: SQLStatement) throws -> (SQLStatement, NearestNeighbourPlan?) {
+    private func prepared(_ statement: SQLStatement) throws -> (SQLStatement, NearestNeighbourPlan?, Bool) {
         let key = statement.text
         if let cached = preparedStatements[key], cached.schemaVersion == catalog.schemaVersion,
             cached.indexes == catalog.indexes.count
         {
-            return (cached.rewritten, cached.plan)
+            return (cached.rewritten, cached.plan, cached.readsFullText)
         }
+        let rewriter = Rewriter(compressedColumns: catalog.compressedColumnNames, catalog: catalog)
         let rewritten: SQLStatement
         do {
-            rewritten = try Rewriter(compressedColumns: catalog.compressedColumnNames).rewrite(statement)
+            rewritten = try rewriter.rewrite(statement)
         } catch let error as Rewriter.SyntaxError {
             throw SQLiteError(.syntax(error.message, offset: error.offset), sql: statement.text)
         }
         let plan = NearestNeighbourPlan.make(for: rewritten, catalog: catalog)
+        let readsFullText = Rewriter.searchesFullText(rewritten)
         if preparedStatements.count >= 256 { preparedStatements.removeAll() }
-        preparedStatements[key] = (catalog.schemaVersion, catalog.indexes.count, rewritten, plan)
-        return (rewritten, plan)
+        preparedStatements[key] = (catalog.schemaVersion, catalog.indexes.count, rewritten, plan, readsFullText)
+        return (rewritten, plan, readsFullText)
     }
 
     /// Prepares a statement that returns no rows (INSERT, UPDATE, DELETE) for repeated execution.
@@ -213,9 +264,7 @@ public final class QueryExecutor {
 
     private func parseIndexStatement(_ statement: SQLStatement) throws -> IndexStatement? {
         do {
-            return try IndexStatement.parse(statement) { name in
-                catalog.indexes.contains { $0.name.caseInsensitiveEquals(name) }
-            }
+            return try IndexStatement.parse(statement) { name in catalog.hasIndex(named: name) }
         } catch let error as IndexStatement.SyntaxError {
             throw SQLiteError(.syntax(error.description, offset: statement.offset), sql: statement.text)
         }
@@ -239,19 +288,37 @@ public final class QueryExecutor {
         let none = ResultSet(columns: [], rows: [])
         switch statement {
         case .create(let name, let table, let column, let metric, let m, let ef, let ifNotExists):
+            if catalog.fullTextIndexes.contains(where: { $0.name.caseInsensitiveEquals(name) }) {
+                if ifNotExists { return none }
+                throw SQLiteError(.indexExists(name))
+            }
             let definition = IndexDefinition(
                 name: name, table: table, column: column, metric: metric, m: m, efConstruction: ef, file: "",
                 checkpointSequence: 0)
             try indexes.create(definition, ifNotExists: ifNotExists, catalog: catalog)
             try schemaDidChange()
+        case .createFullText(let name, let table, let columns, let ifNotExists):
+            let definition = FullTextIndexDefinition(name: name, table: table, columns: columns, tokenizerVersion: 0)
+            try inOneTransaction {
+                try fullText.create(definition, ifNotExists: ifNotExists, catalog: catalog)
+                try schemaDidChange()
+            }
         case .drop(let name, _):
             if let definition = catalog.indexes.first(where: { $0.name.caseInsensitiveEquals(name) }) {
                 try indexes.drop(definition)
                 try schemaDidChange()
+            } else if let definition = catalog.fullTextIndexes.first(where: { $0.name.caseInsensitiveEquals(name) }) {
+                try inOneTransaction {
+                    try fullText.drop(definition)
+                    try schemaDidChange()
+                }
             }
         case .reindex(let name):
             if let definition = catalog.indexes.first(where: { $0.name.caseInsensitiveEquals(name) }) {
                 try indexes.reindex(definition, catalog: catalog)
+                catalog = try Catalog.load(from: connection)
+            } else if let definition = catalog.fullTextIndexes.first(where: { $0.name.caseInsensitiveEquals(name) }) {
+                try inOneTransaction { try fullText.reindex(definition, catalog: catalog) }
                 catalog = try Catalog.load(from: connection)
             }
         case .setEfSearch(let value, let local):
@@ -260,6 +327,12 @@ public final class QueryExecutor {
             return ResultSet(columns: ["hnsw.ef_search"], rows: [[.integer(Int64(search.effectiveEfSearch))]])
         }
         return none
+    }
+
+    /// Runs `body` in the open transaction, or in one of its own: a full-text index's tables,
+    /// record and triggers are created or dropped together or not at all.
+    private func inOneTransaction(_ body: () throws -> Void) throws {
+        if connection.isInTransaction { try body() } else { try connection.transaction(.immediate, body) }
     }
 
     private func alteredTable(_ statement: SQLStatement) -> String? {

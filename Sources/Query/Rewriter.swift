@@ -10,15 +10,20 @@ import QuiverStorage
 /// 2. `'[1,2]'::vector` casts (pgvector habit) are dropped: vector functions accept literals.
 /// 3. References to `TEXT COMPRESSED` columns in expressions become `quiver_text(col)`, so that
 ///    filters, sorting and grouping see text; a bare select-list item keeps its name with `AS`.
-/// 4. Anonymous `?` parameters are numbered (`?1`, `?2`, …) so that derived statements that drop
+/// 4. `column MATCH query` on a column of a full-text index becomes a rowid filter through the
+///    index (`Rewriter+FullTextMatch`).
+/// 5. Anonymous `?` parameters are numbered (`?1`, `?2`, …) so that derived statements that drop
 ///    or reorder parts of the SQL still bind the caller's values to the right places.
 /// Result columns that these rewrites touch keep the names SQLite gives the text as written
 /// (see ResultColumnNames).
 public struct Rewriter {
     public var compressedColumns: Set<String> // lowercased names
+    /// The tables and full-text indexes `MATCH` is resolved against.
+    public var catalog: Catalog
 
-    public init(compressedColumns: Set<String> = []) {
+    public init(compressedColumns: Set<String> = [], catalog: Catalog = .empty) {
         self.compressedColumns = compressedColumns
+        self.catalog = catalog
     }
 
     public struct SyntaxError: Error, CustomStringConvertible {
@@ -31,6 +36,7 @@ public struct Rewriter {
         var tokens = numberParameters(namingRewrittenItems(statement.tokens))
         tokens = dropVectorCasts(tokens)
         tokens = try rewriteOperators(tokens)
+        tokens = try rewriteFullTextMatches(tokens)
         if !compressedColumns.isEmpty, wrapsColumns(statement) {
             tokens = wrapCompressedColumns(tokens)
         }
@@ -220,7 +226,7 @@ public struct Rewriter {
     }
 
     /// End index of the primary expression that starts just after `index`.
-    private func operandEnd(_ tokens: [Token], startingAfter index: Int) -> Int? {
+    func operandEnd(_ tokens: [Token], startingAfter index: Int) -> Int? {
         guard var i = nextSignificant(tokens, after: index) else { return nil }
         let t = tokens[i]
         if t.isPunctuation("(") { return matchingClose(tokens, open: i) }
@@ -312,7 +318,7 @@ public struct Rewriter {
 
     // MARK: token navigation
 
-    private func previousSignificant(_ tokens: [Token], before index: Int) -> Int? {
+    func previousSignificant(_ tokens: [Token], before index: Int) -> Int? {
         var i = index - 1
         while i >= 0 {
             if !tokens[i].isTrivia { return i }
@@ -321,7 +327,7 @@ public struct Rewriter {
         return nil
     }
 
-    private func nextSignificant(_ tokens: [Token], after index: Int) -> Int? {
+    func nextSignificant(_ tokens: [Token], after index: Int) -> Int? {
         var i = index + 1
         while i < tokens.count {
             if !tokens[i].isTrivia { return i }

@@ -50,7 +50,7 @@ public final class RemoteBackend: ShellBackend {
         let statements = StatementSplitter.split(sql)
         if statements.count == 1,
             case .setEfSearch(let value, local: false)? = try? IndexStatement.parse(
-                statements[0], isVectorIndex: { _ in false })
+                statements[0], isQuiverIndex: { _ in false })
         {
             let sets = try perform { client in try client.sql(sql) }
             efSearch = value

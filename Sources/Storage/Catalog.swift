@@ -65,19 +65,32 @@ public struct Catalog: Sendable {
     public private(set) var tables: [TableInfo]
     /// Vector indexes, as recorded when the catalog was read (see IndexDefinition).
     public private(set) var indexes: [IndexDefinition]
+    /// Full-text indexes, as recorded when the catalog was read (see FullTextIndexDefinition).
+    public private(set) var fullTextIndexes: [FullTextIndexDefinition]
     /// SQLite's schema cookie when this catalog was read; a different value means reload.
     public private(set) var schemaVersion: Int64
 
-    public static let empty = Catalog(tables: [], indexes: [], schemaVersion: -1)
+    public static let empty = Catalog(tables: [], indexes: [], fullTextIndexes: [], schemaVersion: -1)
 
-    /// Re-reads the vector index records, which other connections change without touching the
-    /// schema (DROP INDEX, REINDEX, a second index on an indexed column).
+    /// Re-reads the index records, which other connections change without touching the schema
+    /// (DROP INDEX, REINDEX, a second index on an indexed column).
     public mutating func reloadIndexes(from connection: Connection) throws {
         indexes = try IndexDefinition.load(from: connection)
+        fullTextIndexes = try FullTextIndexDefinition.load(from: connection)
     }
 
     public func indexes(on table: String) -> [IndexDefinition] {
         indexes.filter { $0.table.caseInsensitiveEquals(table) }
+    }
+
+    public func fullTextIndexes(on table: String) -> [FullTextIndexDefinition] {
+        fullTextIndexes.filter { $0.table.caseInsensitiveEquals(table) }
+    }
+
+    /// Whether an index of either kind has this name (index names are unique across kinds).
+    public func hasIndex(named name: String) -> Bool {
+        indexes.contains { $0.name.caseInsensitiveEquals(name) }
+            || fullTextIndexes.contains { $0.name.caseInsensitiveEquals(name) }
     }
 
     public func table(named name: String) -> TableInfo? {
@@ -133,7 +146,9 @@ public struct Catalog: Sendable {
             }
             tables.append(table)
         }
-        return Catalog(tables: tables, indexes: try IndexDefinition.load(from: connection), schemaVersion: version)
+        return Catalog(
+            tables: tables, indexes: try IndexDefinition.load(from: connection),
+            fullTextIndexes: try FullTextIndexDefinition.load(from: connection), schemaVersion: version)
     }
 
     private static func isWithoutRowID(_ sql: String) -> Bool {

@@ -82,6 +82,60 @@ public enum MaintenanceTriggers {
                 result[name] = "CREATE TRIGGER \(quoteIdentifier(name)) \(on) ON \(t)\(when) BEGIN \(body) END"
             }
         }
+        for index in catalog.fullTextIndexes {
+            for (name, sql) in fullTextTriggers(for: index, catalog: catalog) { result[name] = sql }
+        }
+        return result
+    }
+
+    /// Change capture for a full-text index: each change to an indexed column notes the row in
+    /// the index's pending table, in the writing transaction — `indexed` 1 with the values the
+    /// index holds for it (to be deleted from a contentless FTS5 table, which needs them), 0 for a
+    /// row the index does not hold yet. The writer then applies the notes (QuiverIndexing's
+    /// `FullTextIndexes`): per row, the first note says what the index holds, the row itself what
+    /// it must hold. A REPLACE deletes the row it displaces without DELETE triggers, so rows with
+    /// the new row's rowid or key are noted before an insert (noting a row that then stays as it
+    /// was is harmless: it is deleted and indexed again). An update that changes no indexed text
+    /// — compression storing a text as its LZ4 blob — notes nothing, so the one update that did
+    /// change it holds the right old values.
+    static func fullTextTriggers(for index: FullTextIndexDefinition, catalog: Catalog) -> [String: String] {
+        guard let table = catalog.table(named: index.table), let rowid = table.rowidName else { return [:] }
+        let columns = index.columns.compactMap { table.column(named: $0) }
+        guard columns.count == index.columns.count else { return [:] }
+        let t = quoteIdentifier(table.name)
+        let pending = quoteIdentifier(index.pendingTable)
+        let into = "INSERT INTO \(pending) (row_id, indexed, \(index.ftsColumns.joined(separator: ", ")))"
+        let values = columns.map { quoteIdentifier($0.name) }
+        let held = "\(into) VALUES (OLD.\(rowid), 1, \(values.map { "OLD.\($0)" }.joined(separator: ", ")));"
+        let added = "INSERT INTO \(pending) (row_id, indexed) VALUES (NEW.\(rowid), 0);"
+        var displaced = "\(rowid) = NEW.\(rowid)"
+        // An INTEGER PRIMARY KEY is the rowid itself.
+        if let key = table.primaryKeyColumn, key.declaredType.uppercased() != "INTEGER" {
+            displaced += " OR \(quoteIdentifier(key.name)) = NEW.\(quoteIdentifier(key.name))"
+        }
+        let noted =
+            "\(into) SELECT \(rowid), 1, \(values.joined(separator: ", ")) FROM \(t) WHERE \(displaced);"
+        let unchanged = columns.map { column in
+            let c = quoteIdentifier(column.name)
+            guard column.kind == .compressedText else { return "OLD.\(c) IS NEW.\(c)" }
+            return
+                "(OLD.\(c) IS NEW.\(c) OR typeof(OLD.\(c)) = 'text' AND typeof(NEW.\(c)) = 'blob' AND quiver_text(NEW.\(c)) IS OLD.\(c))"
+        }.joined(separator: " AND ")
+        let events = [
+            ("fts_displaced", "BEFORE INSERT", "", noted),
+            ("fts_insert", "AFTER INSERT", "", added),
+            (
+                "fts_update", "AFTER UPDATE OF \(values.joined(separator: ", "))",
+                " WHEN OLD.\(rowid) IS NEW.\(rowid) AND NOT (\(unchanged))", held
+            ),
+            ("fts_rowid", "AFTER UPDATE", " WHEN OLD.\(rowid) IS NOT NEW.\(rowid)", held + " " + added),
+            ("fts_delete", "AFTER DELETE", "", held),
+        ]
+        var result: [String: String] = [:]
+        for (event, on, when, body) in events {
+            let name = "\(prefix)\(event):\(index.name)"
+            result[name] = "CREATE TRIGGER \(quoteIdentifier(name)) \(on) ON \(t)\(when) BEGIN \(body) END"
+        }
         return result
     }
 

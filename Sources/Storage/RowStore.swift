@@ -16,6 +16,8 @@ public enum RowStore {
         try VectorFunctions.register(on: connection)
         try CompressionFunctions.register(on: connection)
         try FullTextTokenizerRegistration.register(on: connection)
+        try FullTextQueryFunction.register(on: connection)
+        try FullTextScoreFunction.register(on: connection)
         return connection
     }
 }

@@ -56,10 +56,11 @@ public enum SQLFunctionPolicy {
         // SQLite's own, used by ALTER TABLE on the schema; not callable directly.
         "sqlite_drop_column", "sqlite_rename_column", "sqlite_rename_quotefix", "sqlite_rename_table",
         "sqlite_rename_test",
-        // Quiver's (VectorFunctions, CompressionFunctions): values in, values out.
+        // Quiver's (VectorFunctions, CompressionFunctions, FullTextQueryFunction): values in, values out;
+        // FullTextScoreFunction reads a full-text index, under the caller's access.
         "cosine_distance", "l2_distance", "negative_inner_product", "inner_product", "vector", "vector_dims",
         "vector_norm", "vector_to_json", "quiver_vector_ok", "quiver_vector_store", "quiver_compress",
-        "compressed_size", "quiver_text",
+        "compressed_size", "quiver_text", "quiver_fts_query", "quiver_fts_score",
     ]
 
     /// Makes the denied functions unreachable on `connection` whatever its access, embedded use

@@ -17,7 +17,8 @@ public enum TransactionKind: Sendable {
 /// ("cannot start a transaction within a transaction") and leaves the open one alone. Work that
 /// must succeed or fail as a part of an open transaction takes a `savepoint`.
 extension Connection {
-    /// Runs `body` in a new transaction: commits when it returns, rolls back when it (or the
+    /// Runs `body` in a new transaction: commits when it returns (after the work that must join
+    /// the transaction, `TransactionHooks.beforeEveryCommit`), rolls back when it (or the
     /// COMMIT) throws. An interrupt or a full disk may have rolled the transaction back inside
     /// SQLite already; the rollback here is then skipped, and the error still thrown.
     public func transaction<T>(_ kind: TransactionKind = .deferred, _ body: () throws -> T) throws -> T {
@@ -25,7 +26,10 @@ extension Connection {
         let result: T
         do {
             result = try body()
-            if isInTransaction { try execute("COMMIT") }
+            if isInTransaction {
+                try transactionHooks.runBeforeCommit()
+                try execute("COMMIT")
+            }
         } catch {
             if isInTransaction { try? execute("ROLLBACK") }
             transactionHooks.settle()

@@ -15,6 +15,7 @@ public final class TransactionHooks {
     private var onCommit: [() -> Void] = []
     private var onRollback: [() -> Void] = []
     private var onEveryEnd: [() -> Void] = []
+    private var beforeEveryCommit: [() throws -> Void] = []
 
     init(handle: OpaquePointer) {
         self.handle = handle
@@ -37,6 +38,15 @@ public final class TransactionHooks {
     /// Runs `work` whenever a transaction of this connection has ended, however it ended, for
     /// as long as the connection lives: it resets what lasts one transaction.
     public func afterEveryTransaction(_ work: @escaping () -> Void) { onEveryEnd.append(work) }
+
+    /// Runs `work` before every commit through `Connection.transaction`, for as long as the
+    /// connection lives: work that must be part of the transaction (full-text indexes take the
+    /// rows it wrote). A throw rolls the transaction back.
+    public func beforeEveryCommit(_ work: @escaping () throws -> Void) { beforeEveryCommit.append(work) }
+
+    func runBeforeCommit() throws {
+        for work in beforeEveryCommit { try work() }
+    }
 
     /// Runs the pending work when the transaction has ended; nothing while one is open.
     func settle() {

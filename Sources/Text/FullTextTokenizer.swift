@@ -17,6 +17,11 @@ package final class FullTextTokenizer {
     /// What a term is made of; the query side needs to know a lone CJK character.
     package enum TermKind: Sendable, Equatable { case word, bigram, character }
 
+    /// Which terms this tokenizer makes. Any change to the terms of some text (normalization,
+    /// word rules, bigrams) must bump it: an index built with another version is refused until
+    /// REINDEX, since its postings and the queries' terms would no longer agree.
+    package static let version = 1
+
     /// The longest word kept whole, in bytes; longer runs (encoded data, hashes) are cut there.
     package static let maximumWordBytes = 200
 
