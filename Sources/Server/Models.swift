@@ -61,15 +61,19 @@ struct ColumnDescription: Encodable, Sendable {
     }
 }
 
+/// An index of a table as GET /tables shows it: `kind` hnsw (column, metric, m, ef_construction)
+/// or fts (columns); the fields of the other kind are left out.
 struct IndexDescription: Encodable, Sendable {
     var name: String
-    var column: String
-    var metric: String
-    var m: Int
-    var efConstruction: Int
+    var kind: String
+    var column: String?
+    var metric: String?
+    var m: Int?
+    var efConstruction: Int?
+    var columns: [String]?
 
     enum CodingKeys: String, CodingKey {
-        case name, column, metric, m
+        case name, kind, column, metric, m, columns
         case efConstruction = "ef_construction"
     }
 }

@@ -60,6 +60,24 @@ extension Shell {
         )
     }
 
+    /// Full-text indexes (name, table, indexed columns), from their catalog table.
+    private func fullTextIndexes(on table: String?) throws -> [(name: String, table: String, columns: [String])] {
+        guard
+            try query("SELECT count(*) FROM sqlite_schema WHERE name = '_quiver_fulltext_indexes'").first?.first?
+                .integerValue == 1
+        else {
+            return []
+        }
+        let filter = table.map { "WHERE table_name = \(Self.literal($0)) COLLATE NOCASE" } ?? ""
+        return try query(
+            "SELECT name, table_name, columns FROM _quiver_fulltext_indexes \(filter) ORDER BY table_name, name"
+        ).map { row in
+            let json = Data((row[2].textValue ?? "[]").utf8)
+            let columns = (try? JSONDecoder().decode([String].self, from: json)) ?? []
+            return (row[0].textValue ?? "", row[1].textValue ?? "", columns)
+        }
+    }
+
     private func showSchema(of table: String?) throws {
         let filter = table.map { "AND tbl_name = \(Self.literal($0)) COLLATE NOCASE" } ?? ""
         let rows = try query(
@@ -74,6 +92,10 @@ extension Shell {
             text +=
                 "CREATE INDEX \(t[0]) ON \(t[1]) USING hnsw (\(t[2]) \(ops)) WITH (m = \(t[4]), ef_construction = \(t[5]));\n"
         }
+        for index in try fullTextIndexes(on: table) {
+            text +=
+                "CREATE INDEX \(index.name) ON \(index.table) USING fts (\(index.columns.joined(separator: ", ")));\n"
+        }
         if let table, text.isEmpty { throw StatementFailure(message: "no such table: \(table)") }
         output.write(text)
     }
@@ -87,6 +109,11 @@ extension Shell {
             let detail =
                 "\(index[2].textValue ?? "") \(index[3].textValue ?? ""), m=\(index[4].integerValue ?? 0), ef_construction=\(index[5].integerValue ?? 0)"
             rows.append([index[0], index[1], .text("hnsw"), .text(detail)])
+        }
+        for index in try fullTextIndexes(on: nil) {
+            rows.append([
+                .text(index.name), .text(index.table), .text("fts"), .text(index.columns.joined(separator: ", ")),
+            ])
         }
         show(ResultSet(columns: ["index", "table", "kind", "detail"], rows: rows))
     }

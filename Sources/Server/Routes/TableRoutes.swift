@@ -87,9 +87,12 @@ enum TableRoutes {
             },
             indexes: catalog.indexes(on: table.name).map {
                 IndexDescription(
-                    name: $0.name, column: $0.column, metric: $0.metric.rawValue, m: $0.m,
+                    name: $0.name, kind: "hnsw", column: $0.column, metric: $0.metric.rawValue, m: $0.m,
                     efConstruction: $0.efConstruction)
-            },
+            }
+                + catalog.fullTextIndexes(on: table.name).map {
+                    IndexDescription(name: $0.name, kind: "fts", columns: $0.columns)
+                },
             rows: count)
     }
 
