@@ -229,7 +229,10 @@ struct DedupeRun {
 
     /// Prepares Quiver SQL built here (compressed columns read as text, vector operators).
     func prepare(_ sql: String) throws -> Statement {
-        let rewritten = try Rewriter(compressedColumns: executor.catalog.compressedColumnNames).rewrite(
+        let rewritten = try Rewriter(
+            compressedColumns: executor.catalog.compressedColumnNames, catalog: executor.catalog
+        )
+        .rewrite(
             StatementSplitter.split(sql)[0])
         let prepared = try connection.prepare(rewritten.text)
         try prepared.bind(bindings)

@@ -23,7 +23,7 @@ extension QueryExecutor {
     }
 
     func explain(_ inner: SQLStatement, analyze: Bool, bindings: SQLBindings) throws -> ResultSet? {
-        let rewritten = try Rewriter(compressedColumns: catalog.compressedColumnNames).rewrite(inner)
+        let rewritten = try Rewriter(compressedColumns: catalog.compressedColumnNames, catalog: catalog).rewrite(inner)
         guard let plan = NearestNeighbourPlan.make(for: rewritten, catalog: catalog) else {
             guard analyze else { return nil }
             var timing = ExecutionTrace()

@@ -80,7 +80,7 @@ extension QueryExecutor {
         }
         var sql = "SELECT \(key), \(quoteIdentifier(column.name)) FROM \(quoteIdentifier(table.name))"
         if let filter, !filter.trimmingSpaces().isEmpty { sql += " WHERE (\(filter))" }
-        let statement = try Rewriter(compressedColumns: catalog.compressedColumnNames)
+        let statement = try Rewriter(compressedColumns: catalog.compressedColumnNames, catalog: catalog)
             .rewrite(StatementSplitter.split(sql).first!)
         let prepared = try connection.prepare(statement.text)
         try prepared.bind(bindings)

@@ -1,6 +1,8 @@
 import Foundation
+import QuiverClient
 import QuiverEngine
 import QuiverImport
+import QuiverJSON
 import QuiverKernels
 import QuiverStorage
 import Testing
@@ -288,6 +290,9 @@ import Testing
         try Self.expectAgreement(db)
 
         try db.execute("INSERT INTO docs (lang, body) SELECT lang, body FROM docs WHERE id <= 30")
+        let inScope = try db.execute("DEDUPE docs ON body EXACT WHERE body MATCH '价格' DRY RUN")[0].rows
+        let priced = Set(try db.rows("SELECT id FROM docs WHERE body MATCH '价格'").map { $0[0].integerValue! })
+        #expect(!inScope.isEmpty && inScope.allSatisfy { priced.contains($0[2].integerValue!) })
         try db.execute("DEDUPE docs ON body EXACT")
         try Self.expectAgreement(db)
     }
@@ -341,5 +346,30 @@ import Testing
         #expect(
             try db.rows("SELECT d.id FROM docs d WHERE d.body MATCH '价格' ORDER BY bm25(d.body)") == [[.integer(5)]])
         #expect(Self.failure(db, "SELECT id FROM docs ORDER BY bm25(body)").contains("add body MATCH"))
+    }
+
+    /// A server's upserts keep the index in step, a caller's SQL searches it, and GET /tables
+    /// lists it with its kind and columns.
+    @Test func serverUpsertsKeepTheIndexInStepAndTablesListIt() throws {
+        let directory = TemporaryDirectory("quiver-serve")
+        let path = directory.file("db")
+        do {
+            let db = try Self.seededDatabase(directory, rows: 30)
+            try db.execute("CREATE INDEX docs_body ON docs USING fts (body)")
+        }
+        let server = try ServerProcess(database: path)
+        let client = server.client()
+        let rows: [JSONValue] = [
+            ["id": 3, "lang": "zh", "body": "语料 知识库"], ["id": 31, "lang": "en", "body": "moon market"],
+            ["id": 4, "lang": "en", "body": .null],
+        ]
+        try client.call("POST", "/tables/docs/rows", ["rows": .array(rows)])
+        let found = try client.sql("SELECT id FROM docs WHERE body MATCH '语料' AND id = 3")
+        #expect(found.first?.rows == [[.integer(3)]])
+        let table = try client.call("GET", "/tables/docs")
+        #expect(table["indexes"]?[0]?["kind"]?.stringValue == "fts")
+        #expect(table["indexes"]?[0]?["columns"]?[0]?.stringValue == "body")
+        #expect(server.stop() == 0)
+        try Self.expectAgreement(try Database(path: path))
     }
 }
