@@ -372,4 +372,26 @@ import Testing
         #expect(server.stop() == 0)
         try Self.expectAgreement(try Database(path: path))
     }
+
+    /// The shell lists a full-text index beside a vector index: `.indexes` with its kind and
+    /// columns, `.schema` with the statement that makes it.
+    @Test func theShellListsFullTextIndexes() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("db")
+        do {
+            let db = try Database(path: path)
+            try db.execute(
+                """
+                CREATE TABLE docs (id INTEGER PRIMARY KEY, title TEXT, body TEXT COMPRESSED, emb VECTOR(2));
+                CREATE INDEX docs_emb ON docs USING hnsw (emb);
+                CREATE INDEX docs_text ON docs USING fts (title, body);
+                """)
+        }
+        let outcome = try QuiverBinary.run(["shell", "--db", path], stdin: ".indexes\n.schema docs\n")
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let lines = outcome.stdout.split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }
+        #expect(lines.contains { $0.contains("| docs_text | docs | fts | title, body |") })
+        #expect(lines.contains { $0.contains("| docs_emb | docs | hnsw |") })
+        #expect(lines.contains("CREATE INDEX docs_text ON docs USING fts (title, body);"))
+    }
 }
