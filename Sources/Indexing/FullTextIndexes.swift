@@ -52,16 +52,23 @@ package final class FullTextIndexes {
         definition.table = table.name
         definition.columns = try Self.checkedColumns(definition.columns, of: table)
         definition.tokenizerVersion = FullTextTokenizer.version
-        let columns = definition.ftsColumns.joined(separator: ", ")
+        try createPostingsTable(definition)
         try connection.execute(
             """
-            CREATE VIRTUAL TABLE \(quoteIdentifier(definition.ftsTable)) USING fts5(\(columns), content='', \
-            tokenize='quiver', detail=full);
             CREATE TABLE \(quoteIdentifier(definition.pendingTable)) (seq INTEGER PRIMARY KEY, \
-            row_id INTEGER NOT NULL, indexed INTEGER NOT NULL, \(columns));
+            row_id INTEGER NOT NULL, indexed INTEGER NOT NULL, \(definition.ftsColumns.joined(separator: ", ")))
             """)
         try definition.insert(into: connection)
         try fill(definition, from: table)
+    }
+
+    /// The contentless FTS5 table that holds the index's postings, read with the `quiver` tokenizer.
+    private func createPostingsTable(_ definition: FullTextIndexDefinition) throws {
+        try connection.execute(
+            """
+            CREATE VIRTUAL TABLE \(quoteIdentifier(definition.ftsTable)) USING fts5(\
+            \(definition.ftsColumns.joined(separator: ", ")), content='', tokenize='quiver', detail=full)
+            """)
     }
 
     /// The columns as the table spells them: each must exist, hold text (TEXT affinity or TEXT
@@ -100,7 +107,8 @@ package final class FullTextIndexes {
         // Its triggers go with the catalog's next `MaintenanceTriggers.synchronize`.
     }
 
-    /// Empties the index and fills it again from the rows, with the tokenizer of this build.
+    /// Makes the index again from the rows, with the tokenizer of this build. The FTS5 table is
+    /// dropped and created anew, so the schema changes and every connection re-reads the record.
     package func reindex(_ definition: FullTextIndexDefinition, catalog: Catalog) throws {
         guard let table = catalog.table(named: definition.table),
             definition.columns.allSatisfy({ table.column(named: $0) != nil })
@@ -110,10 +118,12 @@ package final class FullTextIndexes {
                     "index \(definition.name) is on \(definition.table) (\(definition.columns.joined(separator: ", "))), which no longer exists"
                 ))
         }
-        let fts = quoteIdentifier(definition.ftsTable)
         try connection.execute(
-            "INSERT INTO \(fts) (\(fts)) VALUES ('delete-all'); DELETE FROM \(quoteIdentifier(definition.pendingTable))"
-        )
+            """
+            DROP TABLE \(quoteIdentifier(definition.ftsTable));
+            DELETE FROM \(quoteIdentifier(definition.pendingTable))
+            """)
+        try createPostingsTable(definition)
         var current = definition
         current.tokenizerVersion = FullTextTokenizer.version
         try current.update(in: connection)

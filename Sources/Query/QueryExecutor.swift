@@ -11,9 +11,7 @@ import QuiverStorage
 /// step with DDL, and decodes results. Finding nearest rows is `search`'s part.
 public final class QueryExecutor {
     public let connection: Connection
-    public internal(set) var catalog: Catalog {
-        didSet { fullText.catalog = catalog }
-    }
+    public internal(set) var catalog: Catalog
 
     /// What the last statement's nearest-neighbour search did.
     public var lastReport: ExecutionTrace { search.trace }
@@ -57,13 +55,19 @@ public final class QueryExecutor {
     /// Reloads the catalog when another connection changed the schema.
     public func refreshCatalogIfStale() throws {
         let version = try connection.scalar("PRAGMA schema_version")?.integerValue ?? 0
-        if version != catalog.schemaVersion { catalog = try Catalog.load(from: connection) }
+        if version != catalog.schemaVersion { try reloadCatalog() }
+    }
+
+    /// Reads the catalog from the schema, for this runner and its full-text indexes.
+    private func reloadCatalog() throws {
+        catalog = try Catalog.load(from: connection)
+        fullText.catalog = catalog
     }
 
     /// Reloads the catalog and brings the maintenance triggers in line with it. Call inside
     /// the transaction that changed the schema, so a failure undoes the change too.
     public func schemaDidChange() throws {
-        catalog = try Catalog.load(from: connection)
+        try reloadCatalog()
         // An index whose table or column is gone (DROP TABLE, DROP COLUMN) goes with it.
         for definition in catalog.indexes
         where catalog.table(named: definition.table)?.column(named: definition.column) == nil {
@@ -76,7 +80,7 @@ public final class QueryExecutor {
             }
         }
         try MaintenanceTriggers.synchronize(connection, catalog: catalog)
-        catalog = try Catalog.load(from: connection)
+        try reloadCatalog()
     }
 
     /// `ALTER TABLE t RENAME TO u` and `… RENAME [COLUMN] a TO b` carry indexes along.
@@ -316,10 +320,10 @@ public final class QueryExecutor {
         case .reindex(let name):
             if let definition = catalog.indexes.first(where: { $0.name.caseInsensitiveEquals(name) }) {
                 try indexes.reindex(definition, catalog: catalog)
-                catalog = try Catalog.load(from: connection)
+                try reloadCatalog()
             } else if let definition = catalog.fullTextIndexes.first(where: { $0.name.caseInsensitiveEquals(name) }) {
                 try inOneTransaction { try fullText.reindex(definition, catalog: catalog) }
-                catalog = try Catalog.load(from: connection)
+                try reloadCatalog()
             }
         case .setEfSearch(let value, let local):
             search.setEfSearch(value, local: local)

@@ -72,11 +72,12 @@ public struct Catalog: Sendable {
 
     public static let empty = Catalog(tables: [], indexes: [], fullTextIndexes: [], schemaVersion: -1)
 
-    /// Re-reads the index records, which other connections change without touching the schema
-    /// (DROP INDEX, REINDEX, a second index on an indexed column).
+    /// Re-reads the vector index records, which other connections change without touching the
+    /// schema (DROP INDEX, REINDEX, a second index on an indexed column). Full-text index
+    /// records change only with the schema (their tables are made, dropped and, by REINDEX,
+    /// made again), so a catalog read at the current schema version has them right.
     public mutating func reloadIndexes(from connection: Connection) throws {
         indexes = try IndexDefinition.load(from: connection)
-        fullTextIndexes = try FullTextIndexDefinition.load(from: connection)
     }
 
     public func indexes(on table: String) -> [IndexDefinition] {
