@@ -10,6 +10,7 @@ import QuiverStorage
 ///     quiver-bench kernels [--dim 384]
 ///     quiver-bench build-modes --base B.npy --db DIR [--n 20000]
 ///     quiver-bench filtered --data DIR --db DIR [--ef 40] [--reuse]
+///     quiver-bench fulltext --data DIR --db DIR --terms TERMS.json --out OUT.json
 ///     quiver-bench http-load --url URL --path PATH --bodies B.jsonl --connections 1,8,64 [--responses OUT]
 ///     quiver-bench dedupe --base B.npy --db DIR --out-dir DIR [--thresholds 0.95,0.9] [--n N] [--texts T.jsonl]
 ///     quiver-bench hnsw --base BASE.npy --queries Q.npy --db DIR --m 16 --ef-construction 200
@@ -62,6 +63,18 @@ struct QuiverBench {
                 outDirectory: o["out-dir"] ?? "Tools/bench/.cache",
                 thresholds: (o["thresholds"] ?? "0.95,0.9").split(separator: ",").map { Double($0)! },
                 limit: o["n"].flatMap { Int($0) }, texts: o["texts"], quick: o["quick"] == "1")
+            return
+        }
+        if arguments.first == "fulltext" {
+            var o: [String: String] = [:]
+            var rest = arguments.dropFirst()
+            while let key = rest.first, key.hasPrefix("--"), rest.count >= 2 {
+                o[String(key.dropFirst(2))] = rest.dropFirst().first!
+                rest = rest.dropFirst(2)
+            }
+            try FullTextBench.run(
+                data: o["data"] ?? "../shared/data", db: o["db"] ?? "/tmp/quiver-fulltext-bench",
+                terms: o["terms"] ?? "", out: o["out"] ?? "Tools/bench/.cache/fts/quiver.json")
             return
         }
         if arguments.first == "filtered" {
