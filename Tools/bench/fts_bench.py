@@ -173,6 +173,17 @@ def score(found, truth, terms):
     return result
 
 
+def peer_versions():
+    import importlib.metadata as metadata
+    versions = {}
+    for package in ("lancedb", "pyarrow"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "../../../shared/data"))
@@ -190,7 +201,7 @@ def main():
     results = {"rows": len(rows), "text_bytes": sum(len(t.encode()) for _, t in rows), "terms": terms,
                "oracle_rows": {t: len(v) for t, v in truth.items()}, "engines": {},
                "machine": {"cpus": os.cpu_count(), "uname": " ".join(os.uname())},
-               "sqlite": sqlite3.sqlite_version}
+               "sqlite": sqlite3.sqlite_version, "versions": peer_versions()}
     for engine in args.engines.split(","):
         load = open("/proc/loadavg").read().split()[:3]
         print(f"== {engine}   (load: {' '.join(load)})", flush=True)

@@ -32,7 +32,9 @@ def main() -> int:
     trigram = engines.get("fts5-trigram")
     L = ["<!-- fts:begin -->", "", "### Full-text search: Chinese and English terms", ""]
     L.append(f"Command: `{a.command}`; machine: {r['machine']['cpus']} cores, `{r['machine']['uname']}`; "
-             f"SQLite {r['sqlite']}. Data: the real set's {r['rows']:,} texts ({r['text_bytes'] / 1e6:.1f} MB of "
+             f"SQLite {r['sqlite']}"
+             + "".join(f", {name} {version}" for name, version in r.get("versions", {}).items())
+             + ". Data: the real set's {r['rows']:,} texts ({r['text_bytes'] / 1e6:.1f} MB of "
              "UTF-8). Terms sampled with a fixed seed: 50 Chinese substrings of each length 1-4 (uniform over "
              "positions in CJK runs) and 100 English words; oracles after NFKC and case folding: every row "
              "containing the Chinese substring, every row holding the English word as a word. Recall and "
