@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, each depending only on those above it (ARCHITECTURE.md's table, in the same order):
-//   C shims (SQLite, LZ4, zlib, BLAS, ICU) and CQuiverSIMD (SIMD distance kernels, CRC32C)
+//   C shims (SQLite, LZ4, zlib, BLAS), CQuiverSIMD (SIMD distance kernels, CRC32C) and CQuiverICU (ICU's word break)
 //   → QuiverProgress (how far long work has got) and QuiverJSON (the API's JSON value)
 //   → QuiverClient (a blocking HTTP client for `quiver serve`)
 //   → QuiverKernels (distances, BLAS scoring, top-k)
@@ -43,8 +43,6 @@ let package = Package(
                        providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
-        .systemLibrary(name: "CICU", path: "Sources/CICU", pkgConfig: "icu-uc",
-                       providers: [.apt(["libicu-dev"])]),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS",
                        providers: [.apt(["libblas-dev", "libopenblas0-pthread"])]),
         .target(name: "CQuiverSIMD", path: "Sources/CQuiverSIMD",
@@ -53,8 +51,10 @@ let package = Package(
         .target(name: "QuiverProgress", path: "Sources/Progress"),
         .target(name: "QuiverKernels", dependencies: ["CBLAS", "CQuiverSIMD"], path: "Sources/Kernels"),
         // How full-text search reads text (Foundation only): terms of documents and queries.
-        // Words of a CJK run by ICU's dictionary, behind a string-only surface (ICU's headers clash with Foundation's).
-        .target(name: "QuiverWordBreak", dependencies: ["CICU"], path: "Sources/WordBreak"),
+        // ICU's word break (libicu-dev) behind a C surface without ICU's types: its headers clash with the
+        // ICU inside the toolchain's Foundation. QuiverWordBreak gives words of a CJK run by its dictionary.
+        .target(name: "CQuiverICU", path: "Sources/CQuiverICU", linkerSettings: [.linkedLibrary("icuuc")]),
+        .target(name: "QuiverWordBreak", dependencies: ["CQuiverICU"], path: "Sources/WordBreak"),
         .target(name: "QuiverText", dependencies: ["QuiverWordBreak"], path: "Sources/Text"),
         .target(name: "QuiverIndex", dependencies: ["QuiverKernels", "CQuiverSIMD"], path: "Sources/Index"),
         .target(name: "QuiverStorage", dependencies: ["CSQLite", "CLZ4", "QuiverKernels", "QuiverText"], path: "Sources/Storage"),

@@ -1,6 +1,4 @@
-// ICU's C headers clash with the ICU that Foundation carries inside the toolchain, so this
-// target imports neither Foundation nor, for its clients, ICU: its surface is strings only.
-internal import CICU
+import CQuiverICU
 
 /// Splits a run of Chinese or Japanese characters into words with ICU's word break and its CJK
 /// dictionary, for queries: `钢铁价格走势` is searched as `钢铁`, `价格` and `走势`, as a reader
@@ -13,12 +11,12 @@ package enum WordSegmenter {
         let units = Array(run.utf16)
         guard units.count > 2 else { return [run] }
         let pieces = units.withUnsafeBufferPointer { buffer -> [String] in
-            guard let iterator = quiver_word_breaks(buffer.baseAddress, Int32(buffer.count)) else { return [run] }
-            defer { quiver_close_breaks(iterator) }
+            guard let iterator = quiver_word_breaks_open(buffer.baseAddress, Int32(buffer.count)) else { return [run] }
+            defer { quiver_word_breaks_close(iterator) }
             var pieces: [String] = []
             var start = 0
             while true {
-                let end = Int(quiver_next_break(iterator))
+                let end = Int(quiver_word_breaks_next(iterator))
                 guard end > start, end <= units.count else { break }
                 pieces.append(String(decoding: units[start..<end], as: UTF16.self))
                 start = end
