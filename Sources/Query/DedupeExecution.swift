@@ -27,27 +27,6 @@ public struct DedupeReport: Sendable, Equatable {
     }
 }
 
-/// Set from another thread (Database.interrupt) to stop a long DEDUPE between blocks.
-final class InterruptFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var raised = false
-    func raise() {
-        lock.lock()
-        raised = true
-        lock.unlock()
-    }
-    func clear() {
-        lock.lock()
-        raised = false
-        lock.unlock()
-    }
-    var isRaised: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return raised
-    }
-}
-
 /// Running DEDUPE (see DedupeStatement): read the rows in scope, find the pairs at or above
 /// the threshold, group them into clusters, keep one row per cluster, and delete (or mark) the
 /// others in one savepoint, through ordinary DELETE/UPDATE statements so that the triggers —

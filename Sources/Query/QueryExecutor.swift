@@ -20,7 +20,7 @@ public final class QueryExecutor {
     /// Told how far a long statement (DEDUPE, an index build) has got, on the thread running it.
     public var progressHandler: ((Progress) -> Void)?
     /// Raised by `interrupt()` from any thread; long loops outside SQLite check it.
-    let interruptFlag = InterruptFlag()
+    let interruptFlag = CancellationFlag()
 
     /// Bounds what the results of the statements run from now on may hold; nil: no bound.
     public var resultBudget: ResultBudget?

@@ -23,7 +23,7 @@ public final class RemoteBackend: ShellBackend {
     private let url: String
     private let token: String?
     private var session: Session
-    private let cancel = CancelFlag()
+    private let cancel = CancellationFlag()
 
     /// Checks the server answers before the shell starts.
     public init(url: String, token: String?) throws {
@@ -159,23 +159,7 @@ public final class RemoteBackend: ShellBackend {
     }
 }
 
-/// Ctrl-C for a remote statement: a flag the waiting shell checks.
-final class CancelFlag: StatementInterrupter, @unchecked Sendable {
-    private let lock = NSLock()
-    private var raised = false
-    func interrupt() {
-        lock.lock()
-        raised = true
-        lock.unlock()
-    }
-    func clear() {
-        lock.lock()
-        raised = false
-        lock.unlock()
-    }
-    var isRaised: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return raised
-    }
+/// Ctrl-C for a remote statement: raises the flag the waiting shell checks.
+extension CancellationFlag: StatementInterrupter {
+    public func interrupt() { raise() }
 }

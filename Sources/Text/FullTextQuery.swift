@@ -107,13 +107,7 @@ package struct FullTextQuery: Sendable, Equatable {
             var parts: [String] = []
             if let first = try parseAnd() { parts.append(first) }
             while peekKeyword("OR") {
-                let at = position
-                position += 2
-                guard !parts.isEmpty else { throw SyntaxError(message: "OR needs a term before it", position: at) }
-                guard let next = try parseAnd() else {
-                    throw SyntaxError(message: "OR needs a term after it", position: at)
-                }
-                parts.append(next)
+                parts.append(try operand(after: "OR", hasLeft: !parts.isEmpty) { try $0.parseAnd() })
             }
             guard !parts.isEmpty else { return nil }
             return parts.count == 1 ? parts[0] : "(" + parts.joined(separator: " OR ") + ")"
@@ -125,13 +119,7 @@ package struct FullTextQuery: Sendable, Equatable {
             while true {
                 skipSpaces()
                 if peekKeyword("AND") {
-                    let at = position
-                    position += 3
-                    guard !parts.isEmpty else { throw SyntaxError(message: "AND needs a term before it", position: at) }
-                    guard let next = try parseNot() else {
-                        throw SyntaxError(message: "AND needs a term after it", position: at)
-                    }
-                    parts.append(next)
+                    parts.append(try operand(after: "AND", hasLeft: !parts.isEmpty) { try $0.parseNot() })
                     continue
                 }
                 guard position < characters.count, characters[position] != ")", !peekKeyword("OR") else { break }
@@ -152,16 +140,25 @@ package struct FullTextQuery: Sendable, Equatable {
             while true {
                 skipSpaces()
                 guard peekKeyword("NOT") else { break }
-                let at = position
-                position += 3
-                guard let left = result else { throw SyntaxError(message: "NOT needs a term before it", position: at) }
-                skipSpaces()
-                guard let right = try parsePrimary() else {
-                    throw SyntaxError(message: "NOT needs a term after it", position: at)
-                }
-                result = "(" + left + " NOT " + right + ")"
+                let right = try operand(after: "NOT", hasLeft: result != nil) { try $0.parsePrimary() }
+                result = "(" + result! + " NOT " + right + ")"
             }
             return result
+        }
+
+        /// Steps over the operator `keyword` standing here and parses its right-hand term; an
+        /// operator without a term on either side is an error at the operator.
+        mutating func operand(
+            after keyword: String, hasLeft: Bool, _ parse: (inout Parser) throws -> String?
+        ) throws -> String {
+            let at = position
+            position += keyword.count
+            guard hasLeft else { throw SyntaxError(message: "\(keyword) needs a term before it", position: at) }
+            skipSpaces()
+            guard let right = try parse(&self) else {
+                throw SyntaxError(message: "\(keyword) needs a term after it", position: at)
+            }
+            return right
         }
 
         /// A parenthesized query, a quoted phrase or a bare term; nil for one without index

@@ -69,19 +69,11 @@ enum FilteredBench {
                                nchars INTEGER, position INTEGER, embedding VECTOR(384))
             """)
         let vectors = try NumPy.readFloatMatrix(path: data + "/base_f16.npy")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        process.arguments = ["-dc", data + "/base_meta.jsonl.gz"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let lines = pipe.fileHandleForReading.readDataToEndOfFile().split(separator: UInt8(ascii: "\n"))
-        process.waitUntilExit()
+        let records = try GzipJSONLines.read(data + "/base_meta.jsonl.gz")
         try db.executeMany(
             "INSERT INTO base VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            lines.enumerated().map { i, line in
-                let m = try! JSONSerialization.jsonObject(with: Data(line)) as! [String: Any]
-                return SQLBindings([
+            records.enumerated().map { i, m in
+                SQLBindings([
                     .integer(Int64(i)), .text(m["source"] as! String), .text(m["doc"] as! String),
                     .integer((m["section"] as! NSNumber).int64Value), .text(m["lang"] as! String),
                     .integer((m["nchars"] as! NSNumber).int64Value), .integer((m["position"] as! NSNumber).int64Value),

@@ -18,7 +18,7 @@ enum FullTextBench {
         _ = try db.execute("CREATE TABLE passages (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
         try db.executeMany(
             "INSERT INTO passages VALUES (?, ?)",
-            try jsonLines(data + "/base_text.jsonl.gz").map { record in
+            try GzipJSONLines.read(data + "/base_text.jsonl.gz").map { record in
                 SQLBindings([.integer((record["id"] as! NSNumber).int64Value), .text(record["text"] as! String)])
             })
         let started = Date()
@@ -47,18 +47,6 @@ enum FullTextBench {
         ]
         try JSONSerialization.data(withJSONObject: result).write(to: URL(fileURLWithPath: out))
         print(String(format: "quiver fulltext: build %.1f s, index %.1f MB", build, Double(size) / 1e6))
-    }
-
-    private static func jsonLines(_ gzipPath: String) throws -> [[String: Any]] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        process.arguments = ["-dc", gzipPath]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let lines = pipe.fileHandleForReading.readDataToEndOfFile().split(separator: UInt8(ascii: "\n"))
-        process.waitUntilExit()
-        return try lines.map { try JSONSerialization.jsonObject(with: Data($0)) as! [String: Any] }
     }
 }
 
